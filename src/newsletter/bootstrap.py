@@ -1,0 +1,66 @@
+"""Wires configuration into services. The only module that knows every other one."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from newsletter.clock import Clock, utc_now
+from newsletter.config import Config
+from newsletter.deliver import Provider, make_provider
+from newsletter.store import Store
+from newsletter.tokens import TokenSigner
+
+
+@dataclass
+class Services:
+    """What commands, routes and jobs work with. Built by `build`, closed by `close`."""
+
+    config: Config
+    store: Store
+    clock: Clock = utc_now
+    provider_factory: Callable[[Config], Provider] = make_provider
+    _provider: Provider | None = field(default=None, repr=False)
+
+    @property
+    def provider(self) -> Provider:
+        if self._provider is None:
+            self._provider = self.provider_factory(self.config)
+        return self._provider
+
+    @property
+    def signer(self) -> TokenSigner:
+        return TokenSigner(secret_key(self.config).encode())
+
+    def close(self) -> None:
+        if self._provider is not None:
+            self._provider.close()
+        self.store.close()
+
+
+def build(config: Config, clock: Clock = utc_now, provider: Provider | None = None) -> Services:
+    store = Store.from_url(config.database_url)
+    return Services(config=config, store=store, clock=clock, _provider=provider)
+
+
+def secret_key(config: Config) -> str:
+    """NEWSLETTER_SECRET_KEY, else a key generated once into the data folder."""
+    if config.secrets.secret_key:
+        return config.secrets.secret_key
+    path = config.data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(32)
+        _write_private(path, key)
+        return key
+
+
+def _write_private(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content + "\n")

@@ -1,0 +1,548 @@
+"""The `newsletter` command. Each command is thin: parse, call one function, report.
+
+Exit codes: 0 done (failures of single feeds or recipients are in the report), 1 the operation
+failed, 2 bad usage or bad configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from newsletter import bootstrap
+from newsletter import config as config_module
+from newsletter.bootstrap import Services
+from newsletter.errors import ConfigError, NewsletterError, UsageError
+from newsletter.model import SubscriberStatus
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+err = Console(stderr=True)
+
+
+def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(dict)["config"] = value
+
+
+def config_option(func: F) -> F:
+    """`--config PATH`, accepted before or after the command name."""
+    return click.option(
+        "--config",
+        "config_path",
+        metavar="PATH",
+        expose_value=False,
+        callback=_remember_config,
+        is_eager=True,
+        help="Configuration file (default: $NEWSLETTER_CONFIG or ./config.toml).",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(func)
+
+
+def _config_path() -> Path:
+    ctx = click.get_current_context()
+    chosen = ctx.find_root().ensure_object(dict).get("config")
+    for parent in [ctx, *_parents(ctx)]:
+        if isinstance(parent.obj, dict) and parent.obj.get("config"):
+            chosen = parent.obj["config"]
+            break
+    import os
+
+    return Path(chosen) if chosen else config_module.default_path(os.environ)
+
+
+def _parents(ctx: click.Context) -> Iterator[click.Context]:
+    while ctx.parent is not None:
+        ctx = ctx.parent
+        yield ctx
+
+
+@contextmanager
+def services(migrate: bool = False) -> Iterator[Services]:
+    """Load the configuration and open the services for one command."""
+    config = config_module.load(_config_path())
+    built = bootstrap.build(config)
+    try:
+        if migrate:
+            built.store.migrate()
+        elif not built.store.is_current():
+            raise UsageError(
+                "the database is not initialised or is out of date: run `newsletter init`"
+            )
+        yield built
+    finally:
+        built.close()
+
+
+def emit(as_json: bool, data: dict[str, Any], human: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, default=str))
+    else:
+        human()
+
+
+def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+    grid = Table(title=title)
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*["" if cell is None else str(cell) for cell in row])
+    Console().print(grid)
+
+
+@click.group()
+@config_option
+@click.version_option(package_name="newsletter")
+def cli() -> None:
+    """Newsletter: collect feeds, curate an issue, send it to every subscriber."""
+
+
+@cli.command()
+@config_option
+def init() -> None:
+    """Create or migrate the database (safe to run again)."""
+    with services(migrate=True) as svc:
+        svc.store.feeds.sync(_feed_sources(svc))
+        click.echo(f"database ready: {_safe_url(svc.config.database_url)}")
+
+
+@cli.command()
+@config_option
+@json_option
+@click.option("--feed", "only", metavar="NAME", help="Fetch only this feed.")
+def collect(as_json: bool, only: str | None) -> None:
+    """Fetch every feed once and store the new articles."""
+    from newsletter.collect import collect as run_collect
+
+    with services() as svc:
+        report = run_collect(svc, only=only, progress=not as_json)
+    data = report.to_json()
+    emit(
+        as_json,
+        data,
+        lambda: table(
+            f"{data['new_articles']} new article(s)",
+            ["feed", "status", "new", "error"],
+            [[f["name"], f["status"], f["new"], f["error"]] for f in data["feeds"]],
+        ),
+    )
+
+
+@cli.command()
+@config_option
+@json_option
+def feeds(as_json: bool) -> None:
+    """Feed health: last fetch, status, error, consecutive failures, next try."""
+    with services() as svc:
+        states = svc.store.feeds.all()
+    rows = [
+        {
+            "name": s.name,
+            "url": s.url,
+            "last_fetch": s.last_fetched_at.isoformat() if s.last_fetched_at else None,
+            "status": s.last_status,
+            "error": s.last_error,
+            "failures": s.consecutive_failures,
+            "next_try": s.next_fetch_at.isoformat() if s.next_fetch_at else None,
+            "paused": s.paused,
+        }
+        for s in states
+    ]
+    emit(
+        as_json,
+        {"feeds": rows},
+        lambda: table(
+            "feeds",
+            ["name", "status", "last fetch", "failures", "next try", "error"],
+            [
+                [r["name"], r["status"], r["last_fetch"], r["failures"], r["next_try"], r["error"]]
+                for r in rows
+            ],
+        ),
+    )
+
+
+@cli.group()
+def issue() -> None:
+    """Draft, preview, schedule and send issues."""
+
+
+@issue.command("draft")
+@config_option
+@json_option
+def issue_draft(as_json: bool) -> None:
+    """Draft an issue from the newest articles not used yet."""
+    from newsletter import issues
+
+    with services() as svc:
+        outcome = issues.draft(svc)
+    data = outcome.to_json()
+    emit(
+        as_json,
+        data,
+        lambda: click.echo(
+            f"drafted issue {data['id']} with {data['articles']} article(s)"
+            if data["id"]
+            else f"no issue drafted: {data['reason']}"
+        ),
+    )
+
+
+@issue.command("list")
+@config_option
+@json_option
+def issue_list(as_json: bool) -> None:
+    """List the issues, newest first."""
+    with services() as svc:
+        listed = svc.store.issues.list()
+    rows = [
+        {
+            "id": i.id,
+            "number": i.number,
+            "state": str(i.state),
+            "subject": i.subject,
+            "send_at": i.send_at.isoformat() if i.send_at else None,
+            "articles": count,
+        }
+        for i, count in listed
+    ]
+    emit(
+        as_json,
+        {"issues": rows},
+        lambda: table(
+            "issues",
+            ["id", "number", "state", "subject", "send at", "articles"],
+            [list(r.values()) for r in rows],
+        ),
+    )
+
+
+@issue.command("preview")
+@config_option
+@click.argument("issue_id", type=int)
+@click.option("--text", is_flag=True, help="The plain-text part instead of the HTML.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option(
+    "--screenshot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also save PNG screenshots (600px and 375px) rendered in headless Chromium.",
+)
+def issue_preview(issue_id: int, text: bool, out: Path | None, screenshot: Path | None) -> None:
+    """Render an issue as recipients will see it (placeholders filled for a sample reader)."""
+    from newsletter import issues
+    from newsletter.personalise import personalise
+    from newsletter.render import Renderer
+
+    with services() as svc:
+        rendered = Renderer(svc.config).render_issue(issues.get(svc, issue_id))
+        copy = personalise(rendered, issues.test_recipient(svc, "preview@example.org"))
+    body = copy.text if text else copy.html
+    if out:
+        out.write_text(body, encoding="utf-8")
+    else:
+        click.echo(body)
+    if screenshot:
+        from newsletter.screenshot import screenshot_html
+
+        for path in screenshot_html(copy.html, screenshot):
+            err.print(f"screenshot: {path}")
+
+
+@issue.command("test")
+@config_option
+@click.argument("issue_id", type=int)
+@click.option("--to", "to", required=True, metavar="EMAIL", help="Address of the test copy.")
+def issue_test(issue_id: int, to: str) -> None:
+    """Send one copy to EMAIL, outside the ledger."""
+    from newsletter import issues
+    from newsletter.render import Renderer
+    from newsletter.subscribers import normalise_address
+
+    with services() as svc:
+        recipient = issues.test_recipient(svc, normalise_address(to))
+        rendered = Renderer(svc.config).render_issue(issues.get(svc, issue_id))
+        test_copy = rendered.__class__(
+            subject=f"[TEST] {rendered.subject}",
+            preheader=rendered.preheader,
+            html=rendered.html,
+            text=rendered.text,
+            issue_id=None,
+        )
+        result = svc.provider.send_batch(test_copy, [recipient])
+    if result.failed:
+        raise NewsletterError(f"test copy refused: {next(iter(result.failed.values()))}")
+    click.echo(f"test copy of issue {issue_id} sent to {recipient.email}")
+
+
+@issue.command("schedule")
+@config_option
+@click.argument("issue_id", type=int)
+@click.option("--at", "at", required=True, metavar="ISO8601", help="When to send it.")
+def issue_schedule(issue_id: int, at: str) -> None:
+    """Schedule an issue; the scheduler sends it when its time comes."""
+    from zoneinfo import ZoneInfo
+
+    from newsletter import issues
+
+    try:
+        when = datetime.fromisoformat(at)
+    except ValueError:
+        raise UsageError(f"--at {at!r} is not an ISO 8601 date-time") from None
+    with services() as svc:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=ZoneInfo(svc.config.settings.newsletter.timezone))
+        scheduled = issues.schedule(svc, issue_id, when)
+    assert scheduled.send_at is not None
+    click.echo(f"issue {issue_id} scheduled for {scheduled.send_at.isoformat()}")
+
+
+@issue.command("send")
+@config_option
+@json_option
+@click.argument("issue_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--resend-uncertain", is_flag=True, help="Send again to recipients left uncertain.")
+def issue_send(issue_id: int, as_json: bool, yes: bool, resend_uncertain: bool) -> None:
+    """Freeze the audience (the first time) and send; running it again resumes."""
+    from newsletter import issues
+    from newsletter.deliver.send import send_issue
+
+    with services() as svc:
+        current = issues.get(svc, issue_id)
+        if not yes and not as_json:
+            audience = svc.store.subscribers.count(SubscriberStatus.ACTIVE)
+            click.confirm(
+                f"Send issue {issue_id} ({current.subject!r}, {current.state}) "
+                f"to {audience} active subscriber(s)?",
+                abort=True,
+            )
+        counts = send_issue(svc, issue_id, resend_uncertain=resend_uncertain, progress=not as_json)
+    data = _status_json(counts)
+    emit(as_json, data, lambda: _print_status(data))
+
+
+@issue.command("status")
+@config_option
+@json_option
+@click.argument("issue_id", type=int)
+def issue_status(issue_id: int, as_json: bool) -> None:
+    """Delivery counts of an issue."""
+    from newsletter import issues
+
+    with services() as svc:
+        current = issues.get(svc, issue_id)
+        counts = svc.store.deliveries.status(issue_id, current.state)
+    data = _status_json(counts)
+    emit(as_json, data, lambda: _print_status(data))
+
+
+def _status_json(counts: Any) -> dict[str, Any]:
+    return {
+        "id": counts.id,
+        "state": str(counts.state),
+        "total": counts.total,
+        "pending": counts.pending + counts.sending,
+        "sent": counts.sent,
+        "failed": counts.failed,
+        "uncertain": counts.uncertain,
+        "skipped": counts.skipped,
+    }
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    table(f"issue {data['id']}: {data['state']}", list(data)[2:], [list(data.values())[2:]])
+
+
+@cli.group()
+def subscribers() -> None:
+    """Add, import, export, list and erase subscribers."""
+
+
+@subscribers.command("add")
+@config_option
+@click.argument("email")
+@click.option("--name", default=None, help="The subscriber's name.")
+@click.option("--confirmed", is_flag=True, help="Active at once (you vouch for consent).")
+def subscribers_add(email: str, name: str | None, confirmed: bool) -> None:
+    """Add one subscriber (pending unless --confirmed)."""
+    from newsletter import subscribers as subs
+
+    with services() as svc:
+        subscriber, created = subs.add(svc, email, name, confirmed)
+    verb = "added" if created else "already known"
+    click.echo(f"{subscriber.email}: {verb} ({subscriber.status})")
+
+
+@subscribers.command("import")
+@config_option
+@json_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--pending", is_flag=True, help="Import as pending (they must confirm).")
+def subscribers_import(file: Path, pending: bool, as_json: bool) -> None:
+    """Import a CSV with a header row: `email` required, `name` optional."""
+    from newsletter import subscribers as subs
+
+    with services() as svc, file.open(encoding="utf-8-sig", newline="") as handle:
+        report = subs.import_csv(svc, handle, pending=pending)
+    data = report.to_json()
+
+    def human() -> None:
+        click.echo(
+            f"{report.added} added, {report.already} already known, {len(report.rejected)} rejected"
+        )
+        for line, error in report.rejected:
+            click.echo(f"{file}:{line}: {error}", err=True)
+
+    emit(as_json, data, human)
+
+
+@subscribers.command("export")
+@config_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+def subscribers_export(out: Path | None) -> None:
+    """Export the list as CSV (email, name, status)."""
+    from newsletter import subscribers as subs
+
+    with services() as svc:
+        if out:
+            with out.open("w", encoding="utf-8", newline="") as handle:
+                for chunk in subs.export_csv(svc):
+                    handle.write(chunk)
+        else:
+            for chunk in subs.export_csv(svc):
+                click.echo(chunk, nl=False)
+
+
+@subscribers.command("list")
+@config_option
+@json_option
+@click.option(
+    "--status", type=click.Choice([s.value for s in SubscriberStatus]), help="Only this status."
+)
+def subscribers_list(status: str | None, as_json: bool) -> None:
+    """List subscribers."""
+    with services() as svc:
+        chosen = SubscriberStatus(status) if status else None
+        rows = [
+            {"email": s.email, "name": s.name, "status": str(s.status)}
+            for s in svc.store.subscribers.iter(chosen)
+        ]
+    emit(
+        as_json,
+        {"subscribers": rows},
+        lambda: table(None, ["email", "name", "status"], [list(r.values()) for r in rows]),
+    )
+
+
+@subscribers.command("remove")
+@config_option
+@click.argument("email")
+def subscribers_remove(email: str) -> None:
+    """Erase a subscriber's personal data (GDPR); a hash keeps the address suppressed."""
+    from newsletter import subscribers as subs
+
+    with services() as svc:
+        found = subs.remove(svc, email)
+    click.echo("erased" if found else "not on the list; suppressed anyway")
+
+
+@cli.group()
+def editors() -> None:
+    """Accounts of the editors who use the desk."""
+
+
+@editors.command("add")
+@config_option
+@click.argument("name")
+def editors_add(name: str) -> None:
+    """Add an editor; the password is prompted (or read from stdin, twice)."""
+    from newsletter.editors import add_editor
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        lines = sys.stdin.read().splitlines()
+        if len(lines) < 2 or lines[0] != lines[1]:
+            raise UsageError("give the password twice on stdin (password, then confirmation)")
+        password = lines[0]
+    with services() as svc:
+        add_editor(svc, name, password)
+    click.echo(f"editor {name} added")
+
+
+@cli.command()
+@config_option
+def doctor() -> None:
+    """Check config, database, migrations, templates and provider; non-zero on failure."""
+    from newsletter.doctor import run_checks
+
+    try:
+        config = config_module.load(_config_path())
+    except ConfigError as exc:
+        table("doctor", ["check", "status", "detail"], [["config", "FAIL", str(exc)]])
+        raise SystemExit(1) from None
+    results = run_checks(config)
+    table(
+        "doctor",
+        ["check", "status", "detail"],
+        [[r.name, "ok" if r.ok else "FAIL", r.detail] for r in results],
+    )
+    if not all(r.ok for r in results):
+        raise SystemExit(1)
+
+
+@cli.command()
+@config_option
+@click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
+def run(log_json: bool) -> None:
+    """Run the web app and the scheduler in one process (the main job)."""
+    from newsletter.app import run_forever
+
+    config = config_module.load(_config_path())
+    run_forever(config, log_json=log_json)
+
+
+def _feed_sources(svc: Services) -> list[Any]:
+    from newsletter.model import FeedSource
+
+    return [
+        FeedSource(name=f.name, url=svc.config.feed_url(f.url), section=f.section)
+        for f in svc.config.settings.feeds
+    ]
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (ConfigError, UsageError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except NewsletterError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,274 @@
+"""Configuration: `config.toml` plus secrets from the environment.
+
+`load(path, environ)` returns a validated, frozen `Config`; anything wrong raises `ConfigError`
+naming the file, the key and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from newsletter.errors import ConfigError
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SCHEDULE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NewsletterSection(_Section):
+    name: str = "Newsletter"
+    base_url: str = "http://localhost:8000"
+    timezone: str = "Europe/Paris"
+    language: str = "fr"
+    postal_address: str = ""
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL such as https://news.example.org")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
+            ) from None
+        return value
+
+
+class SenderSection(_Section):
+    email: str = "newsletter@example.org"
+    name: str = "Newsletter"
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value):
+            raise ValueError(f"{value!r} is not an email address")
+        return value
+
+
+class DatabaseSection(_Section):
+    url: str = "sqlite:///subscribers/newsletter.db"
+
+
+class FeedSection(_Section):
+    name: Annotated[str, Field(min_length=1)]
+    url: Annotated[str, Field(min_length=1)]
+    section: str | None = None
+
+
+class CollectSection(_Section):
+    every_minutes: Annotated[int, Field(ge=1)] = 30
+    timeout_seconds: Annotated[float, Field(gt=0)] = 20
+    max_bytes: Annotated[int, Field(ge=1024)] = 10_000_000
+    concurrency: Annotated[int, Field(ge=1, le=256)] = 16
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+
+
+class DigestSection(_Section):
+    schedule: str = "mon 08:00"
+    max_articles: Annotated[int, Field(ge=1)] = 12
+    min_articles: Annotated[int, Field(ge=0)] = 3
+    auto_send: bool = False
+    subject: str = "{name} n°{number}"
+
+    @field_validator("schedule")
+    @classmethod
+    def _weekly(cls, value: str) -> str:
+        if not _SCHEDULE.match(value.strip().lower()):
+            raise ValueError(f"{value!r} is not a weekday and a time like 'mon 08:00'")
+        return value.strip().lower()
+
+
+class FileEmailSection(_Section):
+    dir: str = "outbox"
+
+
+class SmtpEmailSection(_Section):
+    host: str = "localhost"
+    port: Annotated[int, Field(ge=1, le=65535)] = 25
+    starttls: bool = False
+    ssl: bool = False
+    username: str = ""
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30
+
+
+class SendgridEmailSection(_Section):
+    host: str = "https://api.sendgrid.com"
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 1000
+    webhook_public_key: str = ""
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30
+
+
+class EmailSection(_Section):
+    provider: Literal["file", "smtp", "sendgrid", "memory"] = "file"
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 100
+    file: FileEmailSection = FileEmailSection()
+    smtp: SmtpEmailSection = SmtpEmailSection()
+    sendgrid: SendgridEmailSection = SendgridEmailSection()
+
+
+class WebSection(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8000
+
+
+class Settings(_Section):
+    newsletter: NewsletterSection = NewsletterSection()
+    sender: SenderSection = SenderSection()
+    database: DatabaseSection = DatabaseSection()
+    feeds: list[FeedSection] = []
+    collect: CollectSection = CollectSection()
+    digest: DigestSection = DigestSection()
+    email: EmailSection = EmailSection()
+    web: WebSection = WebSection()
+
+    @field_validator("feeds")
+    @classmethod
+    def _unique_names(cls, feeds: list[FeedSection]) -> list[FeedSection]:
+        seen: set[str] = set()
+        for feed in feeds:
+            if feed.name in seen:
+                raise ValueError(f"two feeds are named {feed.name!r}")
+            seen.add(feed.name)
+        return feeds
+
+
+class Secrets(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    smtp_password: str = ""
+    sendgrid_api_key: str = ""
+    sendgrid_webhook_public_key: str = ""
+    secret_key: str = ""
+
+
+class Config(BaseModel):
+    """Validated settings, the folder relative paths are resolved against, and the secrets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    settings: Settings
+    secrets: Secrets
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the file, made absolute against the file's folder."""
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def database_url(self) -> str:
+        return resolve_database_url(self.settings.database.url, self.root)
+
+    @property
+    def outbox(self) -> Path:
+        return self.resolve(self.settings.email.file.dir)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "subscribers"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates" / "email"
+
+    def feed_url(self, url: str) -> str:
+        """A feed location as a fetchable URL: http(s) and file: URLs kept, paths resolved."""
+        if re.match(r"^(https?|file):", url):
+            return url
+        return self.resolve(url).resolve().as_uri()
+
+
+def resolve_database_url(url: str, root: Path) -> str:
+    """Make a relative SQLite path absolute against the config folder; other URLs unchanged."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str((root / url[len(prefix) :]).resolve())
+    return url
+
+
+def default_path(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("NEWSLETTER_CONFIG", "config.toml"))
+
+
+def load(path: Path | str, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and complete the configuration at `path`."""
+    env = os.environ if environ is None else environ
+    path = Path(path)
+    shown = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            shown, "", "no such file (pass --config PATH or set NEWSLETTER_CONFIG)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(shown, "", f"cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(shown, "", f"invalid TOML: {exc}") from None
+    return from_mapping(raw, path, env)
+
+
+def from_mapping(raw: Mapping[str, Any], path: Path, environ: Mapping[str, str]) -> Config:
+    """Validate an already parsed TOML document (tests build configs this way)."""
+    data = dict(raw)
+    if environ.get("NEWSLETTER_DATABASE_URL"):
+        data["database"] = {**data.get("database", {}), "url": environ["NEWSLETTER_DATABASE_URL"]}
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(str(path), exc) from None
+    webhook_key = environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
+    secrets = Secrets(
+        smtp_password=environ.get("NEWSLETTER_SMTP_PASSWORD", ""),
+        sendgrid_api_key=environ.get("SENDGRID_API_KEY", ""),
+        sendgrid_webhook_public_key=webhook_key or settings.email.sendgrid.webhook_public_key,
+        secret_key=environ.get("NEWSLETTER_SECRET_KEY", ""),
+    )
+    return Config(path=path.resolve(), settings=settings, secrets=secrets)
+
+
+def _config_error(path: str, exc: ValidationError) -> ConfigError:
+    error = exc.errors()[0]
+    key = _dotted(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        problem = "unknown key"
+    elif kind == "missing":
+        problem = "required key is missing"
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problem = f"{message} (got {error.get('input')!r})"
+    return ConfigError(path, key, problem)
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
+        else:
+            parts.append(part)
+    return ".".join(parts)

@@ -1,0 +1,35 @@
+"""The provider interface every way of sending email implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from newsletter.model import BatchResult, Recipient, RenderedMessage
+
+
+@dataclass(frozen=True)
+class Sender:
+    email: str
+    name: str
+    base_url: str
+
+
+class Provider(Protocol):
+    """Sends one message, rendered once, to a batch of recipients.
+
+    `send_batch` returns the recipients refused for good (by delivery id, with the reason);
+    it raises `TransientProviderError` when the whole batch may be retried later and
+    `PermanentProviderError` when nothing can be sent (bad credentials, bad configuration).
+    Every copy carries the recipient's `List-Unsubscribe` and `List-Unsubscribe-Post` headers.
+    """
+
+    name: str
+    batch_size: int
+
+    def send_batch(
+        self, message: RenderedMessage, recipients: Sequence[Recipient]
+    ) -> BatchResult: ...
+
+    def close(self) -> None: ...

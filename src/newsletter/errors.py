@@ -1,0 +1,75 @@
+"""Errors of the newsletter. Each carries what went wrong and where, in one line.
+
+NewsletterError
+├── ConfigError            bad configuration (file, key, problem): exit 2
+├── UsageError             bad command-line input (unknown issue, wrong state): exit 2
+├── FeedError              one feed could not be fetched or parsed
+│   ├── FetchError         network, HTTP status, size or time limit
+│   └── ParseError         not a feed, invalid or dangerous XML
+├── StoreError             the database refused or is out of date
+├── RenderError            a template failed
+├── InvalidAddress         an email address that cannot be mailed
+├── TokenError             a signed token is forged, expired or for another purpose
+└── ProviderError          the email provider refused or failed
+    ├── TransientProviderError   worth retrying (429, 5xx, timeout, reset)
+    └── PermanentProviderError   not worth retrying (bad credentials, bad request)
+"""
+
+from __future__ import annotations
+
+
+class NewsletterError(Exception):
+    """Base of every error the newsletter raises on purpose."""
+
+
+class ConfigError(NewsletterError):
+    def __init__(self, path: str, key: str, problem: str) -> None:
+        self.path, self.key, self.problem = path, key, problem
+        where = f"{path}: {key}" if key else path
+        super().__init__(f"{where}: {problem}")
+
+
+class UsageError(NewsletterError):
+    pass
+
+
+class FeedError(NewsletterError):
+    pass
+
+
+class FetchError(FeedError):
+    pass
+
+
+class ParseError(FeedError):
+    pass
+
+
+class StoreError(NewsletterError):
+    pass
+
+
+class RenderError(NewsletterError):
+    pass
+
+
+class InvalidAddress(NewsletterError):
+    pass
+
+
+class TokenError(NewsletterError):
+    pass
+
+
+class ProviderError(NewsletterError):
+    pass
+
+
+class TransientProviderError(ProviderError):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentProviderError(ProviderError):
+    pass

@@ -1,0 +1,181 @@
+"""Domain types. Frozen dataclasses and string enums; no I/O, no imports of ours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class FeedStatus(StrEnum):
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    ERROR = "error"
+
+
+class IssueState(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELED = "canceled"
+
+
+class SubscriberStatus(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """A feed as configured: where to read it and which section its articles go to."""
+
+    name: str
+    url: str
+    section: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the store remembers of a feed between fetches."""
+
+    name: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_fetched_at: datetime | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    next_fetch_at: datetime | None = None
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class ArticleDraft:
+    """A normalised feed entry, before it is stored."""
+
+    feed_name: str
+    guid: str
+    url: str
+    title: str
+    summary: str
+    content_html: str
+    image_url: str | None
+    author: str | None
+    published_at: datetime | None
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Article:
+    id: int
+    feed_name: str
+    guid: str
+    url: str
+    title: str
+    summary: str
+    content_html: str
+    image_url: str | None
+    author: str | None
+    published_at: datetime | None
+    collected_at: datetime
+    section: str | None = None
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IssueItem:
+    article: Article
+    position: int
+    section: str | None = None
+    title: str | None = None
+    summary: str | None = None
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.article.title
+
+    @property
+    def display_summary(self) -> str:
+        return self.summary if self.summary is not None else self.article.summary
+
+
+@dataclass(frozen=True)
+class Issue:
+    id: int
+    number: int
+    state: IssueState
+    subject: str
+    preheader: str
+    intro: str
+    created_at: datetime
+    send_at: datetime | None = None
+    sent_at: datetime | None = None
+    items: tuple[IssueItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    name: str | None
+    status: SubscriberStatus
+    created_at: datetime
+    confirmed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One address of a batch, with what its copy is personalised with."""
+
+    delivery_id: int
+    subscriber_id: int
+    email: str
+    name: str | None
+    unsubscribe_url: str
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A message rendered once, holding placeholders that each recipient's copy fills in."""
+
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    issue_id: int | None = None
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeliveryCounts:
+    id: int
+    state: IssueState
+    total: int = 0
+    pending: int = 0
+    sent: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    skipped: int = 0
+    sending: int = 0
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a provider did with one batch: ids refused permanently, with the reason."""
+
+    failed: dict[int, str] = field(default_factory=dict)

@@ -1,0 +1,52 @@
+"""Storage: SQLAlchemy Core tables, Alembic migrations, and one repository per domain concept.
+
+Repositories take and return `newsletter.model` objects; SQLAlchemy stays inside this package.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, text
+
+from newsletter.store import migrate
+from newsletter.store.articles import ArticleRepository
+from newsletter.store.deliveries import DeliveryRepository
+from newsletter.store.engine import is_postgres, make_engine
+from newsletter.store.feeds import FeedRepository
+from newsletter.store.issues import IssueRepository
+from newsletter.store.subscribers import SubscriberRepository
+
+
+class Store:
+    """The database and its repositories."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.feeds = FeedRepository(engine)
+        self.articles = ArticleRepository(engine)
+        self.issues = IssueRepository(engine)
+        self.subscribers = SubscriberRepository(engine)
+        self.deliveries = DeliveryRepository(engine)
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        return cls(make_engine(url))
+
+    @property
+    def is_postgres(self) -> bool:
+        return is_postgres(self.engine)
+
+    def migrate(self) -> None:
+        migrate.upgrade(self.engine)
+
+    def is_current(self) -> bool:
+        return migrate.is_current(self.engine)
+
+    def ping(self) -> bool:
+        with self.engine.connect() as connection:
+            return connection.execute(text("SELECT 1")).scalar() == 1
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+__all__ = ["Store"]

@@ -1,0 +1,115 @@
+"""Collected articles, deduplicated on (feed, guid) and on canonical URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Engine, RowMapping, Select, and_, exists, func, or_, select
+
+from newsletter.model import Article, ArticleDraft
+from newsletter.store.tables import articles, feeds, issue_items
+
+CATEGORY_SEPARATOR = "\x1f"
+
+
+class ArticleRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, feed_id: int, drafts: Iterable[ArticleDraft], collected_at: datetime) -> int:
+        """Store the articles not seen before; return how many were new."""
+        new = 0
+        with self.engine.begin() as connection:
+            for draft in drafts:
+                seen = connection.execute(
+                    select(articles.c.id).where(
+                        or_(
+                            articles.c.url == draft.url,
+                            and_(articles.c.feed_id == feed_id, articles.c.guid == draft.guid),
+                        )
+                    )
+                ).first()
+                if seen:
+                    continue
+                connection.execute(
+                    articles.insert().values(
+                        feed_id=feed_id,
+                        guid=draft.guid,
+                        url=draft.url,
+                        title=draft.title,
+                        summary=draft.summary,
+                        content_html=draft.content_html,
+                        image_url=draft.image_url,
+                        author=draft.author,
+                        categories=CATEGORY_SEPARATOR.join(draft.categories),
+                        published_at=draft.published_at,
+                        collected_at=collected_at,
+                    )
+                )
+                new += 1
+        return new
+
+    def get(self, article_id: int) -> Article | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(_query().where(articles.c.id == article_id)).mappings().first()
+        return to_article(row) if row else None
+
+    def many(self, ids: Sequence[int]) -> list[Article]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(_query().where(articles.c.id.in_(ids))).mappings().all()
+        by_id = {row["id"]: to_article(row) for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def unused(self, limit: int) -> list[Article]:
+        """The newest articles that no issue uses yet and no editor dismissed."""
+        in_an_issue = exists().where(issue_items.c.article_id == articles.c.id)
+        query = (
+            _query()
+            .where(~in_an_issue, articles.c.dismissed.is_(False))
+            .order_by(_newest_first(), articles.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [to_article(row) for row in connection.execute(query).mappings()]
+
+    def recent(self, limit: int = 100) -> list[Article]:
+        query = _query().order_by(_newest_first(), articles.c.id.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            return [to_article(row) for row in connection.execute(query).mappings()]
+
+    def count(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(articles)).scalar_one())
+
+
+def _newest_first() -> object:
+    # Undated entries sort by when we collected them.
+    return func.coalesce(articles.c.published_at, articles.c.collected_at).desc()
+
+
+def _query() -> Select[tuple[object, ...]]:
+    return select(
+        articles,
+        feeds.c.name.label("feed_name"),
+        feeds.c.section.label("section"),
+    ).join(feeds, feeds.c.id == articles.c.feed_id)
+
+
+def to_article(row: RowMapping) -> Article:
+    categories = row["categories"]
+    return Article(
+        id=row["id"],
+        feed_name=row["feed_name"],
+        guid=row["guid"],
+        url=row["url"],
+        title=row["title"],
+        summary=row["summary"],
+        content_html=row["content_html"],
+        image_url=row["image_url"],
+        author=row["author"],
+        published_at=row["published_at"],
+        collected_at=row["collected_at"],
+        section=row["section"],
+        categories=tuple(categories.split(CATEGORY_SEPARATOR)) if categories else (),
+    )

@@ -1,0 +1,208 @@
+"""The delivery ledger: one row per (issue, subscriber), frozen when sending starts.
+
+A row moves pending -> sending (claimed by a worker, before the provider call) -> sent | failed.
+A row found `sending` by a later run, whose worker died mid-call, becomes `uncertain` and is not
+sent again unless asked to. A row whose subscriber left before its batch went becomes `skipped`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, Insert, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from newsletter.model import DeliveryCounts, DeliveryState, IssueState, SubscriberStatus
+from newsletter.store.tables import deliveries, issues, subscribers
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    id: int
+    subscriber_id: int
+    email: str
+    name: str | None
+
+
+class DeliveryRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def start(self, issue_id: int, now: datetime) -> bool:
+        """Move a draft or scheduled issue to `sending` and freeze its audience, atomically.
+
+        Returns False when the issue was not in a state to start (already started, sent, ...).
+        """
+        with self.engine.begin() as connection:
+            started = connection.execute(
+                issues.update()
+                .where(
+                    issues.c.id == issue_id,
+                    issues.c.state.in_([IssueState.DRAFT, IssueState.SCHEDULED]),
+                )
+                .values(state=IssueState.SENDING, started_at=now)
+            )
+            if started.rowcount != 1:
+                return False
+            audience = select(
+                literal(issue_id),
+                subscribers.c.id,
+                subscribers.c.email,
+                subscribers.c.name,
+                literal(DeliveryState.PENDING.value),
+                literal(now, type_=deliveries.c.updated_at.type),
+            ).where(subscribers.c.status == SubscriberStatus.ACTIVE)
+            columns = ["issue_id", "subscriber_id", "email", "name", "state", "updated_at"]
+            connection.execute(_insert_ignore(connection).from_select(columns, audience))
+        return True
+
+    def recover(self, issue_id: int, stale_before: datetime, now: datetime) -> int:
+        """Rows left `sending` by a worker that died (claimed before `stale_before`): uncertain."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                deliveries.update()
+                .where(
+                    deliveries.c.issue_id == issue_id,
+                    deliveries.c.state == DeliveryState.SENDING,
+                    deliveries.c.claimed_at < stale_before,
+                )
+                .values(state=DeliveryState.UNCERTAIN, updated_at=now)
+            )
+        return int(result.rowcount)
+
+    def requeue_uncertain(self, issue_id: int, now: datetime) -> int:
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                deliveries.update()
+                .where(
+                    deliveries.c.issue_id == issue_id,
+                    deliveries.c.state == DeliveryState.UNCERTAIN,
+                )
+                .values(state=DeliveryState.PENDING, updated_at=now)
+            )
+        return int(result.rowcount)
+
+    def claim(self, issue_id: int, size: int, worker: str, now: datetime) -> list[ClaimedDelivery]:
+        """Take the next batch of pending rows for this worker and mark them `sending`.
+
+        Rows whose subscriber is no longer active are marked `skipped` instead. On PostgreSQL
+        the rows are locked with SKIP LOCKED so concurrent workers take disjoint batches.
+        """
+        with self.engine.begin() as connection:
+            query = (
+                select(
+                    deliveries.c.id,
+                    deliveries.c.subscriber_id,
+                    deliveries.c.email,
+                    deliveries.c.name,
+                    subscribers.c.status,
+                )
+                .outerjoin(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+                .where(
+                    deliveries.c.issue_id == issue_id,
+                    deliveries.c.state == DeliveryState.PENDING,
+                )
+                .order_by(deliveries.c.id)
+                .limit(size)
+            )
+            if connection.dialect.name == "postgresql":
+                query = query.with_for_update(of=deliveries, skip_locked=True)
+            rows = connection.execute(query).all()
+            active = [row for row in rows if row.status == SubscriberStatus.ACTIVE]
+            gone = [row.id for row in rows if row.status != SubscriberStatus.ACTIVE]
+            if gone:
+                connection.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id.in_(gone))
+                    .values(state=DeliveryState.SKIPPED, updated_at=now)
+                )
+            if active:
+                connection.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id.in_([row.id for row in active]))
+                    .values(
+                        state=DeliveryState.SENDING,
+                        worker=worker,
+                        claimed_at=now,
+                        updated_at=now,
+                        attempts=deliveries.c.attempts + 1,
+                    )
+                )
+        return [ClaimedDelivery(row.id, row.subscriber_id, row.email, row.name) for row in active]
+
+    def has_pending(self, issue_id: int) -> bool:
+        with self.engine.connect() as connection:
+            return (
+                connection.execute(
+                    select(deliveries.c.id)
+                    .where(
+                        deliveries.c.issue_id == issue_id,
+                        deliveries.c.state == DeliveryState.PENDING,
+                    )
+                    .limit(1)
+                ).first()
+                is not None
+            )
+
+    def finish(self, sent: Sequence[int], failed: Mapping[int, str], now: datetime) -> None:
+        """Record the provider's answer for a claimed batch."""
+        with self.engine.begin() as connection:
+            for chunk in _chunks(list(sent), 500):
+                connection.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id.in_(chunk))
+                    .values(state=DeliveryState.SENT, updated_at=now, error=None)
+                )
+            for delivery_id, error in failed.items():
+                connection.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id == delivery_id)
+                    .values(state=DeliveryState.FAILED, updated_at=now, error=error[:1000])
+                )
+
+    def release(self, ids: Sequence[int], now: datetime) -> None:
+        """Give claimed rows back (the provider was never called, e.g. on shutdown)."""
+        with self.engine.begin() as connection:
+            for chunk in _chunks(list(ids), 500):
+                connection.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id.in_(chunk), deliveries.c.state == DeliveryState.SENDING)
+                    .values(state=DeliveryState.PENDING, updated_at=now, worker=None)
+                )
+
+    def counts(self, issue_id: int) -> dict[DeliveryState, int]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(deliveries.c.state, func.count())
+                .where(deliveries.c.issue_id == issue_id)
+                .group_by(deliveries.c.state)
+            ).all()
+        found = {DeliveryState(state): int(n) for state, n in rows}
+        return {state: found.get(state, 0) for state in DeliveryState}
+
+    def status(self, issue_id: int, state: IssueState) -> DeliveryCounts:
+        counts = self.counts(issue_id)
+        return DeliveryCounts(
+            id=issue_id,
+            state=state,
+            total=sum(counts.values()),
+            pending=counts[DeliveryState.PENDING],
+            sent=counts[DeliveryState.SENT],
+            failed=counts[DeliveryState.FAILED],
+            uncertain=counts[DeliveryState.UNCERTAIN],
+            skipped=counts[DeliveryState.SKIPPED],
+            sending=counts[DeliveryState.SENDING],
+        )
+
+
+def _insert_ignore(connection: Connection) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING in the connection's dialect."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(deliveries).on_conflict_do_nothing()
+    return sqlite.insert(deliveries).on_conflict_do_nothing()
+
+
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,225 @@
+"""Issues and their items. State changes are compare-and-set so two processes cannot race."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, RowMapping, func, select
+
+from newsletter.model import Issue, IssueItem, IssueState, RenderedMessage
+from newsletter.store.articles import _query as article_query
+from newsletter.store.articles import to_article
+from newsletter.store.tables import articles, issue_items, issues
+
+
+@dataclass(frozen=True)
+class NewItem:
+    article_id: int
+    section: str | None = None
+    title: str | None = None
+    summary: str | None = None
+
+
+class IssueRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(
+        self,
+        subject: str,
+        items: Sequence[NewItem],
+        created_at: datetime,
+        preheader: str = "",
+        intro: str = "",
+        number: int | None = None,
+    ) -> Issue:
+        """A new draft with the next issue number; `{number}` in the subject is filled in."""
+        with self.engine.begin() as connection:
+            if number is None:
+                last = connection.execute(select(func.max(issues.c.number))).scalar()
+                number = int(last or 0) + 1
+            issue_id = connection.execute(
+                issues.insert().values(
+                    number=number,
+                    state=IssueState.DRAFT,
+                    subject=subject.replace("{number}", str(number)),
+                    preheader=preheader,
+                    intro=intro,
+                    created_at=created_at,
+                )
+            ).inserted_primary_key[0]
+            for position, item in enumerate(items):
+                connection.execute(
+                    issue_items.insert().values(
+                        issue_id=issue_id,
+                        article_id=item.article_id,
+                        position=position,
+                        section=item.section,
+                        title=item.title,
+                        summary=item.summary,
+                    )
+                )
+        issue = self.get(int(issue_id))
+        assert issue is not None
+        return issue
+
+    def get(self, issue_id: int) -> Issue | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(issues).where(issues.c.id == issue_id)).mappings()
+            found = row.first()
+            if found is None:
+                return None
+            item_rows = connection.execute(
+                article_query()
+                .add_columns(
+                    issue_items.c.position,
+                    issue_items.c.section.label("item_section"),
+                    issue_items.c.title.label("item_title"),
+                    issue_items.c.summary.label("item_summary"),
+                )
+                .join(issue_items, issue_items.c.article_id == articles.c.id)
+                .where(issue_items.c.issue_id == issue_id)
+                .order_by(issue_items.c.position)
+            ).mappings()
+            items = tuple(
+                IssueItem(
+                    article=to_article(item),
+                    position=item["position"],
+                    section=item["item_section"],
+                    title=item["item_title"],
+                    summary=item["item_summary"],
+                )
+                for item in item_rows
+            )
+        return _issue(found, items)
+
+    def list(self) -> list[tuple[Issue, int]]:
+        """Every issue, newest first, with how many articles it holds."""
+        counts = (
+            select(issue_items.c.issue_id, func.count().label("n"))
+            .group_by(issue_items.c.issue_id)
+            .subquery()
+        )
+        query = (
+            select(issues, func.coalesce(counts.c.n, 0).label("article_count"))
+            .outerjoin(counts, counts.c.issue_id == issues.c.id)
+            .order_by(issues.c.number.desc())
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [(_issue(row, ()), int(row["article_count"])) for row in rows]
+
+    def article_count(self, issue_id: int) -> int:
+        with self.engine.connect() as connection:
+            return int(
+                connection.execute(
+                    select(func.count()).where(issue_items.c.issue_id == issue_id)
+                ).scalar_one()
+            )
+
+    def transition(
+        self,
+        issue_id: int,
+        allowed_from: Sequence[IssueState],
+        to: IssueState,
+        **values: object,
+    ) -> bool:
+        """Move the issue to `to` if it is in one of `allowed_from`; False if it was not."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                issues.update()
+                .where(issues.c.id == issue_id, issues.c.state.in_(list(allowed_from)))
+                .values(state=to, **values)
+            )
+        return result.rowcount == 1
+
+    def due(self, now: datetime) -> list[int]:
+        """Ids of scheduled issues whose send time has come, and of sends left unfinished."""
+        query = (
+            select(issues.c.id)
+            .where(
+                ((issues.c.state == IssueState.SCHEDULED) & (issues.c.send_at <= now))
+                | (issues.c.state == IssueState.SENDING)
+            )
+            .order_by(issues.c.send_at, issues.c.id)
+        )
+        with self.engine.connect() as connection:
+            return [int(i) for i in connection.execute(query).scalars()]
+
+    def freeze_render(self, issue_id: int, rendered: RenderedMessage) -> None:
+        """Keep the render that sending starts with; later runs resume with the same email."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                issues.update()
+                .where(issues.c.id == issue_id, issues.c.rendered_html.is_(None))
+                .values(
+                    rendered_subject=rendered.subject,
+                    rendered_preheader=rendered.preheader,
+                    rendered_html=rendered.html,
+                    rendered_text=rendered.text,
+                )
+            )
+
+    def frozen_render(self, issue_id: int) -> RenderedMessage | None:
+        with self.engine.connect() as connection:
+            row = (
+                connection.execute(select(issues).where(issues.c.id == issue_id)).mappings().first()
+            )
+        if row is None or row["rendered_html"] is None:
+            return None
+        return RenderedMessage(
+            subject=row["rendered_subject"],
+            preheader=row["rendered_preheader"],
+            html=row["rendered_html"],
+            text=row["rendered_text"],
+            issue_id=issue_id,
+        )
+
+    def update_content(
+        self,
+        issue_id: int,
+        *,
+        subject: str | None = None,
+        preheader: str | None = None,
+        intro: str | None = None,
+    ) -> None:
+        values = {
+            key: value
+            for key, value in (("subject", subject), ("preheader", preheader), ("intro", intro))
+            if value is not None
+        }
+        if values:
+            with self.engine.begin() as connection:
+                connection.execute(issues.update().where(issues.c.id == issue_id).values(**values))
+
+    def replace_items(self, issue_id: int, items: Sequence[NewItem]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(issue_items.delete().where(issue_items.c.issue_id == issue_id))
+            for position, item in enumerate(items):
+                connection.execute(
+                    issue_items.insert().values(
+                        issue_id=issue_id,
+                        article_id=item.article_id,
+                        position=position,
+                        section=item.section,
+                        title=item.title,
+                        summary=item.summary,
+                    )
+                )
+
+
+def _issue(row: RowMapping, items: tuple[IssueItem, ...]) -> Issue:
+    return Issue(
+        id=row["id"],
+        number=row["number"],
+        state=IssueState(row["state"]),
+        subject=row["subject"],
+        preheader=row["preheader"],
+        intro=row["intro"],
+        created_at=row["created_at"],
+        send_at=row["send_at"],
+        sent_at=row["sent_at"],
+        items=items,
+    )
