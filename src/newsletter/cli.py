@@ -114,7 +114,7 @@ def cli() -> None:
 def init() -> None:
     """Create or migrate the database (safe to run again)."""
     with services(migrate=True) as svc:
-        svc.store.feeds.sync(_feed_sources(svc))
+        svc.store.feeds.sync(svc.config.feed_sources())
         click.echo(f"database ready: {_safe_url(svc.config.database_url)}")
 
 
@@ -512,15 +512,6 @@ def run(log_json: bool) -> None:
 
     config = config_module.load(_config_path())
     run_forever(config, log_json=log_json)
-
-
-def _feed_sources(svc: Services) -> list[Any]:
-    from newsletter.model import FeedSource
-
-    return [
-        FeedSource(name=f.name, url=svc.config.feed_url(f.url), section=f.section)
-        for f in svc.config.settings.feeds
-    ]
 
 
 def _safe_url(url: str) -> str:

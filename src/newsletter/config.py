@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from newsletter.errors import ConfigError
+from newsletter.model import FeedSource
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SCHEDULE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01]?\d|2[0-3]):([0-5]\d)$")
@@ -193,6 +194,13 @@ class Config(BaseModel):
     @property
     def templates_dir(self) -> Path:
         return self.root / "templates" / "email"
+
+    def feed_sources(self) -> list[FeedSource]:
+        """The configured feeds, their locations made fetchable."""
+        return [
+            FeedSource(name=feed.name, url=self.feed_url(feed.url), section=feed.section)
+            for feed in self.settings.feeds
+        ]
 
     def feed_url(self, url: str) -> str:
         """A feed location as a fetchable URL: http(s) and file: URLs kept, paths resolved."""

@@ -1,0 +1,33 @@
+"""`newsletter run`: the web app and the scheduler in one process."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from newsletter import bootstrap
+from newsletter.config import Config
+from newsletter.logs import configure_logging
+from newsletter.schedule import build_scheduler
+from newsletter.web import create_app
+
+
+def run_forever(config: Config, log_json: bool = False) -> None:
+    """Migrate the database, start the scheduler, serve the web app until interrupted."""
+    configure_logging(json_lines=log_json)
+    log = logging.getLogger("newsletter")
+    services = bootstrap.build(config)
+    services.store.migrate()
+    from newsletter.cli import _feed_sources
+
+    services.store.feeds.sync(_feed_sources(services))
+    scheduler = build_scheduler(services)
+    scheduler.start()
+    web = config.settings.web
+    log.info("serving on http://%s:%s", web.host, web.port)
+    try:
+        uvicorn.run(create_app(services), host=web.host, port=web.port, log_config=None)
+    finally:
+        scheduler.shutdown(wait=True)
+        services.close()
