@@ -19,9 +19,7 @@ def run_forever(config: Config, log_json: bool = False) -> None:
     log = logging.getLogger("newsletter")
     services = bootstrap.build(config)
     services.store.migrate()
-    from newsletter.cli import _feed_sources
-
-    services.store.feeds.sync(_feed_sources(services))
+    services.store.feeds.sync(config.feed_sources())
     scheduler = build_scheduler(services)
     scheduler.start()
     web = config.settings.web

@@ -206,7 +206,7 @@ def issue_draft(as_json: bool) -> None:
 def issue_list(as_json: bool) -> None:
     """List the issues, newest first."""
     with services() as svc:
-        listed = svc.store.issues.list()
+        listed = svc.store.issues.all()
     rows = [
         {
             "id": i.id,
@@ -520,6 +520,13 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _fail(exc: Exception, code: int) -> None:
+    # One plain line: rich would wrap it at the terminal width.
+    message = " ".join(str(exc).split())
+    sys.stderr.write(f"error: {message}\n")
+    sys.exit(code)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
@@ -530,10 +537,8 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except (ConfigError, UsageError) as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        sys.exit(2)
+        _fail(exc, 2)
     except NewsletterError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        sys.exit(1)
+        _fail(exc, 1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, RowMapping, Select, and_, exists, func, or_, select
+from sqlalchemy import Engine, RowMapping, Select, UnaryExpression, and_, exists, func, or_, select
 
 from newsletter.model import Article, ArticleDraft
 from newsletter.store.tables import articles, feeds, issue_items
@@ -83,7 +83,7 @@ class ArticleRepository:
             return int(connection.execute(select(func.count()).select_from(articles)).scalar_one())
 
 
-def _newest_first() -> object:
+def _newest_first() -> UnaryExpression[object]:
     # Undated entries sort by when we collected them.
     return func.coalesce(articles.c.published_at, articles.c.collected_at).desc()
 

@@ -49,7 +49,9 @@ class IssueRepository:
                     intro=intro,
                     created_at=created_at,
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert issue_id is not None
+            issue_id = issue_id[0]
             for position, item in enumerate(items):
                 connection.execute(
                     issue_items.insert().values(
@@ -95,7 +97,7 @@ class IssueRepository:
             )
         return _issue(found, items)
 
-    def list(self) -> list[tuple[Issue, int]]:
+    def all(self) -> list[tuple[Issue, int]]:
         """Every issue, newest first, with how many articles it holds."""
         counts = (
             select(issue_items.c.issue_id, func.count().label("n"))

@@ -1,0 +1,73 @@
+"""`newsletter doctor`: checks that the deployment can work, one named result per check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from newsletter import bootstrap
+from newsletter.config import Config
+from newsletter.errors import NewsletterError
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def run_checks(config: Config) -> list[Check]:
+    results = [Check("config", True, str(config.path))]
+    services = bootstrap.build(config)
+    try:
+        results.append(_check("database", lambda: _database(services)))
+        results.append(_check("migrations", lambda: _migrations(services)))
+        results.append(_check("templates", lambda: _templates(config)))
+        results.append(_check("provider", lambda: _provider(services)))
+        results.append(_check("secret key", lambda: _secret(config)))
+    finally:
+        services.close()
+    return results
+
+
+def _check(name: str, probe: Callable[[], str]) -> Check:
+    try:
+        return Check(name, True, probe())
+    except (NewsletterError, OSError, RuntimeError, ValueError) as exc:
+        return Check(name, False, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except Exception as exc:  # a doctor reports every failure instead of crashing on it
+        return Check(name, False, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+
+
+def _database(services: bootstrap.Services) -> str:
+    services.store.ping()
+    return services.store.engine.dialect.name
+
+
+def _migrations(services: bootstrap.Services) -> str:
+    if not services.store.is_current():
+        raise RuntimeError("database not at the latest migration: run `newsletter init`")
+    return "up to date"
+
+
+def _templates(config: Config) -> str:
+    from newsletter.render import Renderer
+
+    renderer = Renderer(config)
+    renderer.render_email("test", {})
+    return str(config.templates_dir)
+
+
+def _provider(services: bootstrap.Services) -> str:
+    provider = services.provider
+    check = getattr(provider, "check", None)
+    if callable(check):
+        return str(check())
+    return provider.name
+
+
+def _secret(config: Config) -> str:
+    if config.secrets.secret_key:
+        return "from NEWSLETTER_SECRET_KEY"
+    return f"generated in {config.data_dir / 'secret_key'}"
