@@ -9,7 +9,7 @@ import uvicorn
 from newsletter import bootstrap
 from newsletter.config import Config
 from newsletter.logs import configure_logging
-from newsletter.schedule import build_scheduler
+from newsletter.schedule import SchedulerService
 from newsletter.web import create_app
 
 
@@ -20,12 +20,16 @@ def run_forever(config: Config, log_json: bool = False) -> None:
     services = bootstrap.build(config)
     services.store.migrate()
     services.store.feeds.sync(config.feed_sources())
-    scheduler = build_scheduler(services)
-    scheduler.start()
+    scheduler = SchedulerService(services)
+    try:
+        scheduler.start()
+    except BaseException:
+        services.close()
+        raise
     web = config.settings.web
     log.info("serving on http://%s:%s", web.host, web.port)
     try:
         uvicorn.run(create_app(services), host=web.host, port=web.port, log_config=None)
     finally:
-        scheduler.shutdown(wait=True)
+        scheduler.stop(wait=True)
         services.close()

@@ -13,6 +13,7 @@ from newsletter.store.deliveries import DeliveryRepository
 from newsletter.store.engine import is_postgres, make_engine
 from newsletter.store.feeds import FeedRepository
 from newsletter.store.issues import IssueRepository
+from newsletter.store.jobs import JobRunRepository
 from newsletter.store.subscribers import SubscriberRepository
 
 
@@ -26,6 +27,7 @@ class Store:
         self.issues = IssueRepository(engine)
         self.subscribers = SubscriberRepository(engine)
         self.deliveries = DeliveryRepository(engine)
+        self.job_runs = JobRunRepository(engine)
 
     @classmethod
     def from_url(cls, url: str) -> Store:

@@ -177,3 +177,10 @@ editors = Table(
     Column("password_hash", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("last_run_at", UtcDateTime(), nullable=False),
+)

@@ -1,0 +1,173 @@
+"""Scheduling: wall-clock weekly times across DST, catch-up after downtime, one leader."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from newsletter import bootstrap
+from newsletter.bootstrap import Services
+from newsletter.clock import FrozenClock
+from newsletter.config import Config
+from newsletter.errors import UsageError
+from newsletter.model import ArticleDraft
+from newsletter.schedule import DRAFT, SchedulerService, catch_up, weekly_trigger
+from newsletter.store import Store
+from newsletter.weekly import WeeklyTime
+from tests.conftest import write_config
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.mark.parametrize(
+    ("now", "expected_utc"),
+    [
+        # Spring forward on Sunday 29 March 2026: 08:00 Paris is 07:00 UTC before, 06:00 after.
+        (datetime(2026, 3, 28, 12, tzinfo=UTC), datetime(2026, 3, 29, 6, tzinfo=UTC)),
+        (datetime(2026, 3, 22, 0, tzinfo=UTC), datetime(2026, 3, 22, 7, tzinfo=UTC)),
+        # Fall back on Sunday 25 October 2026.
+        (datetime(2026, 10, 24, 12, tzinfo=UTC), datetime(2026, 10, 25, 7, tzinfo=UTC)),
+        (datetime(2026, 10, 18, 0, tzinfo=UTC), datetime(2026, 10, 18, 6, tzinfo=UTC)),
+    ],
+)
+def test_weekly_draft_time_across_dst(now: datetime, expected_utc: datetime) -> None:
+    """`sun 08:00` fires at 08:00 Paris time in DST weeks, and APScheduler's trigger agrees."""
+    weekly = WeeklyTime.parse("sun 08:00", "Europe/Paris")
+    assert weekly.next(now) == expected_utc
+    assert weekly.next(now).astimezone(PARIS).hour == 8
+    fire = weekly_trigger("sun 08:00", "Europe/Paris").get_next_fire_time(None, now)
+    assert fire is not None
+    assert fire.astimezone(UTC) == expected_utc
+    assert weekly.previous(expected_utc) == expected_utc
+    assert weekly.previous(expected_utc - timedelta(seconds=1)) < expected_utc - timedelta(days=6)
+
+
+def test_nonexistent_local_time_moves_forward() -> None:
+    """02:30 does not exist on the spring-forward Sunday: it fires at 03:30 local."""
+    weekly = WeeklyTime.parse("sun 02:30", "Europe/Paris")
+    fire = weekly.next(datetime(2026, 3, 28, tzinfo=UTC))
+    assert fire == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+
+
+def _add_articles(services: Services, n: int) -> None:
+    services.store.feeds.sync(services.config.feed_sources())
+    feed_id = services.store.feeds.id_of("sample")
+    drafts = [
+        ArticleDraft(
+            "sample", f"g{i}", f"https://example.org/{i}", f"T{i}", "", "", None, None, None
+        )
+        for i in range(n)
+    ]
+    services.store.articles.add(feed_id, drafts, services.clock())
+
+
+@pytest.fixture
+def scheduled_services(make_config: Callable[..., Config], clock: FrozenClock) -> Services:
+    config = make_config(feeds='[[feeds]]\nname = "sample"\nurl = "https://example.org/feed"\n')
+    built = bootstrap.build(config, clock=clock)
+    built.store.migrate()
+    return built
+
+
+def test_missed_weekly_draft_is_made_at_start_up(
+    scheduled_services: Services, clock: FrozenClock
+) -> None:
+    """Down over Monday 08:00: the draft is made when a scheduler starts again, once."""
+    services = scheduled_services
+    _add_articles(services, 4)
+    clock.now = datetime(2026, 11, 20, 12, tzinfo=UTC)  # a Friday
+    assert catch_up(services) is False  # first start: a baseline, nothing missed
+    assert services.store.issues.all() == []
+
+    clock.now = datetime(2026, 11, 23, 6, 59, tzinfo=UTC)  # Monday 07:59 Paris
+    assert catch_up(services) is False
+    clock.now = datetime(2026, 11, 24, 9, tzinfo=UTC)  # Tuesday: Monday's draft was missed
+    assert catch_up(services) is True
+    assert [issue.number for issue, _ in services.store.issues.all()] == [1]
+    assert services.store.job_runs.last_run(DRAFT) == clock.now
+    assert catch_up(services) is False
+    assert len(services.store.issues.all()) == 1
+
+
+def _idle_scheduler(_: Services) -> BackgroundScheduler:
+    return BackgroundScheduler()
+
+
+def test_second_scheduler_on_sqlite_refuses(
+    tmp_path: object, make_config: Callable[..., Config]
+) -> None:
+    """On SQLite, a second process (here a second service) refuses with a clear message."""
+    config = make_config()
+    if not config.database_url.startswith("sqlite"):
+        pytest.skip("SQLite behaviour")
+    first = bootstrap.build(config)
+    first.store.migrate()
+    second = bootstrap.build(config)
+    one = SchedulerService(first, scheduler_factory=_idle_scheduler, retry_seconds=0.05)
+    one.start()
+    try:
+        with pytest.raises(UsageError, match=r"already runs the scheduler.*PostgreSQL"):
+            SchedulerService(second, scheduler_factory=_idle_scheduler).start()
+    finally:
+        one.stop()
+        first.close()
+        second.close()
+    third = bootstrap.build(config)
+    again = SchedulerService(third, scheduler_factory=_idle_scheduler)
+    again.start()  # the lock was released
+    again.stop()
+    third.close()
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_postgres_leader_fails_over(postgres_url: str, tmp_path: object) -> None:
+    """Two schedulers on PostgreSQL: one leads; when its connection dies the other takes over."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp())
+    config = __import__("newsletter.config", fromlist=["load"]).load(
+        write_config(folder, postgres_url), {"NEWSLETTER_SECRET_KEY": "k"}
+    )
+    services = [bootstrap.build(config) for _ in range(2)]
+    services[0].store.migrate()
+    runners = [
+        SchedulerService(s, scheduler_factory=_idle_scheduler, retry_seconds=0.1) for s in services
+    ]
+    try:
+        runners[0].start()
+        assert _wait_for(lambda: runners[0].leading)
+        runners[1].start()
+        time.sleep(0.5)
+        assert not runners[1].leading
+        # The leader's process "dies": PostgreSQL drops its session and frees the lock.
+        with Store.from_url(postgres_url).engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+                    " AND granted AND objid = (SELECT hashtext('newsletter-scheduler:' || "
+                    "current_database() || '.' || current_schema()))::oid"
+                )
+            )
+        assert _wait_for(lambda: runners[1].leading)
+        assert _wait_for(lambda: not runners[0].leading)
+    finally:
+        for runner in runners:
+            runner.stop()
+        for s in services:
+            s.close()
