@@ -31,5 +31,6 @@ def run_forever(config: Config, log_json: bool = False) -> None:
     try:
         uvicorn.run(create_app(services), host=web.host, port=web.port, log_config=None)
     finally:
+        services.stopping.set()
         scheduler.stop(wait=True)
         services.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ class Services:
     store: Store
     clock: Clock = utc_now
     provider_factory: Callable[[Config], Provider] = make_provider
+    # Set on shutdown: long loops (a send) finish the batch in flight, then return.
+    stopping: threading.Event = field(default_factory=threading.Event)
     _provider: Provider | None = field(default=None, repr=False)
 
     @property

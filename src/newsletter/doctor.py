@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from newsletter import bootstrap
 from newsletter.config import Config
 from newsletter.errors import NewsletterError
+
+MAX_CLOCK_SKEW_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ def run_checks(config: Config) -> list[Check]:
         results.append(_check("templates", lambda: _templates(config)))
         results.append(_check("provider", lambda: _provider(services)))
         results.append(_check("secret key", lambda: _secret(config)))
+        results.append(_check("clock", lambda: _clock(services)))
     finally:
         services.close()
     return results
@@ -65,6 +69,22 @@ def _provider(services: bootstrap.Services) -> str:
     if callable(check):
         return str(check())
     return provider.name
+
+
+def _clock(services: bootstrap.Services) -> str:
+    """The time zone exists and this machine's clock agrees with the database server's."""
+    from sqlalchemy import text
+
+    zone = services.config.settings.newsletter.timezone
+    now = services.clock()
+    if services.store.is_postgres:
+        with services.store.engine.connect() as connection:
+            server = connection.execute(text("SELECT CURRENT_TIMESTAMP")).scalar_one()
+        skew = abs((server - now).total_seconds())
+        if skew > MAX_CLOCK_SKEW_SECONDS:
+            raise RuntimeError(f"this clock is {skew:.0f} s off the database server's")
+    local = now.astimezone(ZoneInfo(zone))
+    return f"{local:%Y-%m-%d %H:%M %Z} ({zone})"
 
 
 def _secret(config: Config) -> str:
