@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import threading
@@ -34,7 +35,7 @@ class Services:
             self._provider = self.provider_factory(self.config)
         return self._provider
 
-    @property
+    @functools.cached_property
     def signer(self) -> TokenSigner:
         return TokenSigner(secret_key(self.config).encode())
 
@@ -57,9 +58,13 @@ def secret_key(config: Config) -> str:
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        key = secrets.token_urlsafe(32)
+        pass
+    key = secrets.token_urlsafe(32)
+    try:
         _write_private(path, key)
-        return key
+    except FileExistsError:  # another process wrote it first: use theirs
+        return path.read_text().strip()
+    return key
 
 
 def _write_private(path: Path, content: str) -> None:
