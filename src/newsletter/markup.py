@@ -16,22 +16,51 @@ from newsletter.links import http_url
 _DISABLED = ["image", "heading", "lheading", "html_block", "html_inline", "fence", "code", "hr"]
 
 
-class _SafeMarkdown(MarkdownIt):
+class _AnyLinkMarkdown(MarkdownIt):
+    """Parses every link so that `_unlink_unsafe` can drop unsafe ones with their URL;
+    markdown-it's own check would leave `[x](javascript:...)` behind as visible text."""
+
     def validateLink(self, url: str) -> bool:  # noqa: N802 (markdown-it's name)
-        return http_url(url) is not None or url.lower().startswith("mailto:")
+        return True
 
 
 def _parser() -> MarkdownIt:
-    parser = _SafeMarkdown("commonmark", {"html": False, "typographer": False})
+    parser = _AnyLinkMarkdown("commonmark", {"html": False, "typographer": False})
     parser.disable(_DISABLED)
     return parser
+
+
+def _tokens(parser: MarkdownIt, source: str) -> list[Token]:
+    """Parsed blocks where a link to anything but an absolute http(s) URL is just its text
+    (so `[x](javascript:...)` leaves neither a link nor the URL behind)."""
+    tokens = parser.parse(source)
+    for block in tokens:
+        if block.children:
+            block.children = _unlink_unsafe(block.children)
+    return tokens
+
+
+def _unlink_unsafe(children: list[Token]) -> list[Token]:
+    kept: list[Token] = []
+    dropping = 0
+    for child in children:
+        if child.type == "link_open":
+            if http_url(str(child.attrs.get("href", ""))) is None:
+                dropping += 1
+                continue
+        elif child.type == "link_close" and dropping:
+            dropping -= 1
+            continue
+        kept.append(child)
+    return kept
 
 
 def markdown_html(source: str) -> Markup:
     """The intro as HTML; anything that is not allowed Markdown shows as text."""
     if not source.strip():
         return Markup("")
-    return Markup(_parser().render(source))
+    parser = _parser()
+    return Markup(parser.renderer.render(_tokens(parser, source), parser.options, {}))
 
 
 @dataclass(frozen=True)
@@ -45,7 +74,7 @@ def markdown_text(source: str) -> PlainText:
     links: list[str] = []
     blocks: list[tuple[str, bool]] = []
     prefix: list[str] = []
-    for token in _parser().parse(source):
+    for token in _tokens(_parser(), source):
         if token.type in ("bullet_list_open", "ordered_list_open"):
             prefix.append("")
         elif token.type in ("bullet_list_close", "ordered_list_close"):

@@ -77,6 +77,7 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self._env.filters["typo"] = self._typography
+        self._env.filters["http_url"] = lambda url: http_url(str(url)) or ""
 
     # -- public ------------------------------------------------------------------------------
 
