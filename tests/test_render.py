@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from render_support import inline_styles, parse, render_config
-from sample_issue import sample_issue
 
 from newsletter.errors import ConfigError, RenderError
 from newsletter.model import Recipient, RenderedMessage
 from newsletter.personalise import UNSUBSCRIBE_URL, personalise
 from newsletter.plaintext import WIDTH
 from newsletter.render import GMAIL_CLIP_BYTES, Renderer, clipping_risk, clipping_warning
+from render_support import inline_styles, parse, render_config
+from sample_issue import sample_issue
 
 BASE_URL = "https://news.example.org"
 
@@ -55,7 +55,7 @@ def hostile_issue() -> Any:
             second,
             article=replace(
                 second.article,
-                url="https://ok.example.org/\"><script>alert(3)</script>",
+                url='https://ok.example.org/"><script>alert(3)</script>',
                 image_url="data:image/svg+xml,<svg onload=alert(4)>",
                 summary='<img src=x onerror="alert(5)"> résumé',
             ),
@@ -165,7 +165,9 @@ def test_every_link_is_absolute_https_base_url_or_placeholder(digest: RenderedMe
             if value is None:
                 continue
             assert (
-                value.startswith("https://") or value.startswith(BASE_URL) or value == UNSUBSCRIBE_URL
+                value.startswith("https://")
+                or value.startswith(BASE_URL)
+                or value == UNSUBSCRIBE_URL
             ), value
 
 
@@ -185,9 +187,7 @@ def test_article_links_carry_utm_but_not_unsubscribe_or_web_version(
 
 def test_utm_off_switch(tmp_path: Path) -> None:
     """[links] utm = false leaves article links untouched."""
-    rendered = Renderer(render_config(tmp_path, links={"utm": False})).render_issue(
-        sample_issue(2)
-    )
+    rendered = Renderer(render_config(tmp_path, links={"utm": False})).render_issue(sample_issue(2))
     assert "utm_" not in rendered.html and "utm_" not in rendered.text
     assert 'href="https://www.maddyness.example.fr/2026/11/article-1/"' in rendered.html
 
@@ -256,7 +256,7 @@ def test_hostile_article_data_never_becomes_markup(renderer: Renderer) -> None:
             value = (element.get(attribute) or "").lower()
             assert not value.startswith(("javascript:", "data:", "//", "/")), value
     # The only "javascript:" left is the third title, shown as escaped text, never a link.
-    escaped_title = "&lt;a href=\"javascript:alert(6)\"&gt;x&lt;/a&gt;"
+    escaped_title = '&lt;a href="javascript:alert(6)"&gt;x&lt;/a&gt;'
     assert rendered.html.replace("&quot;", '"').lower().count("javascript:") == 1
     assert escaped_title in rendered.html.replace("&quot;", '"')
     assert rendered.text.lower().count("javascript:") == 1

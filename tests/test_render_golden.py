@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from render_support import render_config
-from sample_issue import sample_issue
 
 from newsletter.render import Renderer
+from render_support import render_config
+from sample_issue import sample_issue
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 

@@ -135,7 +135,7 @@ _FONT_STACK = re.compile(r"^[A-Za-z0-9 ,'\"-]+$")
 
 
 class ThemeSection(_Section):
-    """Colours, logo and fonts of the email templates, so a newsletter restyles without editing them."""
+    """Colours, logo and fonts of the email templates: restyle without editing them."""
 
     brand_color: str = "#c8102e"
     text_color: str = "#1f2328"

@@ -8,16 +8,17 @@ untrusted plain text: autoescaped in HTML, links and images kept only when absol
 from __future__ import annotations
 
 import logging
-from html import unescape
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from html import unescape
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import jinja2
 import premailer
-from lxml import etree, html as lxml_html
+from lxml import etree  # type: ignore[import-untyped]
+from lxml import html as lxml_html
 
 from newsletter.config import Config
 from newsletter.errors import RenderError
@@ -88,9 +89,10 @@ class Renderer:
             issue.subject.replace("{name}", newsletter.name).replace("{number}", str(issue.number))
         )
         intro = markdown_text(self._typography(issue.intro))
+        preheader = self._typography(issue.preheader)
         context = {
             "subject": subject,
-            "preheader": self._typography(issue.preheader),
+            "preheader": preheader,
             "issue": issue,
             "date": format_date(
                 issue.sent_at or issue.send_at or issue.created_at,
@@ -107,7 +109,7 @@ class Renderer:
         html, text = self._render_pair("digest", context)
         return RenderedMessage(
             subject=subject,
-            preheader=context["preheader"],
+            preheader=preheader,
             html=html,
             text=text,
             issue_id=issue.id,
@@ -234,7 +236,7 @@ class Renderer:
         )
         inliner.transform(root)
         _absolute_links(root, self._settings.newsletter.base_url)
-        body = etree.tostring(root, method="html", encoding="unicode")
+        body: str = etree.tostring(root, method="html", encoding="unicode")
         return "<!DOCTYPE html>\n" + body
 
 

@@ -59,7 +59,8 @@ def screenshot_html(html: str, out: Path, widths: Sequence[int] = WIDTHS) -> lis
     """Full-page PNGs of `html` at each width; returns the files written."""
     executable = find_chromium()
     try:
-        from playwright.sync_api import Error as PlaywrightError, sync_playwright
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
     except ImportError:
         raise RenderError("screenshots need Playwright: pip install playwright") from None
     paths = output_paths(out, widths)
@@ -96,13 +97,23 @@ def _shoot(browser: Any, html: str, width: int, path: Path) -> None:
         context.close()
 
 
-def _offline(route: Any) -> None:
-    """Loopback passes; remote images get the placeholder; everything else is refused."""
-    request = route.request
-    parts = urlsplit(request.url)
+def request_policy(url: str, resource_type: str) -> str:
+    """What the page may load: `continue` (loopback, inline), `placeholder` (a remote image),
+    or `abort` (anything else remote: the machine may have no network, and a preview must
+    not call trackers)."""
+    parts = urlsplit(url)
     if parts.scheme in ("data", "about", "blob") or parts.hostname in _LOOPBACK:
+        return "continue"
+    if resource_type == "image":
+        return "placeholder"
+    return "abort"
+
+
+def _offline(route: Any) -> None:
+    decision = request_policy(route.request.url, route.request.resource_type)
+    if decision == "continue":
         route.continue_()
-    elif request.resource_type == "image":
+    elif decision == "placeholder":
         route.fulfill(status=200, content_type="image/svg+xml", body=_PLACEHOLDER_SVG)
     else:
         route.abort()
