@@ -419,3 +419,19 @@ def test_template_mistakes_are_one_line_render_errors(tmp_path: Path) -> None:
     (folder / "templates" / "email" / "digest.html").write_text("{% if %}", encoding="utf-8")
     with pytest.raises(RenderError, match=r"digest\.html:1: "):
         Renderer(config).render_issue(sample_issue(1))
+
+
+def test_feed_html_never_reaches_the_email(renderer: Renderer) -> None:
+    """Only the plain-text summary is used: a tracking pixel or promo block in the article's
+    HTML content does not appear in either part."""
+    issue = sample_issue(1)
+    item = issue.items[0]
+    content = (
+        '<p>Texte</p><img src="https://track.example.com/pixel.gif" width="1" height="1">'
+        '<div class="promo">Abonnez-vous à notre newsletter</div>'
+    )
+    hostile = replace(item, article=replace(item.article, content_html=content))
+    rendered = renderer.render_issue(replace(issue, items=(hostile,)))
+    for part in (rendered.html, rendered.text):
+        assert "track.example.com" not in part and "Abonnez-vous à notre newsletter" not in part
+    assert "La jeune pousse nordiste" in rendered.html

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,3 +107,21 @@ def test_artifacts_are_git_ignored() -> None:
     """tests/artifacts/ is listed in .gitignore so screenshots never get committed."""
     gitignore = Path(__file__).resolve().parents[2] / ".gitignore"
     assert "/tests/artifacts/" in gitignore.read_text(encoding="utf-8").splitlines()
+
+
+def test_cli_preview_writes_both_screenshots(chromium: Path, services: Any) -> None:
+    """`issue preview ID --screenshot FILE.png` writes FILE-600.png and FILE-375.png."""
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+    from test_render_cli import make_issue
+
+    issue_id = make_issue(services, 4, 30)
+    shot = services.config.root / "preview.png"
+    page = services.config.root / "preview.html"
+    args = ["issue", "preview", str(issue_id), "--out", str(page), "--screenshot", str(shot)]
+    result = CliRunner().invoke(cli, [*args, "--config", str(services.config.path)])
+    assert result.exit_code == 0, result.output
+    assert png_size(shot.with_name("preview-600.png"))[0] == 600
+    assert png_size(shot.with_name("preview-375.png"))[0] == 375
+    assert "screenshot:" in result.stderr
