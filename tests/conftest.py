@@ -140,3 +140,19 @@ def services(
     built.store.migrate()
     yield built
     built.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regen-golden",
+        action="store_true",
+        help="Rewrite the golden files under tests/golden/ (or set NEWSLETTER_REGEN_GOLDEN=1).",
+    )
+
+
+@pytest.fixture
+def regen_golden(request: pytest.FixtureRequest) -> bool:
+    """True when golden files should be rewritten instead of compared."""
+    return bool(request.config.getoption("--regen-golden")) or (
+        os.environ.get("NEWSLETTER_REGEN_GOLDEN") == "1"
+    )

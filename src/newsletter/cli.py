@@ -248,6 +248,7 @@ def issue_preview(issue_id: int, text: bool, out: Path | None, screenshot: Path 
     with services() as svc:
         rendered = Renderer(svc.config).render_issue(issues.get(svc, issue_id))
         copy = personalise(rendered, issues.test_recipient(svc, "preview@example.org"))
+    _warn_if_clipped(rendered)
     body = copy.text if text else copy.html
     if out:
         out.write_text(body, encoding="utf-8")
@@ -258,6 +259,15 @@ def issue_preview(issue_id: int, text: bool, out: Path | None, screenshot: Path 
 
         for path in screenshot_html(copy.html, screenshot):
             err.print(f"screenshot: {path}")
+
+
+def _warn_if_clipped(rendered: Any) -> None:
+    """Gmail's clipping warning on stderr (stdout may carry the HTML or JSON)."""
+    from newsletter.render import clipping_warning
+
+    warning = clipping_warning(rendered)
+    if warning:
+        err.print(warning, markup=False, highlight=False, soft_wrap=True)
 
 
 @issue.command("test")
@@ -318,9 +328,11 @@ def issue_send(issue_id: int, as_json: bool, yes: bool, resend_uncertain: bool) 
     """Freeze the audience (the first time) and send; running it again resumes."""
     from newsletter import issues
     from newsletter.deliver.send import send_issue
+    from newsletter.render import Renderer
 
     with services() as svc:
         current = issues.get(svc, issue_id)
+        _warn_if_clipped(Renderer(svc.config).render_issue(current))
         if not yes and not as_json:
             audience = svc.store.subscribers.count(SubscriberStatus.ACTIVE)
             click.confirm(

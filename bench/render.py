@@ -1,0 +1,160 @@
+"""Benchmark: one premailer render of an issue vs personalising it for one recipient.
+
+The renderer runs Jinja2 + premailer once per issue; each recipient's copy is only a
+placeholder substitution (and a MIME message). Target: personalising is at least 100x cheaper
+than rendering, measured in the same run.
+
+    /work/venv/bin/python bench/render.py [--articles 12] [--recipients 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from newsletter import config as config_module  # noqa: E402
+from newsletter.model import (  # noqa: E402
+    Article,
+    Issue,
+    IssueItem,
+    IssueState,
+    Recipient,
+    RenderedMessage,
+)
+from newsletter.personalise import personalise  # noqa: E402
+from newsletter.render import Renderer  # noqa: E402
+
+TARGET_RATIO = 100
+SECTIONS = ("À la une", "Tech & financement", "Entrepreneuriat")
+FEEDS = ("maddyness", "frenchweb", "siecle-digital", "les-echos-start")
+
+
+def realistic_issue(count: int) -> Issue:
+    """An issue like a real week: French titles, ~60-word summaries, images, three sections."""
+    start = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+    items = []
+    for n in range(count):
+        feed = FEEDS[n % len(FEEDS)]
+        article = Article(
+            id=n + 1,
+            feed_name=feed,
+            guid=f"bench-{n}",
+            url=f"https://www.{feed}.example.fr/2026/11/{n}/une-start-up-leve-des-fonds/",
+            title=f"Une start-up lyonnaise lève {n + 3} millions d’euros pour l’IA industrielle",
+            summary=(
+                "La jeune pousse, fondée en 2021, veut équiper les usines françaises d’outils "
+                "de maintenance prédictive : « nous avons doublé notre chiffre d’affaires », "
+                "explique son cofondateur. Le tour de table réunit un fonds régional et des "
+                "business angels ; l’entreprise prévoit de recruter 40 personnes d’ici à 2027 "
+                "et d’ouvrir un bureau à Munich. Une levée qui confirme l’intérêt des "
+                "investisseurs pour la deeptech !"
+            ),
+            content_html="<p>…</p>",
+            image_url=f"https://img.{feed}.example.fr/2026/11/{n}.jpg",
+            author="Rédaction",
+            published_at=start - timedelta(hours=9 * n),
+            collected_at=start,
+        )
+        items.append(IssueItem(article=article, position=n, section=SECTIONS[n * 3 // count]))
+    return Issue(
+        id=42,
+        number=42,
+        state=IssueState.DRAFT,
+        subject="MaddyNews n°42 : l’IA industrielle lève des fonds",
+        preheader="Douze levées de fonds, un nouveau Next40 et les outils de la semaine.",
+        intro="Bonjour à toutes et à tous !\n\nCette semaine, **l’IA industrielle** "
+        "attire les investisseurs. [Tous nos articles](https://www.maddyness.com/).",
+        created_at=start,
+        send_at=start,
+        items=tuple(items),
+    )
+
+
+def mime_message(subject: str, html: str, text: str, recipient: Recipient) -> bytes:
+    """A multipart/alternative message with the headers a send carries."""
+    message = EmailMessage()
+    message["From"] = formataddr(("MaddyNews", "newsletter@example.org"))
+    message["To"] = formataddr((recipient.name or "", recipient.email))
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="example.org")
+    message["List-Unsubscribe"] = f"<{recipient.unsubscribe_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message.as_bytes()
+
+
+def per_call(function: Callable[[int], object], calls: int, rounds: int = 5) -> float:
+    """Median seconds per call over `rounds` rounds of `calls` calls."""
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for n in range(calls):
+            function(n)
+        timings.append((time.perf_counter() - started) / calls)
+    return statistics.median(timings)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=12)
+    parser.add_argument("--recipients", type=int, default=2000)
+    args = parser.parse_args()
+
+    config = config_module.load(ROOT / "config.toml", {})
+    issue = realistic_issue(args.articles)
+    renderer = Renderer(config)
+    rendered: RenderedMessage = renderer.render_issue(issue)  # warm-up (imports, caches)
+
+    recipients = [
+        Recipient(
+            n,
+            n,
+            f"lecteur{n}@example.org",
+            f"Lectrice {n}",
+            f"{config.settings.newsletter.base_url}/unsubscribe/{n:08d}.signature",
+        )
+        for n in range(args.recipients)
+    ]
+
+    render_s = per_call(lambda _n: renderer.render_issue(issue), calls=3)
+    personalise_s = per_call(lambda n: personalise(rendered, recipients[n]), args.recipients)
+
+    def personalise_and_mime(n: int) -> bytes:
+        copy = personalise(rendered, recipients[n])
+        return mime_message(copy.subject, copy.html, copy.text, recipients[n])
+
+    mime_s = per_call(personalise_and_mime, max(200, args.recipients // 10))
+
+    size_kb = len(rendered.html.encode("utf-8")) / 1000
+    print(
+        f"issue: {args.articles} articles, HTML {size_kb:.1f} KB, text {len(rendered.text)} chars"
+    )
+    print(f"render once (Jinja2 + premailer):   {render_s * 1000:9.2f} ms")
+    print(
+        f"personalise one recipient:          {personalise_s * 1e6:9.2f} µs"
+        f"   ratio {render_s / personalise_s:8.0f}x"
+    )
+    print(
+        f"personalise + build MIME message:   {mime_s * 1e6:9.2f} µs"
+        f"   ratio {render_s / mime_s:8.0f}x"
+    )
+    ratio = render_s / personalise_s
+    verdict = "OK" if ratio >= TARGET_RATIO else "BELOW TARGET"
+    print(f"target: personalising >= {TARGET_RATIO}x cheaper than rendering: {verdict}")
+    return 0 if ratio >= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
