@@ -15,8 +15,8 @@ from newsletter.model import Recipient, RenderedMessage
 from newsletter.personalise import UNSUBSCRIBE_URL, personalise
 from newsletter.plaintext import WIDTH
 from newsletter.render import GMAIL_CLIP_BYTES, Renderer, clipping_risk, clipping_warning
-from render_support import inline_styles, parse, render_config
-from sample_issue import sample_issue
+from tests.render_support import inline_styles, parse, render_config
+from tests.sample_issue import sample_issue
 
 BASE_URL = "https://news.example.org"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from newsletter.render import Renderer
-from render_support import render_config
-from sample_issue import sample_issue
+from tests.render_support import render_config
+from tests.sample_issue import sample_issue
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 

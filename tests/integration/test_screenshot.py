@@ -14,8 +14,8 @@ from newsletter.model import Recipient
 from newsletter.personalise import personalise
 from newsletter.render import Renderer
 from newsletter.screenshot import find_chromium, output_paths, request_policy, screenshot_html
-from render_support import render_config
-from sample_issue import sample_issue
+from tests.render_support import render_config
+from tests.sample_issue import sample_issue
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -114,7 +114,7 @@ def test_cli_preview_writes_both_screenshots(chromium: Path, services: Any) -> N
     from click.testing import CliRunner
 
     from newsletter.cli import cli
-    from test_render_cli import make_issue
+    from tests.test_render_cli import make_issue
 
     issue_id = make_issue(services, 4, 30)
     shot = services.config.root / "preview.png"
