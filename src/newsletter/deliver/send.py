@@ -248,12 +248,11 @@ class _SendRun:
 
     def _wait(self, seconds: float) -> None:
         """Sleep, waking early when asked to stop."""
-        deadline = time.monotonic() + seconds
-        while not self.stop_requested:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            self.sleep(min(left, 0.5))
+        left = seconds
+        while left > 0 and not self.stop_requested:
+            step = min(left, 0.5)
+            self.sleep(step)
+            left -= step
 
     def _recipient(self, row: ClaimedDelivery) -> Recipient:
         return Recipient(
