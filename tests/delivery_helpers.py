@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from newsletter.bootstrap import Services
 from newsletter.model import ArticleDraft, FeedSource, Issue, RenderedMessage, SubscriberStatus
+from newsletter.store import tables
 from newsletter.store.issues import NewItem
 
 SUBJECT = "Les licornes françaises à l'honneur, %%name%% !"
@@ -59,3 +61,29 @@ def add_subscribers(
         )
         ids.append(subscriber.id)
     return ids
+
+
+def with_provider(config: Any, kind: str, **sendgrid: Any) -> Any:
+    """The same configuration with `email.provider = kind` (and [email.sendgrid] overrides)."""
+    email = config.settings.email
+    section = email.sendgrid.model_copy(update=sendgrid)
+    email = email.model_copy(update={"provider": kind, "sendgrid": section})
+    settings = config.settings.model_copy(update={"email": email})
+    return config.model_copy(update={"settings": settings})
+
+
+def bulk_subscribers(services: Services, count: int, start: int = 0) -> None:
+    """Insert many active subscribers in one statement (executemany)."""
+    now = services.clock()
+    rows = [
+        {
+            "email": f"u{i}@example.org",
+            "name": f"Zoé {i}",
+            "status": SubscriberStatus.ACTIVE.value,
+            "created_at": now,
+            "confirmed_at": now,
+        }
+        for i in range(start, start + count)
+    ]
+    with services.store.engine.begin() as connection:
+        connection.execute(tables.subscribers.insert(), rows)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from delivery_helpers import add_subscribers, fake_render, make_issue
+from delivery_helpers import add_subscribers, fake_render, make_issue, with_provider
 from newsletter.bootstrap import Services
 from newsletter.deliver import make_provider, sender_of
 from newsletter.deliver.send import send_issue
@@ -173,13 +173,6 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def _with_provider(config: Any, kind: str) -> Any:
-    """The same configuration with `email.provider = kind`."""
-    email_section = config.settings.email.model_copy(update={"provider": kind})
-    settings = config.settings.model_copy(update={"email": email_section})
-    return config.model_copy(update={"settings": settings})
-
-
 def _authenticator(
     server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
 ) -> AuthResult:
@@ -219,7 +212,7 @@ timeout_seconds = 10
 """,
             environ={"NEWSLETTER_SMTP_PASSWORD": password},
         )
-        provider = make_provider(_with_provider(config, "smtp"))
+        provider = make_provider(with_provider(config, "smtp"))
         assert isinstance(provider, SmtpProvider)
         provider.ssl_context = ssl.create_default_context(cafile=str(cert))
         services._provider = provider
