@@ -31,7 +31,7 @@ from newsletter.errors import (
     TransientProviderError,
     UsageError,
 )
-from newsletter.issues import unsubscribe_url
+from newsletter.issues import unsubscribe_urls
 from newsletter.model import (
     BatchResult,
     DeliveryCounts,
@@ -136,6 +136,7 @@ class _SendRun:
     sleep: Callable[[float], None]
     stop_requested: bool = False
     rng: random.Random = field(default_factory=random.Random)
+    _unsubscribe_url: Callable[[int], str] | None = None
 
     def execute(
         self, render: Render | None, *, resend_uncertain: bool, progress: bool
@@ -188,7 +189,7 @@ class _SendRun:
     def _loop(self, message: RenderedMessage, bar: _Progress) -> None:
         deliveries = self.services.store.deliveries
         provider = self.services.provider
-        bar.update(self._counts())
+        bar.start(self._counts())
         while not self.stop_requested:
             claimed = deliveries.claim(
                 self.issue_id, provider.batch_size, self.worker, self.services.clock()
@@ -197,19 +198,24 @@ class _SendRun:
                 if deliveries.has_pending(self.issue_id):
                     continue  # that page held only leavers, now skipped
                 return
-            self._send(message, claimed)
-            bar.update(self._counts())
+            before = len(claimed)
+            sent = self._send(message, claimed)
+            bar.advance(done=before, sent=sent)
         raise SendInterrupted(
             f"stopped by a signal after the batch in flight; run `newsletter issue send "
             f"{self.issue_id}` again to resume"
         )
 
-    def _send(self, message: RenderedMessage, claimed: list[ClaimedDelivery]) -> None:
-        """One batch: call the provider, record what it did, retry what it deferred."""
+    def _send(self, message: RenderedMessage, claimed: list[ClaimedDelivery]) -> int:
+        """One batch: call the provider, record what it did, retry what it deferred.
+
+        Returns how many copies were sent.
+        """
         deliveries = self.services.store.deliveries
         provider = self.services.provider
         remaining = [self._recipient(row) for row in claimed]
         retries = 0
+        sent_count = 0
         while True:
             ids = [r.delivery_id for r in remaining]
             try:
@@ -223,19 +229,18 @@ class _SendRun:
                 raise
             deferred = set(result.deferred)
             settled = deferred | result.failed.keys() | result.uncertain.keys()
+            sent = [i for i in ids if i not in settled]
             deliveries.finish(
-                [i for i in ids if i not in settled],
-                result.failed,
-                self.services.clock(),
-                uncertain=result.uncertain,
+                sent, result.failed, self.services.clock(), uncertain=result.uncertain
             )
+            sent_count += len(sent)
             if not deferred:
-                return
+                return sent_count
             remaining = [r for r in remaining if r.delivery_id in deferred]
             if retries + 1 >= self.retry.attempts or self.stop_requested:
                 deliveries.release(list(deferred), self.services.clock())
                 if self.stop_requested:
-                    return
+                    return sent_count
                 raise TransientProviderError(
                     f"{provider.name} still failing after {self.retry.attempts} attempts "
                     f"({result.deferred_error}); run `newsletter issue send {self.issue_id}` "
@@ -255,12 +260,14 @@ class _SendRun:
             left -= step
 
     def _recipient(self, row: ClaimedDelivery) -> Recipient:
+        if self._unsubscribe_url is None:
+            self._unsubscribe_url = unsubscribe_urls(self.services)
         return Recipient(
             delivery_id=row.id,
             subscriber_id=row.subscriber_id,
             email=row.email,
             name=row.name,
-            unsubscribe_url=unsubscribe_url(self.services, row.subscriber_id),
+            unsubscribe_url=self._unsubscribe_url(row.subscriber_id),
         )
 
     def _counts(self) -> DeliveryCounts:
@@ -306,19 +313,29 @@ def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
 
 
 class _Progress:
-    """A rich progress bar on stderr (sent / total, rate, ETA), or nothing."""
+    """A rich progress bar on stderr (sent / total, rate, ETA), or nothing.
+
+    Counts are kept here batch by batch: re-counting the ledger after every batch would cost
+    a scan of the whole issue each time.
+    """
 
     def __init__(self, bar: Any = None) -> None:
         self.bar = bar
         self.task: Any = None
+        self.sent = 0
 
-    def update(self, counts: DeliveryCounts) -> None:
+    def start(self, counts: DeliveryCounts) -> None:
         if self.bar is None:
             return
         done = counts.sent + counts.failed + counts.skipped + counts.uncertain
-        if self.task is None:
-            self.task = self.bar.add_task("sending", total=counts.total, completed=done)
-        self.bar.update(self.task, total=counts.total, completed=done, sent=counts.sent)
+        self.sent = counts.sent
+        self.task = self.bar.add_task("sending", total=counts.total, completed=done, sent=self.sent)
+
+    def advance(self, done: int, sent: int) -> None:
+        if self.bar is None:
+            return
+        self.sent += sent
+        self.bar.update(self.task, advance=done, sent=self.sent)
 
 
 @contextmanager
