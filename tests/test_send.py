@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from delivery_helpers import SUBJECT, add_subscribers, fake_render, make_issue
 from newsletter.bootstrap import Services
+from newsletter.cli import cli
 from newsletter.clock import FrozenClock
 from newsletter.deliver.memory import MemoryProvider
 from newsletter.deliver.send import (
     CLAIM_LEASE,
     RetryPolicy,
     dead_local_workers,
+    dry_run,
     send_issue,
 )
 from newsletter.errors import (
@@ -325,3 +330,40 @@ def test_render_failure_leaves_the_issue_a_draft(services: Services) -> None:
     issue = services.store.issues.get(issue_id)
     assert issue is not None and issue.state is IssueState.DRAFT
     assert services.store.deliveries.status(issue_id, issue.state).total == 0
+
+
+def test_dry_run_builds_copies_and_changes_nothing(services: Services) -> None:
+    """--dry-run personalises every copy in memory and leaves the issue and ledger as they were."""
+    issue_id = make_issue(services)
+    add_subscribers(services, 4)
+    report = dry_run(services, issue_id, render=fake_render)
+    assert (report.would_send, report.copies_built, report.state) == (4, 4, IssueState.DRAFT)
+    issue = services.store.issues.get(issue_id)
+    assert issue is not None and issue.state is IssueState.DRAFT
+    assert services.store.deliveries.status(issue_id, issue.state).total == 0
+    assert _memory(services).sent == []
+
+
+def test_cli_send_writes_eml_files_and_reports_json(services: Services, tmp_path: Path) -> None:
+    """`issue send ID --yes --json` through the file provider: one .eml each, counts in JSON."""
+    issue_id = make_issue(services)
+    add_subscribers(services, 3)
+    issue = services.store.issues.get(issue_id)
+    assert issue is not None
+    # Started here with a template-free render, so the command resumes it.
+    services.store.deliveries.start(issue_id, services.clock())
+    services.store.issues.freeze_render(issue_id, replace(fake_render(issue), issue_id=issue_id))
+    config = str(services.config.path)
+    env = {"NEWSLETTER_SECRET_KEY": "test-secret"}
+    runner = CliRunner()
+    args = ["issue", "send", str(issue_id), "--yes", "--json", "--config", config]
+    first = runner.invoke(cli, args, env=env)
+    assert first.exit_code == 0, first.output
+    data = json.loads(first.output)
+    assert (data["state"], data["sent"], data["pending"]) == ("sent", 3, 0)
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 3
+    again = runner.invoke(cli, args, env=env)
+    assert json.loads(again.output) == data
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 3
+    status = runner.invoke(cli, ["issue", "status", str(issue_id), "--json", "--config", config])
+    assert json.loads(status.output) == data

@@ -371,3 +371,67 @@ def _progress_bar(enabled: bool) -> Iterator[_Progress]:
         console=Console(stderr=True),
     ) as bar:
         yield _Progress(bar)
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What `issue send --dry-run` found: who would be mailed, with every copy built in memory."""
+
+    id: int
+    state: IssueState
+    would_send: int
+    copies_built: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "state": str(self.state),
+            "dry_run": True,
+            "would_send": self.would_send,
+            "copies_built": self.copies_built,
+        }
+
+
+def dry_run(services: Services, issue_id: int, *, render: Render | None = None) -> DryRun:
+    """Build every copy through the memory provider; the ledger and the issue stay untouched.
+
+    Before sending starts the audience is the active subscribers; once started, the rows still
+    pending (counted only: their copies are built when they go).
+    """
+    from newsletter.deliver import sender_of
+    from newsletter.deliver.memory import MemoryProvider
+    from newsletter.model import SubscriberStatus
+
+    store = services.store
+    issue = store.issues.get(issue_id)
+    if issue is None:
+        raise UsageError(f"issue {issue_id} does not exist (see `newsletter issue list`)")
+    if issue.state is IssueState.CANCELED:
+        raise UsageError(f"issue {issue_id} is canceled; there is nothing to send")
+    if issue.state not in (IssueState.DRAFT, IssueState.SCHEDULED):
+        pending = store.deliveries.status(issue_id, issue.state).pending
+        return DryRun(issue_id, issue.state, would_send=pending, copies_built=0)
+    run = _SendRun(services, issue_id, "dry-run", RetryPolicy(), time.sleep)
+    message = run._render(issue, render)
+    provider = MemoryProvider(sender=sender_of(services.config), batch_size=100)
+    url = unsubscribe_urls(services)
+    built = 0
+    batch: list[Recipient] = []
+    for subscriber in store.subscribers.iter(SubscriberStatus.ACTIVE):
+        batch.append(
+            Recipient(0, subscriber.id, subscriber.email, subscriber.name, url(subscriber.id))
+        )
+        if len(batch) == provider.batch_size:
+            built += _build_in_memory(provider, message, batch)
+            batch = []
+    built += _build_in_memory(provider, message, batch)
+    return DryRun(issue_id, issue.state, would_send=built, copies_built=built)
+
+
+def _build_in_memory(provider: Any, message: RenderedMessage, batch: list[Recipient]) -> int:
+    if not batch:
+        return 0
+    provider.send_batch(message, batch)
+    built = len(provider.sent)
+    provider.sent.clear()  # bounded memory: the copies were built, nothing keeps them
+    return built

@@ -216,6 +216,9 @@ def _address(email: str, name: str) -> dict[str, str]:
 
 def _without_repeats(recipients: Sequence[Recipient]) -> list[list[Recipient]]:
     """Split into groups of at most 1000 in which no address appears twice."""
+    keys = {r.email.strip().lower() for r in recipients}
+    if len(keys) == len(recipients) <= MAX_PERSONALIZATIONS:
+        return [list(recipients)]  # the usual case: one request
     groups: list[list[Recipient]] = []
     seen: list[set[str]] = []
     for recipient in recipients:
