@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from delivery_helpers import SUBJECT, add_subscribers, fake_render, make_issue
+from delivery_helpers import SUBJECT, add_subscribers, fake_render, make_issue, with_provider
 from newsletter.bootstrap import Services
 from newsletter.cli import cli
 from newsletter.clock import FrozenClock
@@ -29,6 +29,7 @@ from newsletter.deliver.send import (
     send_issue,
 )
 from newsletter.errors import (
+    ConfigError,
     PermanentProviderError,
     SendInterrupted,
     TransientProviderError,
@@ -367,3 +368,27 @@ def test_cli_send_writes_eml_files_and_reports_json(services: Services, tmp_path
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 3
     status = runner.invoke(cli, ["issue", "status", str(issue_id), "--json", "--config", config])
     assert json.loads(status.output) == data
+
+
+def test_misconfigured_provider_fails_before_anything_changes(services: Services) -> None:
+    """provider = sendgrid without an API key: ConfigError, and the issue is still a draft."""
+    issue_id = make_issue(services)
+    add_subscribers(services, 2)
+    services._provider = None
+    services.config = with_provider(services.config, "sendgrid")
+    with pytest.raises(ConfigError, match="SENDGRID_API_KEY"):
+        _send(services, issue_id)
+    issue = services.store.issues.get(issue_id)
+    assert issue is not None and issue.state is IssueState.DRAFT
+
+
+def test_progress_bar_goes_to_stderr(
+    services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With progress on, a bar showing done/total is drawn on stderr, nothing on stdout."""
+    issue_id = make_issue(services)
+    add_subscribers(services, 4)
+    _send(services, issue_id, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "4/4" in captured.err and "4 sent" in captured.err

@@ -147,12 +147,16 @@ class _SendRun:
             raise UsageError(f"issue {self.issue_id} does not exist (see `newsletter issue list`)")
         if issue.state is IssueState.CANCELED:
             raise UsageError(f"issue {self.issue_id} is canceled; there is nothing to send")
+        self.services.provider  # noqa: B018 - a provider misconfigured fails before any change
         if issue.state in (IssueState.DRAFT, IssueState.SCHEDULED):
             if not issue.items:
                 raise UsageError(f"issue {self.issue_id} has no article to send")
             # Render before starting: a template error leaves the issue untouched.
             rendered = self._render(issue, render)
-            store.deliveries.start(self.issue_id, self.services.clock())
+            if not store.deliveries.start(self.issue_id, self.services.clock()):
+                moved = store.issues.get(self.issue_id)  # another process moved it meanwhile
+                if moved is None or moved.state is IssueState.CANCELED:
+                    raise UsageError(f"issue {self.issue_id} was canceled meanwhile")
             store.issues.freeze_render(self.issue_id, rendered)
         now = self.services.clock()
         store.deliveries.recover(
