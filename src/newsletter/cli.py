@@ -324,13 +324,29 @@ def issue_schedule(issue_id: int, at: str) -> None:
 @click.argument("issue_id", type=int)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--resend-uncertain", is_flag=True, help="Send again to recipients left uncertain.")
-def issue_send(issue_id: int, as_json: bool, yes: bool, resend_uncertain: bool) -> None:
+@click.option(
+    "--dry-run", is_flag=True, help="Build every copy in memory; send nothing, change nothing."
+)
+def issue_send(
+    issue_id: int, as_json: bool, yes: bool, resend_uncertain: bool, dry_run: bool
+) -> None:
     """Freeze the audience (the first time) and send; running it again resumes."""
     from newsletter import issues
+    from newsletter.deliver.send import dry_run as run_dry
     from newsletter.deliver.send import send_issue
     from newsletter.render import Renderer
 
     with services() as svc:
+        if dry_run:
+            report = run_dry(svc, issue_id).to_json()
+            emit(
+                as_json,
+                report,
+                lambda: click.echo(
+                    f"dry run: issue {issue_id} would go to {report['would_send']} recipient(s)"
+                ),
+            )
+            return
         current = issues.get(svc, issue_id)
         _warn_if_clipped(Renderer(svc.config).render_issue(current))
         if not yes and not as_json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -90,8 +91,19 @@ def cancel(services: Services, issue_id: int) -> Issue:
 
 
 def unsubscribe_url(services: Services, subscriber_id: int) -> str:
-    token = services.signer.sign(UNSUBSCRIBE, subscriber_id, services.clock())
-    return f"{services.config.settings.newsletter.base_url}/unsubscribe/{token}"
+    return unsubscribe_urls(services)(subscriber_id)
+
+
+def unsubscribe_urls(services: Services) -> Callable[[int], str]:
+    """unsubscribe_url for many subscribers: the key and base URL are looked up once."""
+    signer = services.signer
+    base = services.config.settings.newsletter.base_url
+
+    def url(subscriber_id: int) -> str:
+        token = signer.sign(UNSUBSCRIBE, subscriber_id, services.clock())
+        return f"{base}/unsubscribe/{token}"
+
+    return url
 
 
 def test_recipient(services: Services, email: str) -> Recipient:

@@ -1,0 +1,300 @@
+"""Benchmark of the SendGrid send path against the local SendGrid-compatible server.
+
+(a) 100,000 subscribers: the number of HTTP requests (must be 100) and the end-to-end time of
+    `send_issue` (ledger claims and updates, tokens, payloads, HTTP) against the time to POST
+    the same 100 payloads, already built, from a bare urllib loop. Target ratio <= 2.
+(b) 1,000,000 subscribers: the peak RSS of a separate process running the whole send
+    (`newsletter issue send`, as in production). Target < 300 MB.
+
+The server runs in its own process so it does not share our interpreter. It validates bodies
+against ../shared/sendgrid/tsg_mail_v3.json when that file exists (in (a), the same server
+serves both the send and the baseline; (b) skips validation to save time).
+
+Usage: python bench/send.py [--subscribers 100000] [--rss-subscribers 1000000] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from newsletter import bootstrap  # noqa: E402
+from newsletter import config as config_module  # noqa: E402
+from newsletter.deliver.send import send_issue  # noqa: E402
+from newsletter.deliver.sendgrid import SendgridProvider  # noqa: E402
+from newsletter.model import ArticleDraft, FeedSource, Recipient, RenderedMessage, SubscriberStatus  # noqa: E402  # noqa: E402
+from newsletter.store import tables  # noqa: E402
+from newsletter.store.issues import NewItem  # noqa: E402
+from newsletter.tokens import UNSUBSCRIBE  # noqa: E402
+
+SCHEMA = ROOT.parent / "shared" / "sendgrid" / "tsg_mail_v3.json"
+API_KEY = "SG.test-key"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--rss-subscribers", type=int, default=1_000_000)
+    parser.add_argument("--postgres", default="", help="run on this PostgreSQL URL instead")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-send-") as folder:
+        throughput(Path(folder) / "a", args.subscribers, args.postgres)
+        if args.rss_subscribers:
+            peak_rss(Path(folder) / "b", args.rss_subscribers, args.postgres)
+
+
+def throughput(folder: Path, count: int, postgres: str) -> None:
+    validate = SCHEMA.exists()
+    server, port = start_server(folder, validate=validate)
+    try:
+        config_path = setup(folder, port, count, postgres)
+        config = config_module.load(config_path, environment(config_path))
+        services = bootstrap.build(config)
+        issue_id = 1
+        payloads = build_payloads(services, issue_id)
+        before = record_lines(folder)
+        started = time.perf_counter()
+        counts = send_issue(services, issue_id)
+        send_seconds = time.perf_counter() - started
+        requests = record_lines(folder) - before
+        provider = services.provider
+        assert isinstance(provider, SendgridProvider)
+        services.close()
+
+        started = time.perf_counter()
+        for body in payloads:
+            post(port, body)
+        bare_seconds = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait()
+    ratio = send_seconds / bare_seconds
+    print(f"(a) {count:,} subscribers, server schema validation {'on' if validate else 'off'}")
+    print(
+        f"    HTTP requests: {requests} (provider made {provider.requests_made}; "
+        f"target {-(-count // 1000)})"
+    )
+    print(f"    sent: {counts.sent:,}  state: {counts.state}")
+    print(f"    send_issue end to end: {send_seconds:.2f} s ({counts.sent / send_seconds:,.0f}/s)")
+    print(f"    bare loop POSTing the same {len(payloads)} payloads: {bare_seconds:.2f} s")
+    print(f"    ratio: {ratio:.2f} (target <= 2) {'OK' if ratio <= 2 else 'OVER'}")
+
+
+def peak_rss(folder: Path, count: int, postgres: str) -> None:
+    server, port = start_server(folder, validate=False)
+    try:
+        started = time.perf_counter()
+        config_path = setup(folder, port, count, postgres)
+        setup_seconds = time.perf_counter() - started
+        env = environment(config_path)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "newsletter", "issue", "send", "1", "--yes", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        seconds = time.perf_counter() - started
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    finally:
+        server.terminate()
+        server.wait()
+    if done.returncode != 0:
+        raise SystemExit(f"send failed: {done.stderr[-2000:]}")
+    counts = json.loads(done.stdout)
+    # RUSAGE_CHILDREN is the largest child so far; the server child is small next to it.
+    peak_mb = max(peak_kb, before) / 1024
+    print(f"(b) {count:,} subscribers (setup {setup_seconds:.0f} s)")
+    print(f"    sent: {counts['sent']:,} in {seconds:.1f} s ({counts['sent'] / seconds:,.0f}/s)")
+    print(f"    HTTP requests: {record_lines(folder)} (target {count // 1000})")
+    print(f"    peak RSS of the send process: {peak_mb:.0f} MB (target < 300 MB) "
+          f"{'OK' if peak_mb < 300 else 'OVER'}")  # fmt: skip
+
+
+def start_server(folder: Path, validate: bool) -> tuple[subprocess.Popen[str], int]:
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, str(ROOT / "tests" / "sendgrid_server.py")]
+    command += ["--record", str(folder / "received.jsonl")]
+    command += ["--schema", str(SCHEMA)] if validate else ["--no-validate"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    return server, int(server.stdout.readline())
+
+
+def record_lines(folder: Path) -> int:
+    path = folder / "received.jsonl"
+    if not path.exists():
+        return 0
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def environment(config_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "NEWSLETTER_CONFIG": str(config_path),
+        "SENDGRID_API_KEY": API_KEY,
+        "NEWSLETTER_SECRET_KEY": "bench",
+        "NEWSLETTER_DATABASE_URL": "",
+    }
+
+
+def setup(folder: Path, port: int, count: int, postgres: str) -> Path:
+    """A config, a migrated database, `count` subscribers, one issue started with its render."""
+    folder.mkdir(parents=True, exist_ok=True)
+    url = postgres or f"sqlite:///{folder / 'bench.db'}"
+    if postgres:
+        reset_postgres(postgres)
+    path = folder / "config.toml"
+    path.write_text(
+        f"""
+[newsletter]
+name = "MaddyNews"
+base_url = "https://news.example.org"
+[sender]
+email = "newsletter@example.org"
+name = "MaddyNews"
+[database]
+url = "{url}"
+[email]
+provider = "sendgrid"
+[email.sendgrid]
+host = "http://127.0.0.1:{port}"
+batch_size = 1000
+""",
+        encoding="utf-8",
+    )
+    config = config_module.load(path, environment(path))
+    services = bootstrap.build(config)
+    store = services.store
+    store.migrate()
+    now = datetime.now(UTC)
+    store.feeds.sync([FeedSource("bench", "https://example.org/feed")])
+    draft = ArticleDraft("bench", "g", "https://example.org/a", "Levée de fonds", "résumé", "",
+                         None, None, None)  # fmt: skip
+    store.articles.add(store.feeds.id_of("bench"), [draft], now)
+    issue = store.issues.create("N°{number}", [NewItem(store.articles.recent()[0].id)], now)
+    insert_subscribers(services, count, now)
+    store.deliveries.start(issue.id, now)
+    store.issues.freeze_render(issue.id, digest(issue.id))
+    services.close()
+    return path
+
+
+def insert_subscribers(services: bootstrap.Services, count: int, now: datetime) -> None:
+    chunk = 20_000
+    with services.store.engine.begin() as connection:
+        for start in range(0, count, chunk):
+            connection.execute(
+                tables.subscribers.insert(),
+                [
+                    {
+                        "email": f"reader{i}@example.org",
+                        "name": f"Zoé Lecteur {i}",
+                        "status": SubscriberStatus.ACTIVE.value,
+                        "created_at": now,
+                        "confirmed_at": now,
+                    }
+                    for i in range(start, min(count, start + chunk))
+                ],
+            )
+
+
+def reset_postgres(url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def digest(issue_id: int) -> RenderedMessage:
+    """A digest-sized render (about 60 KB of inlined HTML) holding the placeholders."""
+    article = (
+        '<tr><td style="padding:16px;font-family:Helvetica,Arial,sans-serif;color:#1a1a1a">'
+        '<img src="https://example.org/img.jpg" width="568" style="display:block;width:100%">'
+        '<h2 style="font-size:20px;margin:12px 0">La start-up française lève 12 millions</h2>'
+        '<p style="font-size:15px;line-height:1.5">Résumé de l\'article, écrit par la rédaction '
+        "pour présenter la levée de fonds et ses enjeux pour l'écosystème.</p>"
+        '<a href="https://example.org/a" style="color:#e4003a">Lire l\'article</a></td></tr>'
+    )
+    html = (
+        "<html><body><p>Bonjour %%name%%</p><table>"
+        + article * 80
+        + '</table><a href="%%unsubscribe_url%%">Se désinscrire</a></body></html>'
+    )
+    text = "Bonjour %%name%%\n" + "La start-up lève 12 millions. Résumé.\n" * 80
+    return RenderedMessage(
+        subject="MaddyNews n°1 : les levées de fonds de la semaine",
+        preheader="",
+        html=html,
+        text=text + "Se désinscrire : %%unsubscribe_url%%\n",
+        issue_id=issue_id,
+    )
+
+
+def build_payloads(services: bootstrap.Services, issue_id: int) -> list[bytes]:
+    """The request bodies the send will post, built up front for the bare loop."""
+    provider = services.provider
+    assert isinstance(provider, SendgridProvider)
+    message = services.store.issues.frozen_render(issue_id)
+    assert message is not None
+    base = services.config.settings.newsletter.base_url
+    bodies: list[bytes] = []
+    with services.store.engine.connect() as connection:
+        rows = connection.execute(
+            tables.deliveries.select()
+            .where(tables.deliveries.c.issue_id == issue_id)
+            .order_by(tables.deliveries.c.id)
+        ).mappings()
+        batch: list[Recipient] = []
+        for row in rows:
+            token = services.signer.sign(UNSUBSCRIBE, row["subscriber_id"], services.clock())
+            batch.append(
+                Recipient(
+                    row["id"],
+                    row["subscriber_id"],
+                    row["email"],
+                    row["name"],
+                    f"{base}/unsubscribe/{token}",
+                )
+            )
+            if len(batch) == 1000:
+                bodies.append(json.dumps(provider.payload(message, batch)).encode())
+                batch = []
+        if batch:
+            bodies.append(json.dumps(provider.payload(message, batch)).encode())
+    return bodies
+
+
+def post(port: int, body: bytes) -> Any:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v3/mail/send",
+        data=body,
+        headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status
+
+
+if __name__ == "__main__":
+    main()
