@@ -7,13 +7,13 @@ import email.policy
 from datetime import UTC, datetime
 from pathlib import Path
 
-from delivery_helpers import SUBJECT, add_subscribers, fake_render, make_issue
 from newsletter.bootstrap import Services
 from newsletter.deliver.base import Sender
 from newsletter.deliver.file import FileProvider
 from newsletter.deliver.message import build_message
 from newsletter.deliver.send import send_issue
 from newsletter.model import IssueState, Recipient, RenderedMessage
+from tests.delivery_helpers import SUBJECT, add_subscribers, fake_render, make_issue
 
 SENDER = Sender(email="newsletter@maddynews.fr", name="MaddyNews, l'équipe", base_url="https://x")
 RECIPIENT = Recipient(

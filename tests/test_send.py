@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from delivery_helpers import SUBJECT, add_subscribers, fake_render, make_issue, with_provider
 from newsletter.bootstrap import Services
 from newsletter.cli import cli
 from newsletter.clock import FrozenClock
@@ -44,6 +43,7 @@ from newsletter.model import (
     SubscriberStatus,
 )
 from newsletter.tokens import UNSUBSCRIBE
+from tests.delivery_helpers import SUBJECT, add_subscribers, fake_render, make_issue, with_provider
 
 
 class Crash(BaseException):

@@ -22,7 +22,7 @@ from newsletter import bootstrap
 from newsletter import config as config_module
 from newsletter.bootstrap import Services
 from newsletter.errors import ConfigError, NewsletterError, UsageError
-from newsletter.model import SubscriberStatus
+from newsletter.model import IssueState, SubscriberStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -348,7 +348,12 @@ def issue_send(
             )
             return
         current = issues.get(svc, issue_id)
-        _warn_if_clipped(Renderer(svc.config).render_issue(current))
+        # Render once here: the same render is warned about and sent (frozen on first send).
+        rendered = svc.store.issues.frozen_render(issue_id)
+        if rendered is None and current.state in (IssueState.DRAFT, IssueState.SCHEDULED):
+            rendered = Renderer(svc.config).render_issue(current)
+        if rendered is not None:
+            _warn_if_clipped(rendered)
         if not yes and not as_json:
             audience = svc.store.subscribers.count(SubscriberStatus.ACTIVE)
             click.confirm(
@@ -356,7 +361,13 @@ def issue_send(
                 f"to {audience} active subscriber(s)?",
                 abort=True,
             )
-        counts = send_issue(svc, issue_id, resend_uncertain=resend_uncertain, progress=not as_json)
+        counts = send_issue(
+            svc,
+            issue_id,
+            resend_uncertain=resend_uncertain,
+            progress=not as_json,
+            render=(lambda _issue: rendered) if rendered is not None else None,
+        )
     data = _status_json(counts)
     emit(as_json, data, lambda: _print_status(data))
 

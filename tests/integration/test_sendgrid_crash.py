@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, shared_path
-from delivery_helpers import bulk_subscribers, fake_render, make_issue
 from newsletter import bootstrap
 from newsletter import config as config_module
 from newsletter.model import DeliveryState, IssueState
-from sendgrid_server import API_KEY, SendgridServer, read_records
+from tests.conftest import ROOT, shared_path
+from tests.delivery_helpers import bulk_subscribers, fake_render, make_issue
+from tests.sendgrid_server import API_KEY, SendgridServer, read_records
 
 pytestmark = pytest.mark.integration
 

@@ -7,21 +7,21 @@ from typing import Any
 
 import pytest
 
-from conftest import shared_path
-from delivery_helpers import (
-    add_subscribers,
-    bulk_subscribers,
-    fake_render,
-    make_issue,
-    with_provider,
-)
 from newsletter.bootstrap import Services
 from newsletter.deliver import make_provider
 from newsletter.deliver.send import RetryPolicy, send_issue
 from newsletter.deliver.sendgrid import SendgridProvider
 from newsletter.errors import ConfigError, PermanentProviderError, TransientProviderError
 from newsletter.model import DeliveryCounts, IssueState, Recipient, RenderedMessage
-from sendgrid_server import API_KEY, Fault, SendgridServer, extra_rule_errors
+from tests.conftest import shared_path
+from tests.delivery_helpers import (
+    add_subscribers,
+    bulk_subscribers,
+    fake_render,
+    make_issue,
+    with_provider,
+)
+from tests.sendgrid_server import API_KEY, Fault, SendgridServer, extra_rule_errors
 
 pytestmark = pytest.mark.integration
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from delivery_helpers import add_subscribers, fake_render, make_issue, with_provider
 from newsletter.bootstrap import Services
 from newsletter.deliver import make_provider, sender_of
 from newsletter.deliver.send import send_issue
 from newsletter.deliver.smtp import SmtpProvider
 from newsletter.errors import PermanentProviderError
 from newsletter.model import IssueState
+from tests.delivery_helpers import add_subscribers, fake_render, make_issue, with_provider
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
