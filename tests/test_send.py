@@ -308,6 +308,24 @@ def test_sigterm_finishes_the_batch_in_flight_then_stops(services: Services) -> 
     assert (counts.sent, counts.state) == (7, IssueState.SENT)
 
 
+def test_process_shutdown_finishes_the_batch_in_flight(services: Services) -> None:
+    """`newsletter run` shutting down (Services.stopping) stops a send after its batch."""
+    issue_id = make_issue(services)
+    add_subscribers(services, 7)
+
+    def before(call: int, _recipients: Sequence[Recipient]) -> None:
+        if call == 1:
+            services.stopping.set()
+
+    _script(services, before)
+    with pytest.raises(SendInterrupted):
+        _send(services, issue_id)
+    counts = services.store.deliveries.status(issue_id, IssueState.SENDING)
+    assert (counts.sent, counts.pending, counts.sending) == (3, 4, 0)
+    services.stopping.clear()
+    assert _send(services, issue_id).sent == 7
+
+
 def test_unknown_and_canceled_issues_are_usage_errors(services: Services) -> None:
     """Sending an issue that does not exist, or was canceled, is refused with a clear error."""
     with pytest.raises(UsageError, match="does not exist"):

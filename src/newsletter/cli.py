@@ -277,23 +277,10 @@ def _warn_if_clipped(rendered: Any) -> None:
 def issue_test(issue_id: int, to: str) -> None:
     """Send one copy to EMAIL, outside the ledger."""
     from newsletter import issues
-    from newsletter.render import Renderer
-    from newsletter.subscribers import normalise_address
 
     with services() as svc:
-        recipient = issues.test_recipient(svc, normalise_address(to))
-        rendered = Renderer(svc.config).render_issue(issues.get(svc, issue_id))
-        test_copy = rendered.__class__(
-            subject=f"[TEST] {rendered.subject}",
-            preheader=rendered.preheader,
-            html=rendered.html,
-            text=rendered.text,
-            issue_id=None,
-        )
-        result = svc.provider.send_batch(test_copy, [recipient])
-    if result.failed:
-        raise NewsletterError(f"test copy refused: {next(iter(result.failed.values()))}")
-    click.echo(f"test copy of issue {issue_id} sent to {recipient.email}")
+        address = issues.send_test(svc, issue_id, to)
+    click.echo(f"test copy of issue {issue_id} sent to {address}")
 
 
 @issue.command("schedule")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from newsletter.bootstrap import Services
 from newsletter.curate import plan_draft, sources_of
-from newsletter.errors import UsageError
+from newsletter.errors import ProviderError, UsageError
 from newsletter.model import Issue, IssueState, Recipient
 from newsletter.store.issues import NewItem
 from newsletter.tokens import UNSUBSCRIBE
@@ -116,3 +116,22 @@ def test_recipient(services: Services, email: str) -> Recipient:
         name=None,
         unsubscribe_url=f"{base}/unsubscribe/test",
     )
+
+
+def send_test(services: Services, issue_id: int, to: str) -> str:
+    """Send one copy of the issue to `to`, outside the ledger; return the address used."""
+    from newsletter.render import Renderer
+    from newsletter.subscribers import normalise_address
+
+    recipient = test_recipient(services, normalise_address(to))
+    rendered = Renderer(services.config).render_issue(get(services, issue_id))
+    test_copy = replace(rendered, subject=f"[TEST] {rendered.subject}", issue_id=None)
+    result = services.provider.send_batch(test_copy, [recipient])
+    problem = (
+        next(iter(result.failed.values()), None)
+        or next(iter(result.uncertain.values()), None)
+        or ((result.deferred_error or "deferred by the provider") if result.deferred else None)
+    )
+    if problem:
+        raise ProviderError(f"test copy to {recipient.email} not sent: {problem}")
+    return recipient.email

@@ -194,7 +194,7 @@ class _SendRun:
         deliveries = self.services.store.deliveries
         provider = self.services.provider
         bar.start(self._counts())
-        while not self.stop_requested:
+        while not self._stopping():
             claimed = deliveries.claim(
                 self.issue_id, provider.batch_size, self.worker, self.services.clock()
             )
@@ -241,9 +241,9 @@ class _SendRun:
             if not deferred:
                 return sent_count
             remaining = [r for r in remaining if r.delivery_id in deferred]
-            if retries + 1 >= self.retry.attempts or self.stop_requested:
+            if retries + 1 >= self.retry.attempts or self._stopping():
                 deliveries.release(list(deferred), self.services.clock())
-                if self.stop_requested:
+                if self._stopping():
                     return sent_count
                 raise TransientProviderError(
                     f"{provider.name} still failing after {self.retry.attempts} attempts "
@@ -258,7 +258,7 @@ class _SendRun:
     def _wait(self, seconds: float) -> None:
         """Sleep, waking early when asked to stop."""
         left = seconds
-        while left > 0 and not self.stop_requested:
+        while left > 0 and not self._stopping():
             step = min(left, 0.5)
             self.sleep(step)
             left -= step
@@ -293,6 +293,10 @@ class _SendRun:
 
     def _request_stop(self) -> None:
         self.stop_requested = True
+
+    def _stopping(self) -> bool:
+        """A signal to this run, or the whole process shutting down (`newsletter run`)."""
+        return self.stop_requested or self.services.stopping.is_set()
 
 
 @contextmanager

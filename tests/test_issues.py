@@ -1,0 +1,74 @@
+"""Issue use-cases on a real database: draft, schedule, unschedule, cancel, test copies."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from newsletter import issues
+from newsletter.bootstrap import Services
+from newsletter.clock import FrozenClock
+from newsletter.deliver.memory import MemoryProvider
+from newsletter.errors import ProviderError, UsageError
+from newsletter.model import ArticleDraft, FeedSource, IssueState
+
+
+def _articles(services: Services, n: int) -> None:
+    services.store.feeds.sync([FeedSource("f", "https://example.org/feed", "Une")])
+    drafts = [
+        ArticleDraft("f", f"g{i}", f"https://example.org/{i}", f"Titre {i}", "Résumé", "", None,
+                     None, services.clock() - timedelta(hours=i))
+        for i in range(n)
+    ]  # fmt: skip
+    services.store.articles.add(services.store.feeds.id_of("f"), drafts, services.clock())
+
+
+def test_draft_uses_each_article_once(services: Services) -> None:
+    """A draft takes the newest unused articles; the next draft has none left to take."""
+    _articles(services, 3)
+    first = issues.draft(services)
+    assert first.issue is not None
+    assert [item.article.title for item in first.issue.items] == ["Titre 0", "Titre 1", "Titre 2"]
+    assert first.issue.subject == "MaddyNews n°1"
+    assert first.to_json() == {"id": first.issue.id, "articles": 3, "reason": None}
+    second = issues.draft(services)
+    assert second.issue is None
+    assert second.to_json()["reason"] == "only 0 new article(s); at least 1 needed"
+
+
+def test_schedule_unschedule_cancel(services: Services, clock: FrozenClock) -> None:
+    """Scheduling needs an aware time; only drafts are scheduled; sent issues stay sent."""
+    _articles(services, 2)
+    outcome = issues.draft(services)
+    assert outcome.issue is not None
+    issue_id = outcome.issue.id
+    with pytest.raises(UsageError, match="time zone"):
+        issues.schedule(services, issue_id, clock().replace(tzinfo=None))
+    when = clock() + timedelta(days=1)
+    scheduled = issues.schedule(services, issue_id, when)
+    assert (scheduled.state, scheduled.send_at) == (IssueState.SCHEDULED, when)
+    with pytest.raises(UsageError, match="only a draft"):
+        issues.schedule(services, issue_id, when)
+    assert issues.unschedule(services, issue_id).state is IssueState.DRAFT
+    assert issues.cancel(services, issue_id).state is IssueState.CANCELED
+    with pytest.raises(UsageError, match="does not exist"):
+        issues.get(services, 999)
+
+
+def test_send_test_copy(services: Services) -> None:
+    """A test copy goes to the given address with [TEST] in the subject; a refusal is an error."""
+    _articles(services, 1)
+    outcome = issues.draft(services)
+    assert outcome.issue is not None
+    provider = services.provider
+    assert isinstance(provider, MemoryProvider)
+    assert (
+        issues.send_test(services, outcome.issue.id, "Editor@Example.org") == "editor@example.org"
+    )
+    [copy] = provider.to("editor@example.org")
+    assert copy.copy.subject.startswith("[TEST] ")
+    assert services.store.deliveries.status(outcome.issue.id, IssueState.DRAFT).total == 0
+    provider.refuse.add("bad@example.org")
+    with pytest.raises(ProviderError, match="not sent"):
+        issues.send_test(services, outcome.issue.id, "bad@example.org")
