@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from newsletter.bootstrap import Services
 from newsletter.model import ArticleDraft, FeedSource, Issue, RenderedMessage, SubscriberStatus
 from newsletter.store import tables
 from newsletter.store.issues import NewItem
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SUBJECT = "Les licornes françaises à l'honneur, %%name%% !"
 
@@ -87,3 +93,57 @@ def bulk_subscribers(services: Services, count: int, start: int = 0) -> None:
     ]
     with services.store.engine.begin() as connection:
         connection.execute(tables.subscribers.insert(), rows)
+
+
+def write_sendgrid_config(folder: Path, database_url: str, host: str, batch_size: int) -> Path:
+    """A deployment folder sending through the SendGrid provider at `host` (a local server)."""
+    templates = folder / "templates"
+    if not templates.exists():
+        templates.symlink_to(ROOT / "templates")
+    path = folder / "config.toml"
+    path.write_text(
+        f"""
+[newsletter]
+name = "MaddyNews"
+base_url = "https://news.example.org"
+
+[sender]
+email = "newsletter@example.org"
+name = "MaddyNews"
+
+[database]
+url = "{database_url}"
+
+[email]
+provider = "sendgrid"
+
+[email.sendgrid]
+host = "{host}"
+batch_size = {batch_size}
+timeout_seconds = 30
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def sender_processes(config_path: Path, issue_id: int, count: int) -> list[subprocess.Popen[str]]:
+    """`count` concurrent `newsletter issue send ID --yes --json` processes."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "NEWSLETTER_CONFIG": str(config_path),
+        "SENDGRID_API_KEY": "SG.test-key",
+        "NEWSLETTER_SECRET_KEY": "concurrent",
+    }
+    env.pop("NEWSLETTER_DATABASE_URL", None)
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "issue", "send", str(issue_id), "--yes", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]

@@ -1,0 +1,88 @@
+"""Several `newsletter issue send` processes on one issue, on PostgreSQL, through SendGrid.
+
+Four processes start together on the same draft: one freezes the audience, all four claim
+disjoint batches (SELECT ... FOR UPDATE SKIP LOCKED), and the local SendGrid server must
+receive every address exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from newsletter import bootstrap
+from newsletter import config as config_module
+from newsletter.model import IssueState
+from newsletter.store import tables
+from tests.conftest import SHARED
+from tests.delivery_helpers import (
+    bulk_subscribers,
+    make_issue,
+    sender_processes,
+    write_sendgrid_config,
+)
+from tests.sendgrid_server import SendgridServer
+
+pytestmark = pytest.mark.integration
+
+SUBSCRIBERS = 20_000
+BATCH = 500
+PROCESSES = 4
+
+
+@pytest.fixture
+def server() -> Iterator[SendgridServer]:
+    schema = SHARED / "sendgrid" / "tsg_mail_v3.json"
+    running = SendgridServer(
+        schema if schema.exists() else None,
+        validate=schema.exists(),
+        keep_bodies=False,
+        delay=0.05,
+    ).start()
+    yield running
+    running.stop()
+
+
+def test_four_processes_send_each_address_exactly_once(
+    postgres_url: str, tmp_path: Path, server: SendgridServer
+) -> None:
+    """20,000 subscribers, four concurrent senders: every address once, none lost."""
+    config_path = write_sendgrid_config(tmp_path, postgres_url, server.url, BATCH)
+    services = bootstrap.build(config_module.load(config_path, {"NEWSLETTER_SECRET_KEY": "c"}))
+    try:
+        services.store.migrate()
+        issue_id = make_issue(services)
+        bulk_subscribers(services, SUBSCRIBERS)
+    finally:
+        services.close()
+
+    processes = sender_processes(config_path, issue_id, PROCESSES)
+    outputs = [process.communicate(timeout=600) for process in processes]
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr
+
+    received = Counter(server.received())
+    assert server.invalid == []
+    assert len(received) == SUBSCRIBERS
+    assert max(received.values()) == 1
+    assert server.accepted_count == SUBSCRIBERS // BATCH
+    final = [json.loads(stdout) for stdout, _ in outputs]
+    assert {report["state"] for report in final} <= {IssueState.SENDING, IssueState.SENT}
+    services = bootstrap.build(config_module.load(config_path, {"NEWSLETTER_SECRET_KEY": "c"}))
+    try:
+        counts = services.store.deliveries.status(issue_id, IssueState.SENT)
+        assert (counts.total, counts.sent) == (SUBSCRIBERS, SUBSCRIBERS)
+        issue = services.store.issues.get(issue_id)
+        assert issue is not None and issue.state is IssueState.SENT
+        with services.store.engine.connect() as connection:
+            workers = connection.execute(
+                sa.select(sa.func.count(sa.distinct(tables.deliveries.c.worker)))
+            ).scalar_one()
+        assert workers >= 2, "the processes did not share the work"
+    finally:
+        services.close()
