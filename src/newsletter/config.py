@@ -130,6 +130,78 @@ class WebSection(_Section):
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
 
 
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_FONT_STACK = re.compile(r"^[A-Za-z0-9 ,'\"-]+$")
+
+
+class ThemeSection(_Section):
+    """Colours, logo and fonts of the email templates, so a newsletter restyles without editing them."""
+
+    brand_color: str = "#c8102e"
+    text_color: str = "#1f2328"
+    muted_color: str = "#5b6470"
+    background_color: str = "#f2f3f5"
+    surface_color: str = "#ffffff"
+    dark_brand_color: str = "#ff7a8c"
+    dark_text_color: str = "#e8eaed"
+    dark_background_color: str = "#111418"
+    dark_surface_color: str = "#1c2026"
+    logo_url: str = ""
+    logo_width: Annotated[int, Field(ge=16, le=600)] = 160
+    logo_height: Annotated[int, Field(ge=16, le=300)] = 40
+    font_family: str = "Helvetica, Arial, sans-serif"
+    heading_font_family: str = "Georgia, 'Times New Roman', Times, serif"
+
+    @field_validator(
+        "brand_color",
+        "text_color",
+        "muted_color",
+        "background_color",
+        "surface_color",
+        "dark_brand_color",
+        "dark_text_color",
+        "dark_background_color",
+        "dark_surface_color",
+    )
+    @classmethod
+    def _hex_colour(cls, value: str) -> str:
+        if not _COLOUR.match(value):
+            raise ValueError("must be a colour written #rrggbb")
+        return value.lower()
+
+    @field_validator("font_family", "heading_font_family")
+    @classmethod
+    def _font_stack(cls, value: str) -> str:
+        if not _FONT_STACK.match(value):
+            raise ValueError("must be a comma-separated font list (letters, digits, quotes)")
+        return value
+
+    @field_validator("logo_url")
+    @classmethod
+    def _absolute_logo(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^/\s]+\S*$", value):
+            raise ValueError("must be empty or an absolute http(s) URL")
+        return value
+
+
+class LinksSection(_Section):
+    """UTM parameters added to article links (never to unsubscribe or web-version links)."""
+
+    utm: bool = True
+    utm_source: str = "newsletter"
+    utm_medium: str = "email"
+    utm_campaign: str = "{name}-{number}"
+
+    @field_validator("utm_campaign")
+    @classmethod
+    def _known_fields(cls, value: str) -> str:
+        try:
+            value.format(name="x", number=1)
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may only use the fields {name} and {number}") from None
+        return value
+
+
 class Settings(_Section):
     newsletter: NewsletterSection = NewsletterSection()
     sender: SenderSection = SenderSection()
@@ -139,6 +211,8 @@ class Settings(_Section):
     digest: DigestSection = DigestSection()
     email: EmailSection = EmailSection()
     web: WebSection = WebSection()
+    theme: ThemeSection = ThemeSection()
+    links: LinksSection = LinksSection()
 
     @field_validator("feeds")
     @classmethod

@@ -1,0 +1,37 @@
+"""Links in emails: only absolute http(s) URLs survive; article links may carry UTM parameters."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+SAFE_SCHEMES = ("http", "https")
+
+
+def http_url(raw: str | None) -> str | None:
+    """`raw` when it is an absolute http(s) URL with a host, else None (javascript:, data:,
+    relative and protocol-relative URLs are dropped, never repaired)."""
+    if not raw:
+        return None
+    candidate = raw.strip()
+    if any(ord(ch) < 33 or ord(ch) == 127 for ch in candidate):
+        return None
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in SAFE_SCHEMES or not parts.hostname:
+        return None
+    return candidate
+
+
+def with_utm(url: str, source: str, medium: str, campaign: str) -> str:
+    """`url` with utm_source/medium/campaign set (any utm_* it had is replaced)."""
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _utm(k)]
+    tags = [("utm_source", source), ("utm_medium", medium), ("utm_campaign", campaign)]
+    query = urlencode(kept + [(k, v) for k, v in tags if v])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def _utm(key: str) -> bool:
+    return key.lower().startswith("utm_")

@@ -1,0 +1,108 @@
+"""Screenshots of an email in headless Chromium (Debian's /usr/bin/chromium via Playwright),
+at desktop (600px) and phone (375px) widths, for review before sending.
+
+The page gets no network: requests to anything but loopback are refused, and remote images
+are replaced by a neutral placeholder of the size the markup gives them, so the layout shows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from newsletter.errors import RenderError
+
+WIDTHS = (600, 375)
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_PLACEHOLDER_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="600" height="315" viewBox="0 0 600 315">'
+    b'<rect width="600" height="315" fill="#d9dde3"/>'
+    b'<path d="M220 215l60-70 45 50 30-30 65 50z" fill="#b3bac4"/>'
+    b'<circle cx="380" cy="120" r="22" fill="#b3bac4"/></svg>'
+)
+
+
+def find_chromium(environ: dict[str, str] | None = None) -> Path:
+    """`$NEWSLETTER_CHROMIUM`, else Debian's chromium; RenderError when there is none."""
+    env = os.environ if environ is None else environ
+    chosen = env.get("NEWSLETTER_CHROMIUM")
+    for candidate in [chosen] if chosen else CHROMIUM_CANDIDATES:
+        found = shutil.which(candidate)
+        if found:
+            return Path(found)
+    raise RenderError(
+        f"headless Chromium not found ({chosen or '/usr/bin/chromium'}): install it with "
+        "`apt-get install chromium` or set NEWSLETTER_CHROMIUM to its path"
+    )
+
+
+def output_paths(out: Path, widths: Sequence[int] = WIDTHS) -> list[Path]:
+    """`digest.png` -> `digest-600.png`, `digest-375.png`."""
+    suffix = out.suffix or ".png"
+    return [out.with_name(f"{out.stem}-{width}{suffix}") for width in widths]
+
+
+def screenshot_html(html: str, out: Path, widths: Sequence[int] = WIDTHS) -> list[Path]:
+    """Full-page PNGs of `html` at each width; returns the files written."""
+    executable = find_chromium()
+    try:
+        from playwright.sync_api import Error as PlaywrightError, sync_playwright
+    except ImportError:
+        raise RenderError("screenshots need Playwright: pip install playwright") from None
+    paths = output_paths(out, widths)
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(executable), args=LAUNCH_ARGS, headless=True
+            )
+            try:
+                for width, path in zip(widths, paths, strict=True):
+                    _shoot(browser, html, width, path)
+            finally:
+                browser.close()
+    except PlaywrightError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RenderError(f"headless Chromium failed: {first_line}") from None
+    return paths
+
+
+def _shoot(browser: Any, html: str, width: int, path: Path) -> None:
+    context = browser.new_context(
+        viewport={"width": width, "height": 800},
+        device_scale_factor=1,
+        java_script_enabled=False,
+    )
+    try:
+        page = context.new_page()
+        page.route("**/*", _offline)
+        page.set_content(html, wait_until="load", timeout=30_000)
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        context.close()
+
+
+def _offline(route: Any) -> None:
+    """Loopback passes; remote images get the placeholder; everything else is refused."""
+    request = route.request
+    parts = urlsplit(request.url)
+    if parts.scheme in ("data", "about", "blob") or parts.hostname in _LOOPBACK:
+        route.continue_()
+    elif request.resource_type == "image":
+        route.fulfill(status=200, content_type="image/svg+xml", body=_PLACEHOLDER_SVG)
+    else:
+        route.abort()
