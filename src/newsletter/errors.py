@@ -10,6 +10,7 @@ NewsletterError
 ├── RenderError            a template failed
 ├── InvalidAddress         an email address that cannot be mailed
 ├── TokenError             a signed token is forged, expired or for another purpose
+├── SendInterrupted        a send stopped on a signal after its batch in flight; rerun resumes
 └── ProviderError          the email provider refused or failed
     ├── TransientProviderError   worth retrying (429, 5xx, timeout, reset)
     └── PermanentProviderError   not worth retrying (bad credentials, bad request)
@@ -72,4 +73,8 @@ class TransientProviderError(ProviderError):
 
 
 class PermanentProviderError(ProviderError):
+    pass
+
+
+class SendInterrupted(NewsletterError):
     pass

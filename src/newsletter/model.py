@@ -176,6 +176,16 @@ class DeliveryCounts:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What a provider did with one batch: ids refused permanently, with the reason."""
+    """What a provider did with one batch, by delivery id; every other recipient was sent.
+
+    `failed`: refused for good, with the reason. `uncertain`: the request went out but its answer
+    was lost (a timeout after the body was sent), so it may have been delivered: never retried
+    automatically. `deferred`: not sent because of a transient error (`deferred_error`, with an
+    optional `retry_after` in seconds); the sender retries them later.
+    """
 
     failed: dict[int, str] = field(default_factory=dict)
+    uncertain: dict[int, str] = field(default_factory=dict)
+    deferred: tuple[int, ...] = ()
+    deferred_error: str = ""
+    retry_after: float | None = None

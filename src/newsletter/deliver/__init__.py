@@ -21,11 +21,44 @@ def make_provider(config: Config) -> Provider:
     kind = config.settings.email.provider
     sender = sender_of(config)
     batch_size = config.settings.email.batch_size
+    email = config.settings.email
     if kind == "memory":
         from newsletter.deliver.memory import MemoryProvider
 
         return MemoryProvider(sender=sender, batch_size=batch_size)
-    raise ConfigError(str(config.path), "email.provider", f"{kind!r} is not available yet")
+    if kind == "file":
+        from newsletter.deliver.file import FileProvider
+
+        return FileProvider(sender=sender, outbox=config.outbox, batch_size=batch_size)
+    if kind == "smtp":
+        from newsletter.deliver.smtp import SmtpProvider
+
+        return SmtpProvider(
+            sender=sender,
+            host=email.smtp.host,
+            port=email.smtp.port,
+            starttls=email.smtp.starttls,
+            use_ssl=email.smtp.ssl,
+            username=email.smtp.username,
+            password=config.secrets.smtp_password,
+            timeout=email.smtp.timeout_seconds,
+            batch_size=batch_size,
+        )
+    if kind == "sendgrid":
+        from newsletter.deliver.sendgrid import SendgridProvider
+
+        if not config.secrets.sendgrid_api_key:
+            raise ConfigError(
+                str(config.path), "email.provider", "sendgrid needs the env SENDGRID_API_KEY"
+            )
+        return SendgridProvider(
+            sender=sender,
+            api_key=config.secrets.sendgrid_api_key,
+            host=email.sendgrid.host,
+            timeout=email.sendgrid.timeout_seconds,
+            batch_size=email.sendgrid.batch_size,
+        )
+    raise ConfigError(str(config.path), "email.provider", f"{kind!r} is not a provider")
 
 
 __all__ = ["Provider", "Sender", "make_provider", "sender_of"]

@@ -58,19 +58,59 @@ class DeliveryRepository:
             connection.execute(_insert_ignore(connection).from_select(columns, audience))
         return True
 
-    def recover(self, issue_id: int, stale_before: datetime, now: datetime) -> int:
-        """Rows left `sending` by a worker that died (claimed before `stale_before`): uncertain."""
+    def recover(
+        self,
+        issue_id: int,
+        stale_before: datetime,
+        now: datetime,
+        dead_workers: Sequence[str] = (),
+    ) -> int:
+        """Rows left `sending` by a worker that died: uncertain.
+
+        A worker is taken for dead when its claim is older than `stale_before` (its lease ran
+        out) or when it is one of `dead_workers` (known to have exited).
+        """
+        stale = deliveries.c.claimed_at < stale_before
+        if dead_workers:
+            stale = stale | deliveries.c.worker.in_(list(dead_workers))
         with self.engine.begin() as connection:
             result = connection.execute(
                 deliveries.update()
                 .where(
                     deliveries.c.issue_id == issue_id,
                     deliveries.c.state == DeliveryState.SENDING,
-                    deliveries.c.claimed_at < stale_before,
+                    stale,
                 )
-                .values(state=DeliveryState.UNCERTAIN, updated_at=now)
+                .values(state=DeliveryState.UNCERTAIN, updated_at=now, error="worker died mid-send")
             )
         return int(result.rowcount)
+
+    def sending_workers(self, issue_id: int) -> list[str]:
+        """The workers holding rows of this issue in `sending`."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(deliveries.c.worker)
+                .where(
+                    deliveries.c.issue_id == issue_id,
+                    deliveries.c.state == DeliveryState.SENDING,
+                )
+                .distinct()
+            ).scalars()
+            return [str(worker) for worker in rows if worker is not None]
+
+    def renew(self, ids: Sequence[int], worker: str, now: datetime) -> None:
+        """Extend this worker's lease on rows it still holds (while it waits to retry)."""
+        with self.engine.begin() as connection:
+            for chunk in _chunks(list(ids), 500):
+                connection.execute(
+                    deliveries.update()
+                    .where(
+                        deliveries.c.id.in_(chunk),
+                        deliveries.c.state == DeliveryState.SENDING,
+                        deliveries.c.worker == worker,
+                    )
+                    .values(claimed_at=now)
+                )
 
     def requeue_uncertain(self, issue_id: int, now: datetime) -> int:
         with self.engine.begin() as connection:
@@ -146,7 +186,13 @@ class DeliveryRepository:
                 is not None
             )
 
-    def finish(self, sent: Sequence[int], failed: Mapping[int, str], now: datetime) -> None:
+    def finish(
+        self,
+        sent: Sequence[int],
+        failed: Mapping[int, str],
+        now: datetime,
+        uncertain: Mapping[int, str] | None = None,
+    ) -> None:
         """Record the provider's answer for a claimed batch."""
         with self.engine.begin() as connection:
             for chunk in _chunks(list(sent), 500):
@@ -155,12 +201,16 @@ class DeliveryRepository:
                     .where(deliveries.c.id.in_(chunk))
                     .values(state=DeliveryState.SENT, updated_at=now, error=None)
                 )
-            for delivery_id, error in failed.items():
-                connection.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id == delivery_id)
-                    .values(state=DeliveryState.FAILED, updated_at=now, error=error[:1000])
-                )
+            for state, errors in (
+                (DeliveryState.FAILED, failed),
+                (DeliveryState.UNCERTAIN, uncertain or {}),
+            ):
+                for delivery_id, error in errors.items():
+                    connection.execute(
+                        deliveries.update()
+                        .where(deliveries.c.id == delivery_id)
+                        .values(state=state, updated_at=now, error=error[:1000])
+                    )
 
     def release(self, ids: Sequence[int], now: datetime) -> None:
         """Give claimed rows back (the provider was never called, e.g. on shutdown)."""

@@ -1,0 +1,70 @@
+"""A provider that writes one .eml file per message into a folder (the default: no network).
+
+Each file is written under a temporary name and then linked into place, so a reader never sees
+half a message, and a name that exists already is never overwritten (a rerun adds, not replaces).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from newsletter.deliver.base import Sender
+from newsletter.deliver.message import build_message
+from newsletter.errors import InvalidAddress, PermanentProviderError
+from newsletter.model import BatchResult, Recipient, RenderedMessage
+
+
+@dataclass
+class FileProvider:
+    sender: Sender
+    outbox: Path
+    batch_size: int = 100
+    name: str = "file"
+
+    def send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
+        try:
+            self.outbox.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PermanentProviderError(f"cannot create the outbox {self.outbox}: {exc}") from None
+        failed: dict[int, str] = {}
+        now = datetime.now(UTC)
+        for recipient in recipients:
+            try:
+                data = build_message(message, recipient, self.sender, now).as_bytes()
+            except InvalidAddress as exc:
+                failed[recipient.delivery_id] = str(exc)
+                continue
+            try:
+                self._write(self._name(message, recipient, now), data)
+            except OSError as exc:
+                # A full disk or a read-only folder stops the send; nothing of this copy exists.
+                raise PermanentProviderError(f"cannot write to {self.outbox}: {exc}") from None
+        return BatchResult(failed=failed)
+
+    def close(self) -> None:
+        pass
+
+    def _name(self, message: RenderedMessage, recipient: Recipient, now: datetime) -> str:
+        issue = f"issue{message.issue_id}" if message.issue_id is not None else "test"
+        stamp = now.strftime("%Y%m%dT%H%M%S%f")
+        return f"{issue}-d{recipient.delivery_id}-{stamp}"
+
+    def _write(self, stem: str, data: bytes) -> Path:
+        temporary = self.outbox / f".{stem}.{secrets.token_hex(4)}.tmp"
+        temporary.write_bytes(data)
+        try:
+            for attempt in range(100):
+                target = self.outbox / (f"{stem}.eml" if attempt == 0 else f"{stem}-{attempt}.eml")
+                try:
+                    os.link(temporary, target)  # fails if the name exists: never overwrite
+                    return target
+                except FileExistsError:
+                    continue
+            raise OSError(f"no free file name for {stem}")
+        finally:
+            temporary.unlink(missing_ok=True)

@@ -1,0 +1,356 @@
+"""The ledger-driven send loop: `send_issue` sends an issue to its frozen audience, resumably.
+
+The first run renders the issue once, keeps that render, moves the issue to `sending` and
+freezes one delivery row per active subscriber. Every run then claims batches (rows marked
+`sending` before the provider is called), hands them to the provider and records the answer.
+A run that dies mid-call leaves its batch `sending`; the next run turns such rows `uncertain`
+(never mailed again unless `resend_uncertain`), so killing the process at any moment never
+mails anyone twice. Recipients are streamed batch by batch, never loaded whole.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from types import FrameType
+from typing import Any
+
+from newsletter.bootstrap import Services
+from newsletter.errors import (
+    PermanentProviderError,
+    SendInterrupted,
+    TransientProviderError,
+    UsageError,
+)
+from newsletter.issues import unsubscribe_url
+from newsletter.model import (
+    BatchResult,
+    DeliveryCounts,
+    Issue,
+    IssueState,
+    Recipient,
+    RenderedMessage,
+)
+from newsletter.store.deliveries import ClaimedDelivery
+
+Render = Callable[[Issue], RenderedMessage]
+
+# How long a claimed batch belongs to its worker without news from it. A batch in flight renews
+# its lease before each retry, so this only has to outlast one provider call plus one wait.
+CLAIM_LEASE = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries of transient provider errors: exponential backoff with jitter."""
+
+    attempts: int = 6  # provider calls per batch before the run gives up
+    base_seconds: float = 1.0
+    max_seconds: float = 60.0
+    max_retry_after: float = 300.0
+
+    def delay(self, retry: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait before retry number `retry` (0-based)."""
+        if retry_after is not None:
+            # The provider said when: wait that long, plus a little so workers do not stampede.
+            return min(self.max_retry_after, retry_after) + rng.uniform(0, self.base_seconds)
+        backoff = min(self.max_seconds, self.base_seconds * 2.0**retry)
+        return backoff / 2 + rng.uniform(0, backoff / 2)
+
+
+def send_issue(
+    services: Services,
+    issue_id: int,
+    *,
+    resend_uncertain: bool = False,
+    progress: bool = False,
+    worker: str | None = None,
+    render: Render | None = None,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryCounts:
+    """Send (or resume sending) an issue; returns the ledger's counts when the run ends.
+
+    Raises UsageError for an unknown or canceled issue, PermanentProviderError when the
+    provider refuses everything (bad credentials), TransientProviderError when it stayed
+    unavailable after the bounded retries, SendInterrupted after SIGTERM/SIGINT. In every case
+    the batch in flight is settled first, and running it again resumes.
+    """
+    run = _SendRun(
+        services=services,
+        issue_id=issue_id,
+        worker=worker or default_worker(),
+        retry=retry or RetryPolicy(),
+        sleep=sleep,
+    )
+    return run.execute(render, resend_uncertain=resend_uncertain, progress=progress)
+
+
+def default_worker() -> str:
+    """host:pid:random, so a later run on this host can tell whether the worker still lives."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def dead_local_workers(workers: Sequence[str]) -> list[str]:
+    """The workers named after a process of this host that no longer exists."""
+    host = socket.gethostname()[:40]
+    dead = []
+    for worker in workers:
+        worker_host, _, rest = worker.partition(":")
+        pid_text = rest.partition(":")[0]
+        if worker_host == host and pid_text.isdigit() and not _process_exists(int(pid_text)):
+            dead.append(worker)
+    return dead
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    # A zombie (killed, not yet reaped by its parent) is dead for our purpose.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+@dataclass
+class _SendRun:
+    services: Services
+    issue_id: int
+    worker: str
+    retry: RetryPolicy
+    sleep: Callable[[float], None]
+    stop_requested: bool = False
+    rng: random.Random = field(default_factory=random.Random)
+
+    def execute(
+        self, render: Render | None, *, resend_uncertain: bool, progress: bool
+    ) -> DeliveryCounts:
+        store = self.services.store
+        issue = store.issues.get(self.issue_id)
+        if issue is None:
+            raise UsageError(f"issue {self.issue_id} does not exist (see `newsletter issue list`)")
+        if issue.state is IssueState.CANCELED:
+            raise UsageError(f"issue {self.issue_id} is canceled; there is nothing to send")
+        if issue.state in (IssueState.DRAFT, IssueState.SCHEDULED):
+            if not issue.items:
+                raise UsageError(f"issue {self.issue_id} has no article to send")
+            # Render before starting: a template error leaves the issue untouched.
+            rendered = self._render(issue, render)
+            store.deliveries.start(self.issue_id, self.services.clock())
+            store.issues.freeze_render(self.issue_id, rendered)
+        now = self.services.clock()
+        store.deliveries.recover(
+            self.issue_id,
+            stale_before=now - CLAIM_LEASE,
+            now=now,
+            dead_workers=dead_local_workers(store.deliveries.sending_workers(self.issue_id)),
+        )
+        if resend_uncertain:
+            store.deliveries.requeue_uncertain(self.issue_id, now)
+        message = self._message(render)
+        with _stop_on_signals(self._request_stop), _progress_bar(progress) as bar:
+            self._loop(message, bar)
+        return self._finish()
+
+    def _render(self, issue: Issue, render: Render | None) -> RenderedMessage:
+        if render is None:
+            from newsletter.render import Renderer
+
+            render = Renderer(self.services.config).render_issue
+        return replace(render(issue), issue_id=issue.id)
+
+    def _message(self, render: Render | None) -> RenderedMessage:
+        """The render frozen when sending started (rendered again if the run died before)."""
+        frozen = self.services.store.issues.frozen_render(self.issue_id)
+        if frozen is None:
+            issue = self.services.store.issues.get(self.issue_id)
+            assert issue is not None
+            self.services.store.issues.freeze_render(self.issue_id, self._render(issue, render))
+            frozen = self.services.store.issues.frozen_render(self.issue_id)
+            assert frozen is not None
+        return frozen
+
+    def _loop(self, message: RenderedMessage, bar: _Progress) -> None:
+        deliveries = self.services.store.deliveries
+        provider = self.services.provider
+        bar.update(self._counts())
+        while not self.stop_requested:
+            claimed = deliveries.claim(
+                self.issue_id, provider.batch_size, self.worker, self.services.clock()
+            )
+            if not claimed:
+                if deliveries.has_pending(self.issue_id):
+                    continue  # that page held only leavers, now skipped
+                return
+            self._send(message, claimed)
+            bar.update(self._counts())
+        raise SendInterrupted(
+            f"stopped by a signal after the batch in flight; run `newsletter issue send "
+            f"{self.issue_id}` again to resume"
+        )
+
+    def _send(self, message: RenderedMessage, claimed: list[ClaimedDelivery]) -> None:
+        """One batch: call the provider, record what it did, retry what it deferred."""
+        deliveries = self.services.store.deliveries
+        provider = self.services.provider
+        remaining = [self._recipient(row) for row in claimed]
+        retries = 0
+        while True:
+            ids = [r.delivery_id for r in remaining]
+            try:
+                result = provider.send_batch(message, remaining)
+            except TransientProviderError as exc:
+                result = BatchResult(
+                    deferred=tuple(ids), deferred_error=str(exc), retry_after=exc.retry_after
+                )
+            except PermanentProviderError:
+                deliveries.release(ids, self.services.clock())
+                raise
+            deferred = set(result.deferred)
+            settled = deferred | result.failed.keys() | result.uncertain.keys()
+            deliveries.finish(
+                [i for i in ids if i not in settled],
+                result.failed,
+                self.services.clock(),
+                uncertain=result.uncertain,
+            )
+            if not deferred:
+                return
+            remaining = [r for r in remaining if r.delivery_id in deferred]
+            if retries + 1 >= self.retry.attempts or self.stop_requested:
+                deliveries.release(list(deferred), self.services.clock())
+                if self.stop_requested:
+                    return
+                raise TransientProviderError(
+                    f"{provider.name} still failing after {self.retry.attempts} attempts "
+                    f"({result.deferred_error}); run `newsletter issue send {self.issue_id}` "
+                    "again to resume",
+                    retry_after=result.retry_after,
+                )
+            deliveries.renew(list(deferred), self.worker, self.services.clock())
+            self._wait(self.retry.delay(retries, result.retry_after, self.rng))
+            retries += 1
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep, waking early when asked to stop."""
+        left = seconds
+        while left > 0 and not self.stop_requested:
+            step = min(left, 0.5)
+            self.sleep(step)
+            left -= step
+
+    def _recipient(self, row: ClaimedDelivery) -> Recipient:
+        return Recipient(
+            delivery_id=row.id,
+            subscriber_id=row.subscriber_id,
+            email=row.email,
+            name=row.name,
+            unsubscribe_url=unsubscribe_url(self.services, row.subscriber_id),
+        )
+
+    def _counts(self) -> DeliveryCounts:
+        issue = self.services.store.issues.get(self.issue_id)
+        assert issue is not None
+        return self.services.store.deliveries.status(self.issue_id, issue.state)
+
+    def _finish(self) -> DeliveryCounts:
+        counts = self._counts()
+        if counts.state is IssueState.SENDING and counts.pending == 0 and counts.sending == 0:
+            self.services.store.issues.transition(
+                self.issue_id,
+                (IssueState.SENDING,),
+                IssueState.SENT,
+                sent_at=self.services.clock(),
+            )
+            counts = self._counts()
+        return counts
+
+    def _request_stop(self) -> None:
+        self.stop_requested = True
+
+
+@contextmanager
+def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGTERM/SIGINT ask the run to stop after its batch in flight; a second one kills."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop()
+        signal.signal(signum, previous[signum])  # the next signal acts at once
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+class _Progress:
+    """A rich progress bar on stderr (sent / total, rate, ETA), or nothing."""
+
+    def __init__(self, bar: Any = None) -> None:
+        self.bar = bar
+        self.task: Any = None
+
+    def update(self, counts: DeliveryCounts) -> None:
+        if self.bar is None:
+            return
+        done = counts.sent + counts.failed + counts.skipped + counts.uncertain
+        if self.task is None:
+            self.task = self.bar.add_task("sending", total=counts.total, completed=done)
+        self.bar.update(self.task, total=counts.total, completed=done, sent=counts.sent)
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[_Progress]:
+    if not enabled:
+        yield _Progress()
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f}/s" if speed else "-/s")
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[sent]} sent"),
+        RateColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        yield _Progress(bar)
