@@ -466,7 +466,8 @@ def editors() -> None:
 @editors.command("add")
 @config_option
 @click.argument("name")
-def editors_add(name: str) -> None:
+@click.option("--email", default=None, help="Where the desk sends this editor's test copies.")
+def editors_add(name: str, email: str | None) -> None:
     """Add an editor; the password is prompted (or read from stdin, twice)."""
     from newsletter.editors import add_editor
 
@@ -478,7 +479,7 @@ def editors_add(name: str) -> None:
             raise UsageError("give the password twice on stdin (password, then confirmation)")
         password = lines[0]
     with services() as svc:
-        add_editor(svc, name, password)
+        add_editor(svc, name, password, email=email)
     click.echo(f"editor {name} added")
 
 

@@ -130,6 +130,14 @@ class WebSection(_Section):
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
 
 
+class DeskSection(_Section):
+    """The editors' desk: how long a login lasts, how many failed logins are tolerated."""
+
+    session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12
+    login_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    login_window_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 15
+
+
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _FONT_STACK = re.compile(r"^[A-Za-z0-9 ,'\"-]+$")
 
@@ -211,6 +219,7 @@ class Settings(_Section):
     digest: DigestSection = DigestSection()
     email: EmailSection = EmailSection()
     web: WebSection = WebSection()
+    desk: DeskSection = DeskSection()
     theme: ThemeSection = ThemeSection()
     links: LinksSection = LinksSection()
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from newsletter.bootstrap import Services
 from newsletter.curate import plan_draft, sources_of
-from newsletter.errors import UsageError
+from newsletter.errors import ProviderError, UsageError
 from newsletter.model import Issue, IssueState, Recipient
 from newsletter.store.issues import NewItem
 from newsletter.tokens import UNSUBSCRIBE
@@ -104,3 +104,39 @@ def test_recipient(services: Services, email: str) -> Recipient:
         name=None,
         unsubscribe_url=f"{base}/unsubscribe/test",
     )
+
+
+def send_now(services: Services, issue_id: int) -> Issue:
+    """Schedule a draft (or a scheduled issue) for right now: the next dispatch tick sends it.
+
+    Sending goes through the scheduler rather than the caller's process, so one leader sends,
+    a restart resumes, and a web request never holds a whole send.
+    """
+    issue = get(services, issue_id)
+    if not issue.items:
+        raise UsageError(f"issue {issue_id} has no article to send")
+    moved = services.store.issues.transition(
+        issue_id,
+        (IssueState.DRAFT, IssueState.SCHEDULED),
+        IssueState.SCHEDULED,
+        send_at=services.clock(),
+    )
+    if not moved:
+        raise UsageError(f"issue {issue_id} is {issue.state}; it cannot be sent now")
+    return get(services, issue_id)
+
+
+def send_test(services: Services, issue_id: int, email: str) -> Recipient:
+    """Render the issue and mail one copy, marked [TEST], outside the ledger."""
+    from newsletter.render import Renderer
+    from newsletter.subscribers import normalise_address
+
+    recipient = test_recipient(services, normalise_address(email))
+    rendered = Renderer(services.config).render_issue(get(services, issue_id))
+    test_copy = replace(rendered, subject=f"[TEST] {rendered.subject}", issue_id=None)
+    result = services.provider.send_batch(test_copy, [recipient])
+    if result.failed:
+        raise ProviderError(f"test copy refused: {next(iter(result.failed.values()))}")
+    if result.deferred:
+        raise ProviderError(f"test copy not sent, try again later: {result.deferred_error}")
+    return recipient

@@ -176,6 +176,7 @@ editors = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("email", String(320)),  # where the desk sends test copies
 )
 
 job_runs = Table(

@@ -21,6 +21,7 @@ def create_app(services: Services) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    _include_desk_and_archive(app, services)
 
     @app.get("/healthz", summary="Liveness: 200 when the database answers")
     def healthz() -> JSONResponse:
@@ -33,3 +34,11 @@ def create_app(services: Services) -> FastAPI:
         return JSONResponse({"status": "unavailable"}, status_code=503)
 
     return app
+
+
+def _include_desk_and_archive(app: FastAPI, services: Services) -> None:
+    from newsletter.web.archive import archive_router
+    from newsletter.web.desk import desk_router
+
+    app.include_router(desk_router(services))
+    app.include_router(archive_router(services))

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("password_hash", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_editors")),
         sa.UniqueConstraint("name", name=op.f("uq_editors_name")),
     )
