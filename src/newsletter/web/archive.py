@@ -70,7 +70,9 @@ def archive_router(services: Services) -> APIRouter:
             media_type="application/rss+xml; charset=utf-8",
         )
 
-    @router.get("/{issue_id}", summary="The web version of a sent issue", response_class=HTMLResponse)
+    @router.get(
+        "/{issue_id}", summary="The web version of a sent issue", response_class=HTMLResponse
+    )
     def web_version(issue_id: int) -> HTMLResponse:
         html, _ = public_copy(sent_message(issue_id), base_url)
         return HTMLResponse(html, headers=_headers())
@@ -89,7 +91,7 @@ def rss(name: str, base_url: str, language: str, sent: list[Issue]) -> bytes:
         ("language", language),
     ):
         ElementTree.SubElement(channel, tag).text = text
-    ordered = sorted(sent, key=lambda i: (i.sent_at or i.created_at), reverse=True)[:FEED_SIZE]
+    ordered = sorted(sent, key=lambda i: i.sent_at or i.created_at, reverse=True)[:FEED_SIZE]
     if ordered:
         newest = ordered[0].sent_at or ordered[0].created_at
         ElementTree.SubElement(channel, "lastBuildDate").text = format_datetime(newest)

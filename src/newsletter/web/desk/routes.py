@@ -85,6 +85,7 @@ PROBLEMS = {
     "render": "L’e-mail n’a pas pu être généré (voir les journaux).",
 }
 
+
 @dataclass(frozen=True)
 class EventCounts:
     delivered: int = 0
@@ -253,8 +254,10 @@ def desk_router(services: Services) -> APIRouter:
             else None
         )
         editor = get_editor(services, session.editor_id) if session else None
-        if session is None or editor is None or editor.credential_version != (
-            session.credential_version
+        if (
+            session is None
+            or editor is None
+            or editor.credential_version != (session.credential_version)
         ):
             if request.method == "GET" and not request.url.path.endswith(".json"):
                 target = quote(request.url.path, safe="/")
@@ -264,7 +267,9 @@ def desk_router(services: Services) -> APIRouter:
         request.state.editor = editor
         return editor
 
-    async def posted(request: Request, editor: Editor = Depends(current_editor)) -> FormData:
+    async def posted(
+        request: Request, editor: Annotated[Editor, Depends(current_editor)]
+    ) -> FormData:
         """The form of a POST from this site, carrying this session's CSRF token."""
         form = await request.form()
         verify_post(request, form, request.state.session.nonce)
@@ -289,9 +294,10 @@ def desk_router(services: Services) -> APIRouter:
 
     @router.get("/login")
     def login_page(request: Request, next: str = "/desk") -> HTMLResponse:
-        anchor = request.cookies.get(security.LOGIN_COOKIE) or security.new_session(
-            0, "", desk.now()
-        ).nonce
+        anchor = (
+            request.cookies.get(security.LOGIN_COOKIE)
+            or security.new_session(0, "", desk.now()).nonce
+        )
         response = desk.page(
             request, "desk/login.html", anchor=anchor, next=safe_next(next), name=""
         )
@@ -332,15 +338,15 @@ def desk_router(services: Services) -> APIRouter:
             )
         desk.limiter.succeeded(keys)
         session = security.new_session(editor.id, editor.credential_version, now)
-        response = redirect(target)
+        success = redirect(target)
         desk.cookie(
-            response,
+            success,
             security.SESSION_COOKIE,
             security.seal_session(desk.secret, session),
             max_age=int(desk.lifetime.total_seconds()),
         )
-        response.delete_cookie(security.LOGIN_COOKIE, path=security.COOKIE_PATH)
-        return response
+        success.delete_cookie(security.LOGIN_COOKIE, path=security.COOKIE_PATH)
+        return success
 
     @router.post("/logout")
     def logout(form: Posted) -> Response:
@@ -614,7 +620,8 @@ def desk_router(services: Services) -> APIRouter:
         moved = services.store.issues.transition(
             issue_id, (IssueState.CANCELED,), IssueState.DRAFT, send_at=None
         )
-        return redirect(f"/desk/issues/{issue_id}", **({"ok": "reopened"} if moved else {"err": "state"}))
+        outcome = {"ok": "reopened"} if moved else {"err": "state"}
+        return redirect(f"/desk/issues/{issue_id}", **outcome)
 
     @router.get("/issues/{issue_id}/send")
     def confirm_send(request: Request, issue_id: int, editor: Authed) -> HTMLResponse:
