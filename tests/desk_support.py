@@ -41,7 +41,7 @@ def newsroom(services: Services, articles: int = 4, subscribers: int = 3) -> Iss
             feed_name=feed,
             guid=f"g{index}",
             url=f"https://www.{feed}.example.fr/article-{index}/",
-            title=TITLES[index % len(TITLES)] + ("" if index < len(TITLES) else f" ({index})"),
+            title=TITLES[index] if index < len(TITLES) else f"Brève n°{index} de la semaine",
             summary=f"Résumé numéro {index} de l’article.",
             content_html="<p>x</p>",
             image_url=f"https://img.example.fr/{index}.jpg",

@@ -183,9 +183,7 @@ def test_changing_the_password_ends_open_sessions(services: Services) -> None:
 
 
 @pytest.fixture
-def other_deployment(
-    tmp_path: Path, database_url: str, clock: FrozenClock
-) -> Iterator[Services]:
+def other_deployment(tmp_path: Path, database_url: str, clock: FrozenClock) -> Iterator[Services]:
     """A second deployment: its own database (same engine kind) and its own secret key."""
     folder = tmp_path / "other"
     folder.mkdir()
@@ -222,9 +220,7 @@ def test_a_session_of_one_deployment_is_refused_by_another(
     assert other.get("/desk/issues/1").status_code == 303
     assert other.get("/desk/subscribers/export.csv").status_code == 303
     # Even with the same secret key the editor's password fingerprint differs.
-    same_key = security.open_session(
-        "test-secret", cookie, clock(), timedelta(hours=12)
-    )
+    same_key = security.open_session("test-secret", cookie, clock(), timedelta(hours=12))
     assert same_key is not None
     resealed = security.seal_session("another-deployment", same_key)
     other.cookies.set(security.SESSION_COOKIE, resealed, domain="news.example.org", path="/desk")

@@ -47,9 +47,7 @@ def test_editor_reorders_and_overrides_without_touching_articles(services: Servi
         (key, "Un résumé réécrit\r\npour l’e-mail." if key == f"summary-{first}" else value)
         for key, value in form
     ]
-    form = [
-        (key, "Titre court" if key == f"title-{second}" else value) for key, value in form
-    ]
+    form = [(key, "Titre court" if key == f"title-{second}" else value) for key, value in form]
     response = client.post(f"/desk/issues/{issue.id}", data=as_form(form))
     assert response.status_code == 303
     saved = services.store.issues.get(issue.id)
@@ -197,7 +195,9 @@ def test_schedule_uses_the_newsletter_time_zone(services: Services) -> None:
     issue = newsroom(services)
     client, csrf = logged_in(services)
     url = f"/desk/issues/{issue.id}"
-    past = client.post(f"{url}/schedule", data={"csrf": csrf, "date": "2026-11-01", "time": "08:00"})
+    past = client.post(
+        f"{url}/schedule", data={"csrf": csrf, "date": "2026-11-01", "time": "08:00"}
+    )
     assert "err=past" in past.headers["location"]
     client.post(f"{url}/schedule", data={"csrf": csrf, "date": "2026-11-30", "time": "08:00"})
     scheduled = services.store.issues.get(issue.id)
