@@ -102,7 +102,9 @@ def plain(markup: str) -> str:
 
 
 def order_on_page(page: Any) -> list[int]:
-    ids: list[str] = page.eval_on_selector_all("#items li.item", "els => els.map(e => e.dataset.id)")
+    ids: list[str] = page.eval_on_selector_all(
+        "#items li.item", "items => items.map(item => item.dataset.id)"
+    )
     return [int(i) for i in ids]
 
 
@@ -170,7 +172,8 @@ def test_editor_curates_previews_schedules_and_the_tick_sends(
             page.wait_for_url(f"{base}/desk/issues/{issue.id}/preview")
             desktop = page.frame_locator("#frame-desktop")
             assert NEW_SUMMARY[:40] in desktop.locator("body").inner_text()
-            page.frame_locator("#frame-mobile").locator("body").wait_for()
+            mobile = page.frame_locator("#frame-mobile")
+            assert NEW_SUMMARY[:40] in mobile.locator("body").inner_text()
             assert "sur 102 Ko" in page.inner_text("main")
             shoot(page, "preview")
 
