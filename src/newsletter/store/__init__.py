@@ -11,8 +11,10 @@ from newsletter.store import migrate
 from newsletter.store.articles import ArticleRepository
 from newsletter.store.deliveries import DeliveryRepository
 from newsletter.store.engine import is_postgres, make_engine
+from newsletter.store.events import EventRepository
 from newsletter.store.feeds import FeedRepository
 from newsletter.store.issues import IssueRepository
+from newsletter.store.outbox import OutboxRepository
 from newsletter.store.subscribers import SubscriberRepository
 
 
@@ -26,6 +28,8 @@ class Store:
         self.issues = IssueRepository(engine)
         self.subscribers = SubscriberRepository(engine)
         self.deliveries = DeliveryRepository(engine)
+        self.outbox = OutboxRepository(engine)
+        self.events = EventRepository(engine)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
