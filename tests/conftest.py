@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from newsletter import bootstrap, config as config_module
+from newsletter import bootstrap
+from newsletter import config as config_module
 from newsletter.clock import FrozenClock
 from newsletter.deliver import sender_of
 from newsletter.deliver.memory import MemoryProvider

@@ -53,7 +53,7 @@ DISPOSABLE_DOMAINS = frozenset(
 
 
 def normalise_address(raw: str) -> str:
-    """A deliverable-looking address in canonical form (domain lowercased, IDN as ASCII).
+    """A deliverable-looking address in canonical form (lowercased, IDN domain as ASCII).
 
     Refuses anything with control characters, so an address can never inject a header.
     """
@@ -69,7 +69,9 @@ def normalise_address(raw: str) -> str:
     except EmailNotValidError as exc:
         raise InvalidAddress(f"{candidate!r} is not a valid email address: {exc}") from None
     local, _, _ = valid.normalized.rpartition("@")
-    return f"{local}@{valid.ascii_domain.lower()}"
+    # Lowercased whole: mailbox providers ignore case, and Ada@ and ada@ must not be two
+    # subscribers (the suppression hash is case-insensitive too).
+    return f"{local.lower()}@{valid.ascii_domain.lower()}"
 
 
 def clean_name(raw: str | None, strict: bool = False) -> str | None:
