@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, delete, func, or_, select
 
 from newsletter.model import SubscriberStatus
-from newsletter.store.dialect import insert_ignore
+from newsletter.store.dialect import insert_ignore, write_lock
 from newsletter.store.tables import outbox as outbox_table
 from newsletter.store.tables import subscribers
 
@@ -53,7 +53,7 @@ class OutboxRepository:
     def claim(self, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxItem]:
         """Take up to `limit` due rows for this worker until `now + lease`."""
         due = or_(outbox_table.c.not_before.is_(None), outbox_table.c.not_before <= now)
-        with self.engine.begin() as connection:
+        with write_lock(self.engine), self.engine.begin() as connection:
             ids = list(
                 connection.execute(
                     select(outbox_table.c.id).where(due).order_by(outbox_table.c.id).limit(limit)
@@ -100,7 +100,7 @@ class OutboxRepository:
 
     def done(self, ids: Sequence[int]) -> None:
         if ids:
-            with self.engine.begin() as connection:
+            with write_lock(self.engine), self.engine.begin() as connection:
                 connection.execute(delete(outbox_table).where(outbox_table.c.id.in_(list(ids))))
 
     def retry_at(self, item_id: int, when: datetime) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, RowMapping, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.model import Subscriber, SubscriberStatus
-from newsletter.store.dialect import insert_ignore
+from newsletter.store.dialect import insert_ignore, write_lock
 from newsletter.store.outbox import CONFIRM, WELCOME, enqueue
 from newsletter.store.tables import outbox, subscribers, suppressions
 
@@ -183,7 +183,7 @@ class SubscriberRepository:
             "consent_source": consent_source[:200],
             "consent_text": consent_text[:200],
         }
-        with self.engine.begin() as connection:
+        with write_lock(self.engine), self.engine.begin() as connection:
             created = connection.execute(
                 insert_ignore(connection, subscribers)
                 .values(
