@@ -133,26 +133,6 @@ class EmailSection(_Section):
     sendgrid: SendgridEmailSection = SendgridEmailSection()
 
 
-_ORIGIN = re.compile(r"^https?://[^/\s:]+(:\d{1,5})?$")
-
-
-class WebSection(_Section):
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=0, le=65535)] = 8000
-    cors_origins: list[str] = []  # sites whose pages may POST /subscribe from a script
-    max_body_bytes: Annotated[int, Field(ge=1024, le=1_000_000)] = 8192  # forms; 413 above
-
-    @field_validator("cors_origins")
-    @classmethod
-    def _origins(cls, origins: list[str]) -> list[str]:
-        for origin in origins:
-            if not _ORIGIN.match(origin):
-                raise ValueError(
-                    f"{origin!r} is not an origin like https://www.example.org (no path, no '*')"
-                )
-        return [origin.lower() for origin in origins]
-
-
 class SubscribeSection(_Section):
     """Sign-up rules: double opt-in timing, address policy, rate limits of POST /subscribe."""
 
@@ -185,6 +165,27 @@ class SubscribeSection(_Section):
         return self
 
 
+_ORIGIN = re.compile(r"^https?://[^/\s:]+(:\d{1,5})?$")
+
+
+class WebSection(_Section):
+    cors_origins: list[str] = []  # sites whose pages may POST /subscribe from a script
+    max_body_bytes: Annotated[int, Field(ge=1024, le=1_000_000)] = 8192  # forms; 413 above
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not _ORIGIN.match(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin like https://www.example.org (no path, no '*')"
+                )
+        return [origin.lower() for origin in origins]
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8000
+
+
 class Settings(_Section):
     newsletter: NewsletterSection = NewsletterSection()
     sender: SenderSection = SenderSection()
@@ -193,8 +194,8 @@ class Settings(_Section):
     collect: CollectSection = CollectSection()
     digest: DigestSection = DigestSection()
     email: EmailSection = EmailSection()
-    web: WebSection = WebSection()
     subscribe: SubscribeSection = SubscribeSection()
+    web: WebSection = WebSection()
 
     @field_validator("feeds")
     @classmethod

@@ -53,9 +53,11 @@ DISPOSABLE_DOMAINS = frozenset(
 
 
 def normalise_address(raw: str) -> str:
-    """A deliverable-looking address in canonical form (lowercased, IDN domain as ASCII).
+    """A deliverable-looking address in canonical form: lowercased, IDN domain as ASCII.
 
-    Refuses anything with control characters, so an address can never inject a header.
+    The local part is lowercased too: providers treat it case-insensitively in practice, and
+    `Zoé@x.fr` and `zoé@x.fr` must be one subscriber. Control characters are refused, so an
+    address can never inject a header.
     """
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
         raise InvalidAddress("an email address cannot contain line breaks or control characters")
@@ -69,8 +71,6 @@ def normalise_address(raw: str) -> str:
     except EmailNotValidError as exc:
         raise InvalidAddress(f"{candidate!r} is not a valid email address: {exc}") from None
     local, _, _ = valid.normalized.rpartition("@")
-    # Lowercased whole: mailbox providers ignore case, and Ada@ and ada@ must not be two
-    # subscribers (the suppression hash is case-insensitive too).
     return f"{local.lower()}@{valid.ascii_domain.lower()}"
 
 

@@ -26,10 +26,10 @@ class Store:
         self.feeds = FeedRepository(engine)
         self.articles = ArticleRepository(engine)
         self.issues = IssueRepository(engine)
-        self.subscribers = SubscriberRepository(engine)
-        self.deliveries = DeliveryRepository(engine)
         self.outbox = OutboxRepository(engine)
         self.events = EventRepository(engine)
+        self.subscribers = SubscriberRepository(engine)
+        self.deliveries = DeliveryRepository(engine)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
