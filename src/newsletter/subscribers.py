@@ -140,11 +140,6 @@ def request_subscription(
     )
 
 
-def confirm_url(services: Services, subscriber_id: int) -> str:
-    token = services.signer.sign(CONFIRM_PURPOSE, subscriber_id, services.clock())
-    return f"{services.config.settings.newsletter.base_url}/confirm/{token}"
-
-
 def confirm(services: Services, token: str) -> ConfirmOutcome:
     """Follow a confirmation link. TokenError when forged, expired or meant for something else."""
     now = services.clock()

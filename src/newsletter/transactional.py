@@ -2,9 +2,10 @@
 
 Sign-up answers at once; the email owed is a row of the outbox written in the same transaction
 (see store/outbox.py), which a worker thread sends. Each kind is rendered once with
-placeholders (`%%confirm_url%%`, `%%name%%`, `%%unsubscribe_url%%`) and filled per recipient,
-so the CSS inliner does not run for every sign-up; a template that does not keep the
-placeholders intact is rendered per recipient instead.
+placeholders (a marker standing for the confirmation token inside a real-looking URL, so URL
+filters keep it; `%%name%%`; `%%unsubscribe_url%%`) and filled per recipient, so the CSS inliner
+does not run for every sign-up; a template that does not keep them intact is rendered per
+recipient instead.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from newsletter.issues import unsubscribe_url
 from newsletter.model import Recipient, RenderedMessage, SubscriberStatus
 from newsletter.personalise import NAME, UNSUBSCRIBE_URL
 from newsletter.store.outbox import CONFIRM, WELCOME, OutboxItem
-from newsletter.subscribers import confirm_url
+from newsletter.tokens import CONFIRM as CONFIRM_PURPOSE
 
 log = logging.getLogger("newsletter.transactional")
 
 RenderEmail = Callable[[str, Mapping[str, object]], RenderedMessage]
 
-CONFIRM_URL = "%%confirm_url%%"
+# Letters only: no URL filter, escaping or percent-encoding changes it.
+CONFIRM_TOKEN = "ConfirmTokenPlaceholderQx"
 LEASE = timedelta(minutes=5)  # a claimed row nobody finished is taken again after this
 MAX_ATTEMPTS = 8
 
@@ -108,27 +110,30 @@ class Mailer:
 
     def message_for(self, item: OutboxItem) -> RenderedMessage:
         """The message for this recipient, placeholders for name and unsubscribe link left in."""
-        real_url = confirm_url(self.services, item.subscriber_id) if item.kind == CONFIRM else ""
+        token = ""
+        if item.kind == CONFIRM:
+            now = self.services.clock()
+            token = self.services.signer.sign(CONFIRM_PURPOSE, item.subscriber_id, now)
         template = self._template(item.kind, bool(item.name))
         if template is None:
-            return self.render(item.kind, self._context(item.kind, real_url, item.name))
+            return self.render(item.kind, self._context(item.kind, token, item.name))
         if item.kind != CONFIRM:
             return template
         return replace(
             template,
-            html=template.html.replace(CONFIRM_URL, html.escape(real_url, quote=True)),
-            text=template.text.replace(CONFIRM_URL, real_url),
+            html=template.html.replace(CONFIRM_TOKEN, html.escape(token, quote=True)),
+            text=template.text.replace(CONFIRM_TOKEN, token),
         )
 
     def _template(self, kind: str, has_name: bool) -> RenderedMessage | None:
         key = (kind, has_name)
         if key not in self._templates:
-            context = self._context(kind, CONFIRM_URL, NAME if has_name else None)
+            context = self._context(kind, CONFIRM_TOKEN, NAME if has_name else None)
             rendered = self.render(kind, context)
             self._templates[key] = rendered if _placeholders_intact(rendered, kind) else None
         return self._templates[key]
 
-    def _context(self, kind: str, url: str, name: str | None) -> dict[str, object]:
+    def _context(self, kind: str, token: str, name: str | None) -> dict[str, object]:
         settings = self.services.config.settings
         context: dict[str, object] = {
             "name": name,
@@ -136,17 +141,17 @@ class Mailer:
             "unsubscribe_url": UNSUBSCRIBE_URL,
         }
         if kind == CONFIRM:
-            context["confirm_url"] = url
+            context["confirm_url"] = f"{settings.newsletter.base_url}/confirm/{token}"
             context["confirm_days"] = settings.subscribe.confirm_days
         return context
 
 
 def _placeholders_intact(message: RenderedMessage, kind: str) -> bool:
     """Whether filling the placeholders into this render gives the email a direct render would."""
-    if kind == CONFIRM and not (CONFIRM_URL in message.html and CONFIRM_URL in message.text):
+    if kind == CONFIRM and not (CONFIRM_TOKEN in message.html and CONFIRM_TOKEN in message.text):
         return False
     filled = " ".join((message.subject, message.html, message.text))
-    for placeholder in (CONFIRM_URL, NAME, UNSUBSCRIBE_URL):
+    for placeholder in (NAME, UNSUBSCRIBE_URL):
         filled = filled.replace(placeholder, "")
     return "%%" not in filled
 
