@@ -278,3 +278,20 @@ def test_dashboard_shows_draft_growth_and_feed_health(services: Services) -> Non
     assert f"/desk/issues/{issue.id}" in page
     assert "<svg" in page and "Abonnés actifs par semaine" in page
     assert "tous en bonne santé" in page
+
+
+def test_a_full_issue_form_is_not_refused_for_its_size(services: Services) -> None:
+    """Twelve articles with long French summaries make a form far above the public endpoints'
+    body limit; the desk still saves it."""
+    issue = newsroom(services, articles=12)
+    client, csrf = logged_in(services)
+    summary = "Une très longue présentation, réécrite à la main pour l’e-mail. " * 10
+    pairs = [("csrf", csrf), ("subject", issue.subject)]
+    for item in issue.items:
+        article_id = item.article.id
+        pairs += [("item", str(article_id)), (f"title-{article_id}", item.article.title)]
+        pairs += [(f"summary-{article_id}", summary), (f"section-{article_id}", "À la une")]
+    response = client.post(f"/desk/issues/{issue.id}", data=as_form(pairs))
+    assert response.status_code == 303, response.text[:200]
+    saved = services.store.issues.get(issue.id)
+    assert saved is not None and all(i.summary == summary.strip() for i in saved.items)

@@ -7,7 +7,7 @@ starts and stops with the app.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -75,7 +75,7 @@ def create_app(
     messages = app.state.public.t
     app.add_middleware(
         BodyLimit,
-        limit_for=public.limit_for(web.max_body_bytes),
+        limit_for=_desk_forms_allowed(public.limit_for(web.max_body_bytes)),
         message=lambda key, limit: messages(key, limit=limit),
     )
     app.add_middleware(SecurityHeaders, embeddable=lambda path: path == "/subscribe")
@@ -88,6 +88,17 @@ def create_app(
             max_age=3600,
         )
     return app
+
+
+# An issue form carries every item's title and summary: far more than a sign-up form.
+DESK_MAX_BODY_BYTES = 1_000_000
+
+
+def _desk_forms_allowed(limit: Callable[[str], int]) -> Callable[[str], int]:
+    def limit_for(path: str) -> int:
+        return DESK_MAX_BODY_BYTES if path.startswith("/desk/") else limit(path)
+
+    return limit_for
 
 
 def _include_desk_and_archive(app: FastAPI, services: Services) -> None:
