@@ -416,17 +416,27 @@ def subscribers_add(email: str, name: str | None, confirmed: bool) -> None:
 @json_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--pending", is_flag=True, help="Import as pending (they must confirm).")
-def subscribers_import(file: Path, pending: bool, as_json: bool) -> None:
-    """Import a CSV with a header row: `email` required, `name` optional."""
+@click.option(
+    "--force-resubscribe",
+    is_flag=True,
+    help="Bring back addresses that unsubscribed or bounced (never ones that complained).",
+)
+def subscribers_import(file: Path, pending: bool, force_resubscribe: bool, as_json: bool) -> None:
+    """Import a CSV with a header row: `email` required, `name` optional.
+
+    Rejected rows are reported with their line number; addresses that left the list are not
+    imported again unless --force-resubscribe.
+    """
     from newsletter import subscribers as subs
 
     with services() as svc, file.open(encoding="utf-8-sig", newline="") as handle:
-        report = subs.import_csv(svc, handle, pending=pending)
+        report = subs.import_csv(svc, handle, pending=pending, force_resubscribe=force_resubscribe)
     data = report.to_json()
 
     def human() -> None:
         click.echo(
-            f"{report.added} added, {report.already} already known, {len(report.rejected)} rejected"
+            f"{report.added} added, {report.resubscribed} resubscribed, "
+            f"{report.already} already known, {len(report.rejected)} rejected"
         )
         for line, error in report.rejected:
             click.echo(f"{file}:{line}: {error}", err=True)
@@ -492,7 +502,8 @@ def editors() -> None:
 @editors.command("add")
 @config_option
 @click.argument("name")
-def editors_add(name: str) -> None:
+@click.option("--email", default=None, help="Where the desk sends this editor's test copies.")
+def editors_add(name: str, email: str | None) -> None:
     """Add an editor; the password is prompted (or read from stdin, twice)."""
     from newsletter.editors import add_editor
 
@@ -504,7 +515,7 @@ def editors_add(name: str) -> None:
             raise UsageError("give the password twice on stdin (password, then confirmation)")
         password = lines[0]
     with services() as svc:
-        add_editor(svc, name, password)
+        add_editor(svc, name, password, email=email)
     click.echo(f"editor {name} added")
 
 

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from newsletter.errors import ConfigError
 from newsletter.model import FeedSource
@@ -125,9 +132,65 @@ class EmailSection(_Section):
     sendgrid: SendgridEmailSection = SendgridEmailSection()
 
 
+class SubscribeSection(_Section):
+    """Sign-up rules: double opt-in timing, address policy, rate limits of POST /subscribe."""
+
+    confirm_days: Annotated[int, Field(ge=1, le=60)] = 7  # confirmation links expire after
+    pending_days: Annotated[int, Field(ge=1, le=365)] = 14  # never-confirmed sign-ups purged after
+    resend_minutes: Annotated[int, Field(ge=1, le=1440)] = 5  # at most one confirmation per
+    refuse_role_addresses: bool = False  # contact@, info@, postmaster@ ...
+    refuse_disposable: bool = False  # throw-away mailbox domains
+    disposable_domains: list[str] = []  # added to the built-in list
+    ip_per_minute: Annotated[float, Field(ge=0)] = 20  # 0 = no limit
+    ip_burst: Annotated[int, Field(ge=1)] = 20
+    address_per_hour: Annotated[float, Field(ge=0)] = 10  # 0 = no limit
+    address_burst: Annotated[int, Field(ge=1)] = 3
+
+    @field_validator("disposable_domains")
+    @classmethod
+    def _domains(cls, domains: list[str]) -> list[str]:
+        for domain in domains:
+            if not re.match(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", domain.lower()):
+                raise ValueError(f"{domain!r} is not a domain name like mailinator.com")
+        return [domain.lower() for domain in domains]
+
+    @model_validator(mode="after")
+    def _purge_after_expiry(self) -> SubscribeSection:
+        if self.pending_days < self.confirm_days:
+            raise ValueError(
+                f"pending_days ({self.pending_days}) must be at least confirm_days "
+                f"({self.confirm_days}): a link would outlive its sign-up"
+            )
+        return self
+
+
+_ORIGIN = re.compile(r"^https?://[^/\s:]+(:\d{1,5})?$")
+
+
 class WebSection(_Section):
+    cors_origins: list[str] = []  # sites whose pages may POST /subscribe from a script
+    max_body_bytes: Annotated[int, Field(ge=1024, le=1_000_000)] = 8192  # forms; 413 above
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not _ORIGIN.match(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin like https://www.example.org (no path, no '*')"
+                )
+        return [origin.lower() for origin in origins]
+
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
+
+
+class DeskSection(_Section):
+    """The editors' desk: how long a login lasts, how many failed logins are tolerated."""
+
+    session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12
+    login_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    login_window_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 15
 
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -210,7 +273,9 @@ class Settings(_Section):
     collect: CollectSection = CollectSection()
     digest: DigestSection = DigestSection()
     email: EmailSection = EmailSection()
+    subscribe: SubscribeSection = SubscribeSection()
     web: WebSection = WebSection()
+    desk: DeskSection = DeskSection()
     theme: ThemeSection = ThemeSection()
     links: LinksSection = LinksSection()
 

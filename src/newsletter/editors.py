@@ -2,26 +2,48 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import RowMapping, select
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.bootstrap import Services
-from newsletter.errors import UsageError
+from newsletter.errors import InvalidAddress, UsageError
 from newsletter.passwords import MIN_LENGTH, hash_password, verify_password
 from newsletter.store.tables import editors
 
 
-def add_editor(services: Services, name: str, password: str) -> None:
+@dataclass(frozen=True)
+class Editor:
+    id: int
+    name: str
+    email: str | None
+    # Changes when the password does, so sessions opened with an old password stop working.
+    credential_version: str
+
+
+def add_editor(services: Services, name: str, password: str, email: str | None = None) -> None:
     name = name.strip()
     if not name or len(name) > 200 or any(ord(ch) < 32 for ch in name):
         raise UsageError("an editor name needs 1 to 200 printable characters")
     if len(password) < MIN_LENGTH:
         raise UsageError(f"the password needs at least {MIN_LENGTH} characters")
+    if email:
+        from newsletter.subscribers import normalise_address
+
+        try:
+            email = normalise_address(email)
+        except InvalidAddress as exc:
+            raise UsageError(f"--email: {exc}") from None
     try:
         with services.store.engine.begin() as connection:
             connection.execute(
                 editors.insert().values(
-                    name=name, password_hash=hash_password(password), created_at=services.clock()
+                    name=name,
+                    password_hash=hash_password(password),
+                    created_at=services.clock(),
+                    email=email or None,
                 )
             )
     except IntegrityError:
@@ -29,12 +51,28 @@ def add_editor(services: Services, name: str, password: str) -> None:
 
 
 def check_login(services: Services, name: str, password: str) -> bool:
+    return authenticate(services, name, password) is not None
+
+
+def authenticate(services: Services, name: str, password: str) -> Editor | None:
+    """The editor when the name and password match, else None (in about the same time)."""
     with services.store.engine.connect() as connection:
-        stored = connection.execute(
-            select(editors.c.password_hash).where(editors.c.name == name)
-        ).scalar()
-    if stored is None:
+        row = connection.execute(select(editors).where(editors.c.name == name)).mappings().first()
+    if row is None:
         # Same work either way, so timing does not tell which names exist.
         verify_password(password, hash_password("not-an-account"))
-        return False
-    return verify_password(password, stored)
+        return None
+    return _editor(row) if verify_password(password, row["password_hash"]) else None
+
+
+def get_editor(services: Services, editor_id: int) -> Editor | None:
+    with services.store.engine.connect() as connection:
+        row = (
+            connection.execute(select(editors).where(editors.c.id == editor_id)).mappings().first()
+        )
+    return _editor(row) if row else None
+
+
+def _editor(row: RowMapping) -> Editor:
+    version = hashlib.sha256(row["password_hash"].encode()).hexdigest()[:16]
+    return Editor(id=row["id"], name=row["name"], email=row["email"], credential_version=version)

@@ -118,6 +118,26 @@ def test_recipient(services: Services, email: str) -> Recipient:
     )
 
 
+def send_now(services: Services, issue_id: int) -> Issue:
+    """Schedule a draft (or a scheduled issue) for right now: the next dispatch tick sends it.
+
+    Sending goes through the scheduler rather than the caller's process, so one leader sends,
+    a restart resumes, and a web request never holds a whole send.
+    """
+    issue = get(services, issue_id)
+    if not issue.items:
+        raise UsageError(f"issue {issue_id} has no article to send")
+    moved = services.store.issues.transition(
+        issue_id,
+        (IssueState.DRAFT, IssueState.SCHEDULED),
+        IssueState.SCHEDULED,
+        send_at=services.clock(),
+    )
+    if not moved:
+        raise UsageError(f"issue {issue_id} is {issue.state}; it cannot be sent now")
+    return get(services, issue_id)
+
+
 def send_test(services: Services, issue_id: int, to: str) -> str:
     """Send one copy of the issue to `to`, outside the ledger; return the address used."""
     from newsletter.render import Renderer

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from newsletter.errors import TokenError
 
@@ -35,6 +35,12 @@ class TokenSigner:
         self, token: str, purpose: str, now: datetime, max_age: timedelta | None = None
     ) -> int:
         """The subscriber id inside a valid token, else TokenError saying why."""
+        return self.verify_issued(token, purpose, now, max_age)[0]
+
+    def verify_issued(
+        self, token: str, purpose: str, now: datetime, max_age: timedelta | None = None
+    ) -> tuple[int, datetime]:
+        """The subscriber id and the issue time (whole seconds) inside a valid token."""
         body, _, signature = token.partition(".")
         if not body or not signature or not hmac.compare_digest(signature, self._mac(body)):
             raise TokenError("this link is invalid or has been altered")
@@ -46,7 +52,7 @@ class TokenSigner:
             raise TokenError("this link is not meant for this page")
         if max_age is not None and now.timestamp() - issued > max_age.total_seconds():
             raise TokenError("this link has expired")
-        return int(subscriber_id)
+        return int(subscriber_id), datetime.fromtimestamp(int(issued), UTC)
 
     def _mac(self, body: str) -> str:
         return _b64(hmac.new(self.secret, body.encode(), hashlib.sha256).digest()[:20])

@@ -11,9 +11,11 @@ from newsletter.store import migrate
 from newsletter.store.articles import ArticleRepository
 from newsletter.store.deliveries import DeliveryRepository
 from newsletter.store.engine import is_postgres, make_engine
+from newsletter.store.events import EventRepository
 from newsletter.store.feeds import FeedRepository
 from newsletter.store.issues import IssueRepository
 from newsletter.store.jobs import JobRunRepository
+from newsletter.store.outbox import OutboxRepository
 from newsletter.store.subscribers import SubscriberRepository
 
 
@@ -25,6 +27,8 @@ class Store:
         self.feeds = FeedRepository(engine)
         self.articles = ArticleRepository(engine)
         self.issues = IssueRepository(engine)
+        self.outbox = OutboxRepository(engine)
+        self.events = EventRepository(engine)
         self.subscribers = SubscriberRepository(engine)
         self.deliveries = DeliveryRepository(engine)
         self.job_runs = JobRunRepository(engine)

@@ -5,12 +5,36 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import Engine, RowMapping, func, select
+from sqlalchemy import Connection, Engine, RowMapping, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.model import Subscriber, SubscriberStatus
-from newsletter.store.tables import subscribers, suppressions
+from newsletter.store.dialect import insert_ignore, write_lock
+from newsletter.store.outbox import CONFIRM, WELCOME, enqueue
+from newsletter.store.tables import outbox, subscribers, suppressions
+
+# How strongly a status keeps an address off the list: a weaker one never replaces a stronger.
+_LEAVING_RANK = {
+    SubscriberStatus.PENDING: 0,
+    SubscriberStatus.ACTIVE: 0,
+    SubscriberStatus.UNSUBSCRIBED: 1,
+    SubscriberStatus.BOUNCED: 2,
+    SubscriberStatus.COMPLAINED: 3,
+}
+
+
+class SignupOutcome(StrEnum):
+    CREATED = "created"  # a new pending subscriber, a confirmation is owed
+    RESENT = "resent"  # known but not active: a fresh confirmation is owed
+    NOTHING = "nothing"  # already active, or a confirmation went out less than a while ago
+
+
+class ConfirmOutcome(StrEnum):
+    CONFIRMED = "confirmed"
+    ALREADY = "already"
+    REFUSED = "refused"  # unknown subscriber, or a link older than the address leaving the list
 
 
 def email_hash(email: str) -> str:
@@ -80,8 +104,8 @@ class SubscriberRepository:
         values: dict[str, object] = {"status": status}
         if status is SubscriberStatus.ACTIVE:
             values["confirmed_at"] = now
-        elif status is SubscriberStatus.UNSUBSCRIBED:
-            values["unsubscribed_at"] = now
+        elif _LEAVING_RANK[status] > 0:
+            values["unsubscribed_at"] = now  # when the address left the list, for any reason
         with self.engine.begin() as connection:
             connection.execute(
                 subscribers.update().where(subscribers.c.id == subscriber_id).values(**values)
@@ -134,6 +158,169 @@ class SubscriberRepository:
                 ).first()
                 is not None
             )
+
+    def request(
+        self,
+        email: str,
+        name: str | None,
+        now: datetime,
+        *,
+        resend_before: datetime,
+        consent_ip: str | None,
+        consent_source: str,
+        consent_text: str,
+    ) -> SignupOutcome:
+        """A sign-up request: one write transaction, whatever the address's standing.
+
+        New address: a pending subscriber owed a confirmation. Known but not active (pending,
+        unsubscribed, bounced, complained): a fresh confirmation is owed unless one was asked
+        for after `resend_before`; the status itself does not change until the link is
+        followed. Active: nothing. The consent fields record the latest request.
+        """
+        consent = {
+            "consent_at": now,
+            "consent_ip": consent_ip,
+            "consent_source": consent_source[:200],
+            "consent_text": consent_text[:200],
+        }
+        with write_lock(self.engine), self.engine.begin() as connection:
+            created = connection.execute(
+                insert_ignore(connection, subscribers)
+                .values(
+                    email=email,
+                    name=name,
+                    status=SubscriberStatus.PENDING,
+                    created_at=now,
+                    confirmation_sent_at=now,
+                    **consent,
+                )
+                .returning(subscribers.c.id)
+            ).scalar()
+            if created is not None:
+                enqueue(connection, CONFIRM, int(created), now)
+                return SignupOutcome.CREATED
+            known = connection.execute(
+                subscribers.update()
+                .where(
+                    subscribers.c.email == email,
+                    subscribers.c.status != SubscriberStatus.ACTIVE,
+                    or_(
+                        subscribers.c.confirmation_sent_at.is_(None),
+                        subscribers.c.confirmation_sent_at < resend_before,
+                    ),
+                )
+                .values(
+                    confirmation_sent_at=now,
+                    name=name if name is not None else subscribers.c.name,
+                    **consent,
+                )
+                .returning(subscribers.c.id)
+            ).scalar()
+            if known is not None:
+                enqueue(connection, CONFIRM, int(known), now)
+                return SignupOutcome.RESENT
+        return SignupOutcome.NOTHING
+
+    def confirm(self, subscriber_id: int, issued_at: datetime, now: datetime) -> ConfirmOutcome:
+        """Activate on a confirmation link; a welcome email is owed.
+
+        A link issued before the address left the list (unsubscribed, bounced, complained)
+        does not bring it back: only a link asked for afterwards does. Confirming lifts the
+        suppression of an address erased earlier: its owner has just consented again.
+        """
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(
+                    subscribers.c.email, subscribers.c.status, subscribers.c.unsubscribed_at
+                ).where(subscribers.c.id == subscriber_id)
+            ).first()
+            if row is None:
+                return ConfirmOutcome.REFUSED
+            status = SubscriberStatus(row.status)
+            if status is SubscriberStatus.ACTIVE:
+                return ConfirmOutcome.ALREADY
+            left_at = row.unsubscribed_at
+            if (
+                status is not SubscriberStatus.PENDING
+                and left_at is not None
+                and int(issued_at.timestamp()) < int(left_at.timestamp())
+            ):
+                return ConfirmOutcome.REFUSED
+            changed = connection.execute(
+                subscribers.update()
+                .where(subscribers.c.id == subscriber_id, subscribers.c.status == status)
+                .values(status=SubscriberStatus.ACTIVE, confirmed_at=now)
+            ).rowcount
+            if changed != 1:
+                return ConfirmOutcome.ALREADY
+            connection.execute(
+                delete(suppressions).where(suppressions.c.email_hash == email_hash(row.email))
+            )
+            enqueue(connection, WELCOME, subscriber_id, now)
+        return ConfirmOutcome.CONFIRMED
+
+    def unsubscribe(self, subscriber_id: int, now: datetime) -> bool:
+        """Pending or active -> unsubscribed, and no email is owed any more. False if neither."""
+        with self.engine.begin() as connection:
+            return leave_list(connection, subscriber_id, SubscriberStatus.UNSUBSCRIBED, now)
+
+    def leave(self, subscriber_id: int, status: SubscriberStatus, now: datetime) -> bool:
+        """Move to a leaving status unless the address already stands off the list more firmly."""
+        with self.engine.begin() as connection:
+            return leave_list(connection, subscriber_id, status, now)
+
+    def reactivate(self, subscriber_id: int, now: datetime) -> None:
+        """Back to active on the importer's word (`--force-resubscribe`)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                subscribers.update()
+                .where(subscribers.c.id == subscriber_id)
+                .values(status=SubscriberStatus.ACTIVE, confirmed_at=now)
+            )
+
+    def purge_pending(self, created_before: datetime) -> int:
+        """Erase sign-ups still pending whose latest request is older than `created_before`."""
+        last_request = func.coalesce(subscribers.c.consent_at, subscribers.c.created_at)
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                delete(subscribers).where(
+                    subscribers.c.status == SubscriberStatus.PENDING,
+                    last_request < created_before,
+                )
+            )
+        return int(result.rowcount)
+
+    def consent(self, subscriber_id: int) -> dict[str, object] | None:
+        """The consent record: when, from where, through what, with which form text."""
+        with self.engine.connect() as connection:
+            row = (
+                connection.execute(
+                    select(
+                        subscribers.c.consent_at,
+                        subscribers.c.consent_ip,
+                        subscribers.c.consent_source,
+                        subscribers.c.consent_text,
+                        subscribers.c.confirmed_at,
+                    ).where(subscribers.c.id == subscriber_id)
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row else None
+
+
+def leave_list(
+    connection: Connection, subscriber_id: int, status: SubscriberStatus, now: datetime
+) -> bool:
+    weaker = [s for s, rank in _LEAVING_RANK.items() if rank < _LEAVING_RANK[status]]
+    changed = connection.execute(
+        subscribers.update()
+        .where(subscribers.c.id == subscriber_id, subscribers.c.status.in_(weaker))
+        .values(status=status, unsubscribed_at=now)
+    ).rowcount
+    if changed:
+        connection.execute(delete(outbox).where(outbox.c.subscriber_id == subscriber_id))
+    return bool(changed)
 
 
 def _subscriber(row: RowMapping) -> Subscriber:

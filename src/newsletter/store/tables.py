@@ -151,6 +151,38 @@ suppressions = Table(
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
+# Transactional emails owed (confirmation, welcome): written with the state change that owes
+# them, sent by the outbox worker. `not_before` is a lease while a worker sends, a backoff after.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column(
+        "subscriber_id",
+        Integer,
+        ForeignKey("subscribers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("not_before", UtcDateTime()),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("kind", "subscriber_id", name="uq_outbox_kind_subscriber"),
+)
+
+# Provider events already applied (idempotence), and what open/click statistics count.
+provider_events = Table(
+    "provider_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", String(200), nullable=False, unique=True),
+    Column("kind", String(30), nullable=False),
+    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="SET NULL")),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id", ondelete="SET NULL")),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Index("ix_provider_events_issue_kind", "issue_id", "kind"),
+)
+
 deliveries = Table(
     "deliveries",
     metadata,
@@ -176,6 +208,7 @@ editors = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("email", String(320)),  # where the desk sends test copies
 )
 
 job_runs = Table(

@@ -1,28 +1,65 @@
 """The web app: public pages and endpoints, the editors' desk, the archive.
 
 `create_app(services)` builds a FastAPI app around already-built services; nothing is created at
-import time.
+import time. The app owns the outbox worker that sends confirmation and welcome emails: it
+starts and stops with the app.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from newsletter import __version__
 from newsletter.bootstrap import Services
+from newsletter.transactional import Mailer, OutboxWorker, RenderEmail
+from newsletter.web import public
+from newsletter.web.guard import BodyLimit, SecurityHeaders
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(
+    services: Services,
+    render_email: RenderEmail | None = None,
+    outbox_worker: bool = True,
+) -> FastAPI:
+    """The app. `render_email` replaces the email renderer (tests); `outbox_worker=False`
+    leaves owed emails to another process's worker."""
+    worker = OutboxWorker(Mailer(services, render_email)) if outbox_worker else None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
     app = FastAPI(
         title=f"{services.config.settings.newsletter.name} newsletter",
         version=__version__,
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.services = services
+    _include_desk_and_archive(app, services)
+    app.state.public = public.Public.build(services, worker)
+    app.state.outbox_worker = worker
 
-    @app.get("/healthz", summary="Liveness: 200 when the database answers")
+    @app.get(
+        "/healthz",
+        summary="Liveness: 200 when the database answers",
+        responses={
+            200: {"content": {"application/json": {"example": {"status": "ok"}}}},
+            503: {"description": "The database does not answer"},
+        },
+    )
     def healthz() -> JSONResponse:
         try:
             healthy = services.store.ping()
@@ -32,4 +69,41 @@ def create_app(services: Services) -> FastAPI:
             return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "unavailable"}, status_code=503)
 
+    app.include_router(public.router)
+
+    web = services.config.settings.web
+    messages = app.state.public.t
+    app.add_middleware(
+        BodyLimit,
+        limit_for=_desk_forms_allowed(public.limit_for(web.max_body_bytes)),
+        message=lambda key, limit: messages(key, limit=limit),
+    )
+    app.add_middleware(SecurityHeaders, embeddable=lambda path: path == "/subscribe")
+    if web.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=web.cors_origins,
+            allow_methods=["POST"],
+            allow_headers=["Content-Type"],
+            max_age=3600,
+        )
     return app
+
+
+# An issue form carries every item's title and summary: far more than a sign-up form.
+DESK_MAX_BODY_BYTES = 1_000_000
+
+
+def _desk_forms_allowed(limit: Callable[[str], int]) -> Callable[[str], int]:
+    def limit_for(path: str) -> int:
+        return DESK_MAX_BODY_BYTES if path.startswith("/desk/") else limit(path)
+
+    return limit_for
+
+
+def _include_desk_and_archive(app: FastAPI, services: Services) -> None:
+    from newsletter.web.archive import archive_router
+    from newsletter.web.desk import desk_router
+
+    app.include_router(desk_router(services))
+    app.include_router(archive_router(services))

@@ -1,0 +1,120 @@
+"""The public archive: the web version of every sent issue, a list of them, and an RSS feed.
+
+Only sent issues are public. The web version is the email as it was sent, with the
+per-recipient placeholders filled with neutral values (the unsubscribe link points to the
+sign-up page, the name is empty): no token, no address, nothing personal.
+"""
+
+from __future__ import annotations
+
+from email.utils import format_datetime
+from xml.etree import ElementTree
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from newsletter.bootstrap import Services
+from newsletter.model import Issue, IssueState, Recipient, RenderedMessage
+from newsletter.personalise import personalise
+from newsletter.web.pages import environment
+
+FEED_SIZE = 30
+
+
+def public_copy(message: RenderedMessage, base_url: str) -> tuple[str, str]:
+    """The message's HTML and text with neutral values in place of personal ones."""
+    neutral = Recipient(
+        delivery_id=0,
+        subscriber_id=0,
+        email="",
+        name=None,
+        unsubscribe_url=f"{base_url}/subscribe",
+    )
+    copy = personalise(message, neutral)
+    return copy.html, copy.text
+
+
+def archive_router(services: Services) -> APIRouter:
+    router = APIRouter(prefix="/archive", tags=["archive"])
+    settings = services.config.settings
+    base_url = settings.newsletter.base_url
+    env = environment(settings.newsletter.timezone)
+
+    def sent_issues() -> list[Issue]:
+        return [issue for issue, _ in services.store.issues.all() if issue.state is IssueState.SENT]
+
+    def sent_message(issue_id: int) -> RenderedMessage:
+        issue = services.store.issues.get(issue_id)
+        if issue is None or issue.state is not IssueState.SENT:
+            raise HTTPException(404, "no sent issue with this number")
+        frozen = services.store.issues.frozen_render(issue_id)
+        if frozen is not None:
+            return frozen
+        from newsletter.render import Renderer
+
+        return Renderer(services.config).render_issue(issue)
+
+    @router.get("", summary="The list of sent issues", response_class=HTMLResponse)
+    def index(request: Request) -> HTMLResponse:
+        body = env.get_template("archive/index.html").render(
+            newsletter=settings.newsletter.name,
+            language=settings.newsletter.language,
+            issues=sent_issues(),
+        )
+        return HTMLResponse(body, headers=_headers())
+
+    @router.get("/feed.xml", summary="RSS 2.0 feed of sent issues")
+    def feed() -> Response:
+        return Response(
+            rss(settings.newsletter.name, base_url, settings.newsletter.language, sent_issues()),
+            media_type="application/rss+xml; charset=utf-8",
+        )
+
+    @router.get(
+        "/{issue_id}", summary="The web version of a sent issue", response_class=HTMLResponse
+    )
+    def web_version(issue_id: int) -> HTMLResponse:
+        html, _ = public_copy(sent_message(issue_id), base_url)
+        return HTMLResponse(html, headers=_headers())
+
+    return router
+
+
+def rss(name: str, base_url: str, language: str, sent: list[Issue]) -> bytes:
+    """An RSS 2.0 document of the newest sent issues (ElementTree escapes every text)."""
+    root = ElementTree.Element("rss", version="2.0")
+    channel = ElementTree.SubElement(root, "channel")
+    for tag, text in (
+        ("title", name),
+        ("link", f"{base_url}/archive"),
+        ("description", f"Les numéros de {name}"),
+        ("language", language),
+    ):
+        ElementTree.SubElement(channel, tag).text = text
+    ordered = sorted(sent, key=lambda i: i.sent_at or i.created_at, reverse=True)[:FEED_SIZE]
+    if ordered:
+        newest = ordered[0].sent_at or ordered[0].created_at
+        ElementTree.SubElement(channel, "lastBuildDate").text = format_datetime(newest)
+    for issue in ordered:
+        item = ElementTree.SubElement(channel, "item")
+        link = f"{base_url}/archive/{issue.id}"
+        ElementTree.SubElement(item, "title").text = issue.subject
+        ElementTree.SubElement(item, "link").text = link
+        ElementTree.SubElement(item, "guid", isPermaLink="true").text = link
+        ElementTree.SubElement(item, "description").text = issue.preheader or issue.subject
+        ElementTree.SubElement(item, "pubDate").text = format_datetime(
+            issue.sent_at or issue.created_at
+        )
+    body: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+    return body
+
+
+def _headers() -> dict[str, str]:
+    return {
+        "Content-Security-Policy": (
+            "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; "
+            "font-src https: data:; base-uri 'none'; form-action 'self'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }

@@ -1,0 +1,101 @@
+"""What the desk warns an editor about before sending: images without alt text, items without
+a summary, links that go nowhere a reader can follow, and the same article twice. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import urlsplit, urlunsplit
+
+from newsletter.model import Issue
+
+GMAIL_CLIP_BYTES = 102_000  # Gmail hides what follows "[Message clipped]" beyond this size
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # alt | summary | link | duplicate | size
+    message: str
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.images: list[dict[str, str | None]] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "img":
+            self.images.append(found)
+        elif tag == "a" and found.get("href") is not None:
+            self.links.append(str(found["href"]).strip())
+
+
+def check_issue(issue: Issue, html: str | None) -> list[Alert]:
+    """Warnings on the issue's items and, when given, on its rendered (personalised) HTML."""
+    warnings: list[Alert] = []
+    seen: dict[str, str] = {}
+    for position, item in enumerate(issue.items, start=1):
+        label = f"Article {position} « {item.display_title} »"
+        if not item.display_summary.strip():
+            warnings.append(Alert("summary", f"{label} n’a pas de résumé."))
+        if not _followable(item.article.url):
+            warnings.append(
+                Alert("link", f"{label} : le lien {item.article.url!r} n’est pas une adresse web.")
+            )
+        key = _canonical(item.article.url)
+        if key in seen:
+            warnings.append(
+                Alert("duplicate", f"{label} pointe vers le même lien que {seen[key]}.")
+            )
+        else:
+            seen[key] = f"l’article {position}"
+    if html is not None:
+        warnings.extend(check_html(html))
+    return warnings
+
+
+def check_html(html: str) -> list[Alert]:
+    collector = _Collector()
+    collector.feed(html)
+    collector.close()
+    warnings: list[Alert] = []
+    missing_alt = [
+        image for image in collector.images if image.get("alt") is None and not _is_pixel(image)
+    ]
+    if missing_alt:
+        warnings.append(
+            Alert("alt", f"{len(missing_alt)} image(s) sans texte alternatif (attribut alt).")
+        )
+    broken = sorted({link for link in collector.links if not _followable(link)})
+    for link in broken:
+        shown = link if len(link) < 80 else link[:77] + "…"
+        warnings.append(Alert("link", f"Lien cassé ou non web dans l’e-mail : {shown!r}."))
+    size = len(html.encode("utf-8"))
+    if size > GMAIL_CLIP_BYTES:
+        warnings.append(
+            Alert(
+                "size",
+                f"Le HTML pèse {size / 1000:.0f} Ko : Gmail coupe les messages au-delà de "
+                f"{GMAIL_CLIP_BYTES // 1000} Ko (lien de désinscription compris).",
+            )
+        )
+    return warnings
+
+
+def _followable(url: str) -> bool:
+    parts = urlsplit(url.strip())
+    if parts.scheme in ("http", "https"):
+        return bool(parts.netloc)
+    return parts.scheme == "mailto" and bool(parts.path)
+
+
+def _canonical(url: str) -> str:
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
+
+
+def _is_pixel(image: dict[str, str | None]) -> bool:
+    return image.get("width") == "1" and image.get("height") == "1"

@@ -1,0 +1,129 @@
+"""ASGI middleware guarding the public surface: body size caps and security headers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+class BodyLimit:
+    """Refuse request bodies above a per-path limit with 413, before any route reads them.
+
+    The Content-Length header is checked first; a chunked body is counted as it arrives. The
+    body read here is handed to the app unchanged.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit_for: Callable[[str], int],
+        message: Callable[[str, int], str],
+    ) -> None:
+        self.app = app
+        self.limit_for = limit_for
+        self.message = message
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in _BODILESS:
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await _json(send, 400, self.message("bad_length", limit))
+                return
+            if int(declared) > limit:
+                await _json(send, 413, self.message("too_large", limit))
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await _json(send, 413, self.message("too_large", limit))
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class SecurityHeaders:
+    """A strict Content-Security-Policy (no script at all), no referrer (links carry tokens),
+    no MIME sniffing; framing allowed only on the embeddable sign-up page."""
+
+    def __init__(self, app: ASGIApp, embeddable: Callable[[str], bool]) -> None:
+        self.app = app
+        self.embeddable = embeddable
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        framing = "*" if self.embeddable(path) else "'none'"
+        policy = (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+            f"form-action 'self'; base-uri 'none'; frame-ancestors {framing}"
+        )
+        extra = [
+            (b"content-security-policy", policy.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+        ]
+        if not self.embeddable(path):
+            extra.append((b"x-frame-options", b"DENY"))
+        if path.startswith(("/confirm/", "/unsubscribe/")):
+            extra.append((b"cache-control", b"no-store"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                headers = list(message.get("headers", []))
+                headers.extend(item for item in extra if item[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return str(value.decode("latin-1").strip())
+    return None
+
+
+async def _json(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}, ensure_ascii=False).encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,124 @@
+"""The words of the public pages, in the newsletter's language with an English fallback.
+
+A key missing from a language falls back to English, and an unknown language is English.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ENGLISH: dict[str, str] = {
+    "subscribe_title": "Subscribe to {name}",
+    "subscribe_intro": "The best of the week's news, in your inbox every week.",
+    "email_label": "Email address",
+    "name_label": "First name (optional)",
+    "honeypot_label": "Leave this field empty",
+    "consent": (
+        "By subscribing you agree to receive {name} by email. We send you a confirmation "
+        "email first; every issue has a link to unsubscribe at any time."
+    ),
+    "submit": "Subscribe",
+    "accepted_title": "Check your inbox",
+    "accepted": (
+        "If this address can receive {name}, a confirmation email is on its way. "
+        "Follow its link to confirm your subscription."
+    ),
+    "confirmed_title": "Subscription confirmed",
+    "confirmed": "Welcome! You will receive {name} from the next issue on.",
+    "already_confirmed": "This subscription was already confirmed. Thank you!",
+    "link_invalid_title": "This link does not work",
+    "link_invalid": "This link is invalid or has been altered. Sign up again to get a new one.",
+    "link_expired": "This link has expired. Sign up again to get a new one.",
+    "unsubscribe_title": "Unsubscribe from {name}",
+    "unsubscribe_intro": "Press the button to stop receiving {name}.",
+    "unsubscribe_button": "Unsubscribe",
+    "unsubscribed_title": "You are unsubscribed",
+    "unsubscribed": "You will no longer receive {name}. You can sign up again at any time.",
+    "resubscribe": "Sign up again",
+    "error_title": "Something is wrong",
+    "invalid_email": "This email address is not valid: {reason}",
+    "invalid_name": "This name cannot be used: {reason}",
+    "missing_email": "An email address is required (field \u201cemail\u201d).",
+    "bad_field": "The field \u201c{field}\u201d must be text.",
+    "honeypot": "This form was filled in by a program, not a person; nothing was done.",
+    "bad_json": "The body is not valid JSON: {reason}",
+    "not_an_object": 'The body must be a JSON object such as {{"email": "ada@example.org"}}.',
+    "bad_form": "The form data could not be read.",
+    "unsupported_type": (
+        "Send the sign-up as application/json, application/x-www-form-urlencoded "
+        "or multipart/form-data."
+    ),
+    "too_large": "The request is too large (at most {limit} bytes).",
+    "bad_length": "The Content-Length header is not a number.",
+    "rate_limited": "Too many sign-ups; try again in {seconds} seconds.",
+}
+
+FRENCH: dict[str, str] = {
+    "subscribe_title": "Inscription à {name}",
+    "subscribe_intro": (
+        "Le meilleur de l\u2019actualité de la semaine, chaque semaine dans votre boîte."
+    ),
+    "email_label": "Adresse e-mail",
+    "name_label": "Prénom (facultatif)",
+    "honeypot_label": "Ne remplissez pas ce champ",
+    "consent": (
+        "En vous inscrivant, vous acceptez de recevoir {name} par e-mail. Nous vous envoyons "
+        "d\u2019abord un e-mail de confirmation ; chaque envoi contient un lien pour vous "
+        "désinscrire à tout moment."
+    ),
+    "submit": "Je m\u2019inscris",
+    "accepted_title": "Vérifiez votre boîte de réception",
+    "accepted": (
+        "Si cette adresse peut recevoir {name}, un e-mail de confirmation est en route. "
+        "Suivez son lien pour confirmer votre inscription."
+    ),
+    "confirmed_title": "Inscription confirmée",
+    "confirmed": "Bienvenue ! Vous recevrez {name} dès le prochain numéro.",
+    "already_confirmed": "Cette inscription était déjà confirmée. Merci !",
+    "link_invalid_title": "Ce lien ne fonctionne pas",
+    "link_invalid": (
+        "Ce lien est invalide ou a été modifié. Inscrivez-vous à nouveau pour en recevoir un autre."
+    ),
+    "link_expired": "Ce lien a expiré. Inscrivez-vous à nouveau pour en recevoir un autre.",
+    "unsubscribe_title": "Se désinscrire de {name}",
+    "unsubscribe_intro": "Appuyez sur le bouton pour ne plus recevoir {name}.",
+    "unsubscribe_button": "Me désinscrire",
+    "unsubscribed_title": "Vous êtes désinscrit·e",
+    "unsubscribed": ("Vous ne recevrez plus {name}. Vous pouvez vous réinscrire à tout moment."),
+    "resubscribe": "Me réinscrire",
+    "error_title": "Quelque chose ne va pas",
+    "invalid_email": "Cette adresse e-mail n\u2019est pas valide : {reason}",
+    "invalid_name": "Ce nom ne peut pas être utilisé : {reason}",
+    "missing_email": "Une adresse e-mail est nécessaire (champ « email »).",
+    "bad_field": "Le champ « {field} » doit être du texte.",
+    "honeypot": (
+        "Ce formulaire a été rempli par un programme, pas par une personne ; "
+        "rien n\u2019a été fait."
+    ),
+    "bad_json": "Le corps de la requête n\u2019est pas du JSON valide : {reason}",
+    "not_an_object": ('Le corps doit être un objet JSON comme {{"email": "ada@example.org"}}.'),
+    "bad_form": "Les données du formulaire sont illisibles.",
+    "unsupported_type": (
+        "Envoyez l\u2019inscription en application/json, application/x-www-form-urlencoded "
+        "ou multipart/form-data."
+    ),
+    "too_large": "La requête est trop grande ({limit} octets au plus).",
+    "bad_length": "L\u2019en-tête Content-Length n\u2019est pas un nombre.",
+    "rate_limited": "Trop d\u2019inscriptions ; réessayez dans {seconds} secondes.",
+}
+
+CATALOGUE: dict[str, dict[str, str]] = {"en": ENGLISH, "fr": FRENCH}
+
+
+class Messages:
+    """Messages of one language; `lang` is the language actually used (for `<html lang>`)."""
+
+    def __init__(self, language: str, newsletter_name: str) -> None:
+        primary = language.lower().split("-")[0]
+        self.lang = primary if primary in CATALOGUE else "en"
+        self._table = CATALOGUE[self.lang]
+        self.newsletter_name = newsletter_name
+
+    def __call__(self, key: str, **values: Any) -> str:
+        template = self._table.get(key) or ENGLISH[key]
+        return template.format(name=self.newsletter_name, **values)

@@ -1,0 +1,48 @@
+"""The Jinja2 environment of the web pages (desk and archive): autoescaped, French dates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from newsletter.typography import MONTHS_FR, WEEKDAYS_FR
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def environment(timezone: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,  # every page shows feed text: escape everything, always
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    zone = ZoneInfo(timezone)
+
+    def when(moment: datetime | None, with_time: bool = True) -> str:
+        """`lun. 23 nov. 2026, 08:00` in the newsletter's time zone."""
+        if moment is None:
+            return "—"
+        local = moment.astimezone(zone)
+        day = f"{WEEKDAYS_FR[local.weekday()][:3]}. {local.day} {MONTHS_FR[local.month - 1]} "
+        text = f"{day}{local.year}"
+        return f"{text}, {local:%H:%M}" if with_time else text
+
+    def thousands(value: int) -> str:
+        return f"{value:,}".replace(",", "\u202f")
+
+    def web_address(url: str | None) -> bool:
+        """Only http(s) URLs from feeds become links in a page."""
+        parts = urlsplit(url or "")
+        return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+    env.tests["web_address"] = web_address
+    env.filters["when"] = when
+    env.filters["thousands"] = thousands
+    env.globals["timezone"] = timezone
+    return env

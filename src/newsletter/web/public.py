@@ -1,0 +1,438 @@
+"""The public endpoints: sign-up, confirmation, unsubscribe (RFC 8058), provider webhook.
+
+Pages are Jinja2 templates of `web/templates/` in the newsletter's language. Every refusal is
+a 4xx with a readable message: JSON `{"detail": ...}` for API clients, the page again for a
+browser posting the form.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from newsletter import provider_events, subscribers
+from newsletter.bootstrap import Services
+from newsletter.errors import InvalidAddress, TokenError
+from newsletter.store.subscribers import ConfirmOutcome
+from newsletter.transactional import OutboxWorker
+from newsletter.web.messages import Messages
+from newsletter.web.ratelimit import TokenBuckets
+
+log = logging.getLogger("newsletter.web")
+
+HONEYPOT = "website"
+WEBHOOK_MAX_BYTES = 5_000_000
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,100}$"
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class SignupAccepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    detail: str
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+class WebhookResult(BaseModel):
+    applied: int
+    duplicates: int
+
+
+@dataclass
+class Public:
+    """What the public routes share: built once per app by `create_app`."""
+
+    services: Services
+    pages: Environment
+    t: Messages
+    per_ip: TokenBuckets
+    per_address: TokenBuckets
+    worker: OutboxWorker | None
+    consent_version: str
+
+    @classmethod
+    def build(cls, services: Services, worker: OutboxWorker | None) -> Public:
+        settings = services.config.settings
+        rules = settings.subscribe
+        messages = Messages(settings.newsletter.language, settings.newsletter.name)
+        pages = Environment(
+            loader=FileSystemLoader(Path(__file__).parent / "templates"),
+            autoescape=select_autoescape(default=True),
+            auto_reload=False,
+        )
+        return cls(
+            services=services,
+            pages=pages,
+            t=messages,
+            per_ip=TokenBuckets(rules.ip_per_minute / 60.0, rules.ip_burst),
+            per_address=TokenBuckets(rules.address_per_hour / 3600.0, rules.address_burst),
+            worker=worker,
+            consent_version=subscribers.consent_version(messages.lang, messages("consent")),
+        )
+
+    def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = self.pages.get_template(template).render(
+            lang=self.t.lang,
+            newsletter=self.services.config.settings.newsletter.name,
+            t=self.t,
+            **context,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def message_page(
+        self, title: str, body: str, status: int = 200, alert: bool = False, **extra: Any
+    ) -> HTMLResponse:
+        return self.page("message.html", status, title=title, body=body, alert=alert, **extra)
+
+    def wake_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.wake()
+
+
+def limit_for(max_body_bytes: int) -> Any:
+    def limit(path: str) -> int:
+        return WEBHOOK_MAX_BYTES if path.startswith("/webhooks/") else max_body_bytes
+
+    return limit
+
+
+def _public(request: Request) -> Public:
+    public: Public = request.app.state.public
+    return public
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Unreadable body or honeypot filled"},
+    413: {"model": ErrorBody, "description": "Body larger than `web.max_body_bytes`"},
+    415: {"model": ErrorBody, "description": "Neither JSON nor a form"},
+    422: {"model": ErrorBody, "description": "Missing or invalid address or name"},
+    429: {
+        "model": ErrorBody,
+        "description": "Too many sign-ups from this client or for this address",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+    },
+}
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_SIGNUP_SCHEMA = {
+    "type": "object",
+    "required": ["email"],
+    "properties": {
+        "email": {"type": "string", "format": "email", "maxLength": 320},
+        "name": {"type": "string", "maxLength": 200},
+        HONEYPOT: {"type": "string", "maxLength": 0, "description": "must stay empty"},
+        "consent_version": {
+            "type": "string",
+            "maxLength": 100,
+            "description": "the version of the consent text your own form showed",
+        },
+    },
+}
+_TOKEN = PathParam(
+    description="The signed token from the email's link",
+    json_schema_extra={"pattern": TOKEN_PATTERN},
+)
+
+router = APIRouter()
+
+
+@router.get(
+    "/subscribe",
+    response_class=HTMLResponse,
+    summary="The sign-up form (embeddable in an iframe)",
+    responses={200: {"content": _HTML}},
+)
+def subscribe_form(request: Request) -> HTMLResponse:
+    public = _public(request)
+    return _form(public, request)
+
+
+def _form(
+    public: Public, request: Request, status: int = 200, error: str | None = None, **values: str
+) -> HTMLResponse:
+    return public.page(
+        "subscribe.html",
+        status,
+        title=public.t("subscribe_title"),
+        action=request.scope.get("root_path", "") + "/subscribe",
+        error=error,
+        email=values.get("email", ""),
+        name=values.get("name", ""),
+    )
+
+
+@router.post(
+    "/subscribe",
+    status_code=202,
+    summary="Sign up (double opt-in): the same 202 whether the address is new or known",
+    response_model=SignupAccepted,
+    responses={202: {"content": _HTML}, **_ERRORS},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _SIGNUP_SCHEMA},
+                "application/x-www-form-urlencoded": {"schema": _SIGNUP_SCHEMA},
+                "multipart/form-data": {"schema": _SIGNUP_SCHEMA},
+            },
+        }
+    },
+)
+async def subscribe(request: Request) -> Response:
+    public = _public(request)
+    t = public.t
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    is_form = content_type in _FORM_TYPES
+    browser = is_form and "text/html" in request.headers.get("accept", "")
+    fields: dict[str, str] = {}
+
+    def refuse(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+        if browser:
+            page = _form(public, request, status, detail, **fields)
+            page.headers.update(headers or {})
+            return page
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+    wait = public.per_ip.take(_client_ip(request))
+    if wait:
+        return _too_many(refuse, t, wait)
+    raw = await _read_fields(request, content_type)
+    if isinstance(raw, tuple):
+        return refuse(*raw)
+    for key in ("email", "name", HONEYPOT, "consent_version"):
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str):
+            return refuse(422, t("bad_field", field=key))
+        if value is not None:
+            fields[key] = value
+    if fields.get(HONEYPOT):
+        log.info("sign-up refused: honeypot filled (client %s)", _client_ip(request))
+        return refuse(400, t("honeypot"))
+    email = fields.get("email", "")
+    if not email.strip():
+        return refuse(422, t("missing_email"))
+    try:
+        address = subscribers.normalise_address(email)
+        subscribers.check_policy(public.services, address)
+    except InvalidAddress as exc:
+        return refuse(422, t("invalid_email", reason=str(exc)))
+    try:
+        subscribers.clean_name(fields.get("name"), strict=True)
+    except InvalidAddress as exc:
+        return refuse(422, t("invalid_name", reason=str(exc)))
+    wait = public.per_address.take(address)
+    if wait:
+        return _too_many(refuse, t, wait)
+    origin = request.headers.get("origin")
+    source = ("web-form" if is_form else "web-json") + (f" {origin}" if origin else "")
+    version = fields.get("consent_version") or public.consent_version
+    consent = subscribers.Consent(ip=_client_ip(request), source=source, text=version)
+    try:
+        outcome = await run_in_threadpool(
+            subscribers.request_subscription, public.services, address, fields.get("name"), consent
+        )
+    except InvalidAddress as exc:
+        return refuse(422, t("invalid_email", reason=str(exc)))
+    log.debug("sign-up: %s", outcome)
+    public.wake_worker()
+    accepted = t("accepted")
+    if browser:
+        return public.message_page(t("accepted_title"), accepted, status=202)
+    return JSONResponse({"status": "accepted", "detail": accepted}, status_code=202)
+
+
+async def _read_fields(request: Request, content_type: str) -> dict[str, Any] | tuple[int, str]:
+    """The body's fields, or (status, message) saying why they cannot be read."""
+    t = _public(request).t
+    if content_type == "application/json":
+        body = await request.body()
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return 400, t("bad_json", reason=str(exc).split(":")[0])
+        if not isinstance(data, dict):
+            return 400, t("not_an_object")
+        return data
+    if content_type in _FORM_TYPES:
+        try:
+            form = await request.form(max_files=0, max_fields=20)
+        except Exception:  # python-multipart raises several types for malformed bodies
+            return 400, t("bad_form")
+        return {key: value for key, value in form.items()}
+    return 415, t("unsupported_type")
+
+
+def _too_many(refuse: Any, t: Messages, wait: float) -> Response:
+    seconds = max(1, math.ceil(wait))
+    response: Response = refuse(
+        429, t("rate_limited", seconds=seconds), {"Retry-After": str(seconds)}
+    )
+    return response
+
+
+@router.get(
+    "/confirm/{token}",
+    response_class=HTMLResponse,
+    summary="Confirm a sign-up from the link of the confirmation email",
+    responses={200: {"content": _HTML}, 400: {"content": _HTML, "description": "Bad link"}},
+)
+def confirm(request: Request, token: str = _TOKEN) -> HTMLResponse:
+    public = _public(request)
+    t = public.t
+    try:
+        outcome = subscribers.confirm(public.services, token)
+    except TokenError as exc:
+        key = "link_expired" if "expired" in str(exc) else "link_invalid"
+        return _bad_link(public, request, key)
+    if outcome is ConfirmOutcome.REFUSED:
+        return _bad_link(public, request, "link_invalid")
+    if outcome is ConfirmOutcome.CONFIRMED:
+        public.wake_worker()
+        return public.message_page(t("confirmed_title"), t("confirmed"))
+    return public.message_page(t("confirmed_title"), t("already_confirmed"))
+
+
+def _bad_link(public: Public, request: Request, key: str) -> HTMLResponse:
+    t = public.t
+    return public.message_page(
+        t("link_invalid_title"),
+        t(key),
+        status=400,
+        alert=True,
+        link=request.scope.get("root_path", "") + "/subscribe",
+        link_text=t("resubscribe"),
+    )
+
+
+@router.get(
+    "/unsubscribe/{token}",
+    response_class=HTMLResponse,
+    summary="A page with an unsubscribe button (changes nothing by itself)",
+    responses={200: {"content": _HTML}, 400: {"content": _HTML, "description": "Bad link"}},
+)
+def unsubscribe_page(request: Request, token: str = _TOKEN) -> HTMLResponse:
+    public = _public(request)
+    try:
+        public.services.signer.verify(token, "unsubscribe", public.services.clock())
+    except TokenError:
+        return _bad_link(public, request, "link_invalid")
+    return public.page(
+        "unsubscribe.html", title=public.t("unsubscribe_title"), action=request.url.path
+    )
+
+
+@router.post(
+    "/unsubscribe/{token}",
+    response_class=HTMLResponse,
+    summary="Unsubscribe (RFC 8058 one-click: body List-Unsubscribe=One-Click, no cookie)",
+    responses={
+        200: {"content": _HTML},
+        400: {"content": _HTML, "description": "Bad link"},
+        413: {"model": ErrorBody, "description": "Body too large"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {
+                media: {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}
+                        },
+                    }
+                }
+                for media in _FORM_TYPES
+            },
+        }
+    },
+)
+def unsubscribe(request: Request, token: str = _TOKEN) -> HTMLResponse:
+    public = _public(request)
+    t = public.t
+    try:
+        changed = subscribers.unsubscribe(public.services, token)
+    except TokenError:
+        return _bad_link(public, request, "link_invalid")
+    if changed:
+        log.info("unsubscribed through a link")
+    return public.message_page(
+        t("unsubscribed_title"),
+        t("unsubscribed"),
+        link=request.scope.get("root_path", "") + "/subscribe",
+        link_text=t("resubscribe"),
+    )
+
+
+@router.post(
+    "/webhooks/sendgrid",
+    summary="SendGrid's signed event webhook",
+    response_model=WebhookResult,
+    responses={
+        400: {"model": ErrorBody, "description": "Signed, but not a JSON list of events"},
+        403: {"model": ErrorBody, "description": "Bad or missing signature, stale timestamp"},
+        413: {"model": ErrorBody, "description": "Body too large"},
+    },
+    openapi_extra={
+        "parameters": [
+            {
+                "name": provider_events.SIGNATURE_HEADER,
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string"},
+            },
+            {
+                "name": provider_events.TIMESTAMP_HEADER,
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string"},
+            },
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}
+            },
+        },
+    },
+)
+async def sendgrid_webhook(request: Request) -> JSONResponse:
+    public = _public(request)
+    services = public.services
+    body = await request.body()
+    key = services.config.secrets.sendgrid_webhook_public_key
+    try:
+        provider_events.verify(
+            key,
+            body,
+            request.headers.get(provider_events.SIGNATURE_HEADER),
+            request.headers.get(provider_events.TIMESTAMP_HEADER),
+            services.clock(),
+        )
+        events = provider_events.read_events(body)
+    except provider_events.WebhookRefused as exc:
+        if key:
+            log.warning("SendGrid webhook refused from %s: %s", _client_ip(request), exc)
+        else:
+            log.error("SendGrid webhook refused: %s", exc)
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+    except provider_events.BadPayload as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+    report = await run_in_threadpool(provider_events.apply_events, services, events)
+    return JSONResponse(report.to_json())

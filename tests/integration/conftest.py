@@ -1,0 +1,116 @@
+"""A live server: the real app under uvicorn on a loopback port, in a thread, with the memory
+provider and a frozen clock, driven over HTTP with httpx."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from newsletter import bootstrap
+from newsletter.bootstrap import Services
+from newsletter.clock import FrozenClock
+from newsletter.deliver import sender_of
+from newsletter.deliver.memory import MemoryProvider, SentCopy
+from newsletter.model import RenderedMessage
+from newsletter.transactional import RenderEmail
+from newsletter.web import create_app
+
+CONFIRM_LINK = re.compile(r"https?://\S+/confirm/[A-Za-z0-9_.-]+")
+
+
+def fake_render(name: str, context: Mapping[str, object]) -> RenderedMessage:
+    """A stand-in for the email renderer: the link and the placeholders, nothing else."""
+    url = context.get("confirm_url") or ""
+    return RenderedMessage(
+        subject=f"[{name}] MaddyNews",
+        preheader="",
+        html=f'<p>{name} %%name%% <a href="{url}">link</a> <a href="%%unsubscribe_url%%">x</a></p>',
+        text=f"{name} %%name%%\n{url}\nunsubscribe: %%unsubscribe_url%%\n",
+    )
+
+
+@dataclass
+class LiveServer:
+    url: str
+    services: Services
+    provider: MemoryProvider
+    clock: FrozenClock
+    server: uvicorn.Server
+    thread: threading.Thread
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def client(self, **options: Any) -> httpx.Client:
+        client = httpx.Client(base_url=self.url, timeout=10, follow_redirects=False, **options)
+        self.clients.append(client)
+        return client
+
+    def mail_to(self, email: str, count: int = 1, timeout: float = 10.0) -> list[SentCopy]:
+        """The copies sent to `email`, once there are `count` of them (the worker is async)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            copies = self.provider.to(email)
+            if len(copies) >= count:
+                return copies
+            time.sleep(0.02)
+        raise AssertionError(f"{count} email(s) to {email} expected, got {self.provider.to(email)}")
+
+    def settle(self) -> None:
+        """Wait until the outbox worker has nothing left to send."""
+        deadline = time.monotonic() + 10
+        while self.services.store.outbox.count() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def confirm_link(self, email: str, count: int = 1) -> str:
+        copy = self.mail_to(email, count)[count - 1]
+        found = CONFIRM_LINK.search(copy.copy.text)
+        assert found, copy.copy.text
+        return found.group(0)
+
+
+@pytest.fixture
+def live_server(
+    make_config: Callable[..., Any], clock: FrozenClock
+) -> Iterator[Callable[..., LiveServer]]:
+    """Start the app on a free loopback port; `extra` TOML and `environ` tune its config."""
+    started: list[LiveServer] = []
+
+    def start(
+        extra: str = "",
+        environ: dict[str, str] | None = None,
+        render_email: RenderEmail | None = fake_render,
+    ) -> LiveServer:
+        config = make_config(extra, environ=environ)
+        provider = MemoryProvider(sender=sender_of(config))
+        services = bootstrap.build(config, clock=clock, provider=provider)
+        services.store.migrate()
+        app = create_app(services, render_email=render_email)
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        live = LiveServer(f"http://127.0.0.1:{port}", services, provider, clock, server, thread)
+        started.append(live)
+        return live
+
+    yield start
+    for live in started:
+        for client in live.clients:
+            client.close()
+        live.server.should_exit = True
+        live.thread.join(10)
+        live.services.close()
