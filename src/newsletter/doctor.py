@@ -64,11 +64,7 @@ def _templates(config: Config) -> str:
 
 
 def _provider(services: bootstrap.Services) -> str:
-    provider = services.provider
-    check = getattr(provider, "check", None)
-    if callable(check):
-        return str(check())
-    return provider.name
+    return services.provider.check()
 
 
 def _clock(services: bootstrap.Services) -> str:

@@ -32,4 +32,11 @@ class Provider(Protocol):
         self, message: RenderedMessage, recipients: Sequence[Recipient]
     ) -> BatchResult: ...
 
+    def check(self) -> str:
+        """Prove the provider can work (credentials, reachability) without sending anything.
+
+        Returns a one-line description; raises ProviderError saying what is wrong.
+        """
+        ...
+
     def close(self) -> None: ...

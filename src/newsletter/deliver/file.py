@@ -46,6 +46,19 @@ class FileProvider:
                 raise PermanentProviderError(f"cannot write to {self.outbox}: {exc}") from None
         return BatchResult(failed=failed)
 
+    def check(self) -> str:
+        """The outbox exists (or can be made) and accepts files."""
+        try:
+            self.outbox.mkdir(parents=True, exist_ok=True)
+            probe = self.outbox / f".check.{secrets.token_hex(4)}.tmp"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise PermanentProviderError(
+                f"cannot write to the outbox {self.outbox}: {exc}"
+            ) from None
+        return f"files in {self.outbox}"
+
     def close(self) -> None:
         pass
 

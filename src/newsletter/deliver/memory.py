@@ -45,6 +45,9 @@ class MemoryProvider:
             self.sent.append(SentCopy(recipient, personalise(message, recipient), headers))
         return BatchResult(failed=failed)
 
+    def check(self) -> str:
+        return "memory (nothing leaves this process)"
+
     def close(self) -> None:
         pass
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import http.client
+import json
 import time
 import urllib.error
 from collections.abc import Mapping, Sequence
@@ -29,7 +30,7 @@ from python_http_client.exceptions import HTTPError
 
 from newsletter.deliver.base import Sender
 from newsletter.deliver.message import ISSUE_HEADER, unsubscribe_headers
-from newsletter.errors import PermanentProviderError
+from newsletter.errors import PermanentProviderError, ProviderError
 from newsletter.model import BatchResult, Recipient, RenderedMessage
 from newsletter.personalise import NAME, UNSUBSCRIBE_URL
 
@@ -91,6 +92,25 @@ class SendgridProvider:
                 rest = [r.delivery_id for g in groups[index:] for r in g]
                 return BatchResult(failed, uncertain, tuple(rest), "stopped by a permanent error")
         return BatchResult(failed=failed, uncertain=uncertain)
+
+    def check(self) -> str:
+        """The API key answers and may send mail (GET /v3/scopes)."""
+        client = self._get_client()
+        try:
+            answer = client.client.scopes.get(timeout=self.timeout)
+        except HTTPError as exc:
+            status = int(exc.status_code)
+            if status in (401, 403):
+                raise PermanentProviderError(
+                    f"SendGrid refused the API key (HTTP {status}): check SENDGRID_API_KEY"
+                ) from None
+            raise ProviderError(f"SendGrid answered HTTP {status} at {self.host}") from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            raise ProviderError(f"cannot reach SendGrid at {self.host}: {exc}") from None
+        scopes = json.loads(answer.body or b"{}").get("scopes", [])
+        if "mail.send" not in scopes:
+            raise PermanentProviderError("the SendGrid API key lacks the mail.send permission")
+        return f"SendGrid at {self.host}: key accepted, mail.send allowed"
 
     def close(self) -> None:
         self._client = None

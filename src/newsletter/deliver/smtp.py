@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from newsletter.deliver.base import Sender
 from newsletter.deliver.message import build_message
-from newsletter.errors import InvalidAddress, PermanentProviderError
+from newsletter.errors import InvalidAddress, PermanentProviderError, ProviderError
 from newsletter.model import BatchResult, Recipient, RenderedMessage
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -94,6 +94,21 @@ class SmtpProvider:
                     return _deferred(recipients[index:], failed, uncertain, text)
                 failed[recipient.delivery_id] = text
         return BatchResult(failed=failed, uncertain=uncertain)
+
+    def check(self) -> str:
+        """Connect, say EHLO, negotiate TLS and log in as configured, then hang up."""
+        try:
+            self._connect()
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentProviderError(
+                f"SMTP login refused by {self.host}: {_reply(exc.smtp_code, exc.smtp_error)} "
+                "(check email.smtp.username and NEWSLETTER_SMTP_PASSWORD)"
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise ProviderError(f"cannot use SMTP server {self.host}:{self.port}: {exc}") from None
+        finally:
+            self.close()
+        return f"SMTP {self.host}:{self.port}" + (f" as {self.username}" if self.username else "")
 
     def close(self) -> None:
         if self._connection is not None:
