@@ -162,7 +162,7 @@ def best_image(
     for fragment in (content_html, summary_html):
         for tag in _IMG_TAG.findall(fragment or ""):
             attributes = {
-                name.lower(): next(v for v in values if v is not None)
+                name.lower(): next((v for v in values if v), "")
                 for name, *values in _IMG_ATTRIBUTE.findall(tag)
             }
             found = _usable_image(attributes.get("src"), base_url, attributes)

@@ -360,14 +360,25 @@ def parse(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     entries: list[Mapping[str, Any]] = list(result.get("entries", []))
     version = str(result.get("version") or "")
     problem = _describe(result.get("bozo_exception")) if result.get("bozo") else None
-    if not version and not entries:
-        if looks_like_html(body, content_type):
+    if not entries:
+        broken = result.get("bozo") and not isinstance(result.get("bozo_exception"), _BENIGN)
+        if not version and looks_like_html(body, content_type):
             raise ParseError("not a feed: the URL returns an HTML page")
-        if problem:
+        if broken:
+            # feedparser's lenient fallback may still name a version; nothing usable came out.
             raise ParseError(f"invalid XML: {problem}")
-        raise ParseError("not a feed: no RSS, Atom or RDF document found")
+        if not version:
+            raise ParseError("not a feed: no RSS, Atom or RDF document found")
     title = str(result.get("feed", {}).get("title", ""))
     return ParsedFeed(version=version, title=title, entries=entries, warning=problem)
+
+
+# Warnings feedparser raises about a feed it read correctly.
+_BENIGN = (
+    feedparser.CharacterEncodingOverride,
+    feedparser.NonXMLContentType,
+    feedparser.UndeclaredNamespace,
+)
 
 
 def looks_like_html(body: bytes, content_type: str | None = None) -> bool:
