@@ -46,7 +46,9 @@ _TRAILING_CUT = re.compile(r"\s*\[(?:…|\.\.\.|&hellip;)\]\s*$")
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 _IMAGE_EXTENSION = re.compile(r"\.(?:jpe?g|png|gif|webp|avif)(?:$|[?#])", re.IGNORECASE)
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
-_IMG_ATTRIBUTE = re.compile(r"""\b(src|width|height)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_IMG_ATTRIBUTE = re.compile(
+    r"""\b(src|width|height)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I
+)
 
 
 def normalise(entry: Mapping[str, Any], feed_name: str, feed_url: str) -> ArticleDraft | None:
@@ -175,8 +177,10 @@ def _media_images(entry: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
     for media in entry.get("media_content") or ():
         medium = str(media.get("medium") or "")
         kind = str(media.get("type") or "")
-        if medium == "image" or kind.startswith("image/") or (
-            not medium and not kind and _IMAGE_EXTENSION.search(str(media.get("url") or ""))
+        if (
+            medium == "image"
+            or kind.startswith("image/")
+            or (not medium and not kind and _IMAGE_EXTENSION.search(str(media.get("url") or "")))
         ):
             yield media
     yield from entry.get("media_thumbnail") or ()
@@ -217,7 +221,8 @@ def published_at(entry: Mapping[str, Any]) -> datetime | None:
         parsed = entry.get(key)
         if parsed:
             try:
-                return datetime(*parsed[:6], tzinfo=UTC)
+                year, month, day, hour, minute, second = parsed[:6]
+                return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
             except (TypeError, ValueError):
                 continue
     return None

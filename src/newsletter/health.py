@@ -20,7 +20,8 @@ def backoff(failures: int, interval: timedelta) -> timedelta:
     """How long to wait after `failures` consecutive failures: interval x 2^(failures-1)."""
     if failures <= 0:
         return timedelta(0)
-    return min(interval * 2 ** min(failures - 1, 20), MAX_BACKOFF)
+    wait: timedelta = interval * 2 ** min(failures - 1, 20)
+    return min(wait, MAX_BACKOFF)
 
 
 def succeeded(

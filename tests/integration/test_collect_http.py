@@ -266,7 +266,11 @@ def test_failing_feed_backs_off_exponentially(
     assert [s.name for s in skipped.skipped] == ["flaky"] and skipped.feeds == []
     assert second.consecutive_failures == 2
     assert second.next_fetch_at == second.last_fetched_at + 2 * interval  # type: ignore[operator]
-    assert (healed.consecutive_failures, healed.next_fetch_at, healed.last_status) == (0, None, "ok")
+    assert (healed.consecutive_failures, healed.next_fetch_at, healed.last_status) == (
+        0,
+        None,
+        "ok",
+    )
 
 
 def test_unknown_feed_name_is_a_usage_error(collector: MakeServices) -> None:
