@@ -57,14 +57,17 @@ def normalise(entry: Mapping[str, Any], feed_name: str, feed_url: str) -> Articl
     if link is None:
         return None
     url = canonical_url(link)
-    content = _content_html(entry)
-    summary_html = _summary_html(entry)
+    content_raw, content_kind = _content(entry)
+    summary_raw, summary_kind = _summary(entry)
+    content = _as_html(content_raw, content_kind)
+    summary_html = _as_html(summary_raw, summary_kind)
     return ArticleDraft(
         feed_name=feed_name,
         guid=str(entry.get("id") or "").strip()[:2000] or url,
         url=url,
-        title=entry_title(entry) or _fallback_title(summary_html or content, url),
-        summary=summarise(summary_html, content),
+        title=entry_title(entry) or _fallback_title(summary_raw or content_raw, url),
+        # Text fields never carry markup, even from feeds that label HTML as plain text.
+        summary=summarise(summary_raw, content_raw),
         content_html=sanitize_html(content or summary_html, base_url=link),
         image_url=best_image(entry, content, summary_html, base_url=link),
         author=_author(entry),
@@ -228,18 +231,25 @@ def published_at(entry: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-def _content_html(entry: Mapping[str, Any]) -> str:
+def _content(entry: Mapping[str, Any]) -> tuple[str, object]:
+    """The entry's full content (HTML preferred) and its declared type."""
     contents = entry.get("content") or ()
     html_parts = [c for c in contents if c.get("type") in _HTML_TYPES]
     chosen = html_parts[0] if html_parts else (contents[0] if contents else None)
     if chosen is None:
-        return ""
-    return _as_html(str(chosen.get("value") or ""), chosen.get("type"))
+        return "", None
+    return str(chosen.get("value") or ""), chosen.get("type")
 
 
-def _summary_html(entry: Mapping[str, Any]) -> str:
-    detail = entry.get("summary_detail") or {}
-    return _as_html(str(entry.get("summary") or ""), detail.get("type"))
+def _summary(entry: Mapping[str, Any]) -> tuple[str, object]:
+    """The entry's description and its declared type."""
+    summary = str(entry.get("summary") or "")
+    kind = (entry.get("summary_detail") or {}).get("type")
+    if kind is None:  # feedparser copies the content into `summary` without its type
+        kind = next(
+            (c.get("type") for c in entry.get("content") or () if c.get("value") == summary), None
+        )
+    return summary, kind
 
 
 def _as_html(value: str, kind: object) -> str:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, Insert, RowMapping, Select, exists, func, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    RowMapping,
+    Select,
+    UnaryExpression,
+    exists,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter.model import Article, ArticleDraft
@@ -86,7 +96,7 @@ def _insert_ignoring_duplicates(connection: Connection) -> Insert:
     return sqlite.insert(articles).on_conflict_do_nothing()
 
 
-def _newest_first() -> object:
+def _newest_first() -> UnaryExpression[object]:
     # Undated entries sort by when we collected them.
     return func.coalesce(articles.c.published_at, articles.c.collected_at).desc()
 
