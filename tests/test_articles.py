@@ -60,9 +60,7 @@ def test_shipped_sample_feed_normalises_cleanly() -> None:
     url = (ROOT / "samples" / "maddynews-sample.xml").as_uri()
     articles = _normalised(ROOT / "samples" / "maddynews-sample.xml", url)
 
-    assert articles[0]["url"] == (
-        "https://news.example.org/2026/11/24/logistique-decarbonee/"
-    )
+    assert articles[0]["url"] == ("https://news.example.org/2026/11/24/logistique-decarbonee/")
     assert [a["image_url"] is not None for a in articles] == [True, True, False, True, True]
     assert all("Temps de lecture" not in a["summary"] for a in articles)
     assert all(a["published_at"].endswith("+00:00") for a in articles)

@@ -37,7 +37,7 @@ class ArticleRepository:
         """
         new = 0
         with self.engine.begin() as connection:
-            insert = _insert_ignoring_duplicates(connection)
+            insert = _insert_ignoring_duplicates(connection).returning(articles.c.id)
             for draft in drafts:
                 result = connection.execute(
                     insert.values(
@@ -54,7 +54,7 @@ class ArticleRepository:
                         collected_at=collected_at,
                     )
                 )
-                new += max(result.rowcount, 0)
+                new += result.first() is not None  # no row back: a duplicate, skipped
         return new
 
     def get(self, article_id: int) -> Article | None:
