@@ -125,3 +125,23 @@ def test_real_sentences_are_not_boilerplate() -> None:
         "La lecture reste un loisir majeur.",
         "Read the room, says the CEO.",
     ]
+
+
+def test_absurdly_nested_markup_is_flattened_to_escaped_text() -> None:
+    """Nesting deeper than any article (which makes HTML parsers slow) becomes plain paragraphs."""
+    fragment = "<div>" * 5_000 + "deep <script>alert(1)</script>" + "</div>" * 5_000
+
+    cleaned = sanitize_html(fragment, BASE)
+
+    assert cleaned == "<p>deep</p><p>alert(1)</p>"
+    assert to_text(fragment) == "deep\nalert(1)"
+
+
+def test_oversized_fragments_are_cut_and_stay_well_formed() -> None:
+    """Article HTML beyond the length cap is cut; the sanitiser closes what was left open."""
+    fragment = "<p><b>" + "mot " * 200_000 + "</b></p>"
+
+    cleaned = sanitize_html(fragment, BASE)
+
+    assert len(cleaned) < 310_000
+    assert cleaned.startswith("<p><b>mot") and cleaned.endswith("</b></p>")

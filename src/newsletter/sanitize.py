@@ -43,14 +43,20 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "ol": {"start"},
     "time": {"datetime"},
 }
+BOILERPLATE_MAX_LENGTH = 400
+# Longer article HTML is cut (the sanitiser closes what the cut leaves open): an email shows
+# a summary, and deeply nested hostile markup costs the HTML parser quadratic time.
+MAX_FRAGMENT_LENGTH = 300_000
+# The HTML parser's time grows with the square of nesting depth: fragments nested deeper than
+# any article are flattened to text first (checked only for fragments with many tags).
+MAX_NESTING = 500
+NESTING_CHECK_FROM = 2_000
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 URL_ATTRIBUTES = frozenset({"href", "src"})
 
-# Blocks whose class or id says they are promotion, sharing or related-posts furniture.
-_FURNITURE = re.compile(
-    r"""(?:class|id)\s*=\s*["']?[^"'>]*?\b(?:newsletter|promo|subscribe|subscription|"""
-    r"""share|sharing|sharedaddy|social|related|jp-relatedposts|feedflare|advert|ads|"""
-    r"""sponsor|sponsored|cta)(?:\b|_)""",
+# class and id attribute values, to look for promotion, sharing or related-posts furniture.
+_CLASS_OR_ID = re.compile(
+    r"""\b(?:class|id)\s*=\s*(?:"([^"]{0,500})"|'([^']{0,500})'|([^\s>"']{1,500}))""",
     re.IGNORECASE,
 )
 _FURNITURE_NAME = re.compile(
@@ -63,6 +69,12 @@ _TRACKING_URL = re.compile(
     r"stats\.wordpress\.com|doubleclick|/open\.(?:gif|png)|/track/|/wf/open",
     re.IGNORECASE,
 )
+_TAG = re.compile(r"<[^>]*>")
+_OPEN_OR_CLOSE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>")
+_VOID_ELEMENTS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+     "source", "track", "wbr"}
+)  # fmt: skip
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r'\s([a-z-]+)="([^"]*)"')
 _EMPTY_BLOCK = re.compile(r"<(p|div|span|figure)>\s*(?:<br>\s*)*</\1>")
@@ -95,7 +107,8 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     """`fragment` reduced to the allowlist, relative URLs resolved against `base_url`."""
     if not fragment or not fragment.strip():
         return ""
-    if _FURNITURE.search(fragment):
+    fragment = _tame(fragment)
+    if _has_furniture(fragment):
         fragment = _drop_furniture(fragment)
     cleaned = nh3.clean(
         fragment,
@@ -116,7 +129,7 @@ def to_text(fragment: str) -> str:
     """Plain text of an HTML fragment: one paragraph per line, entities decoded."""
     if not fragment:
         return ""
-    marked = _BLOCK_BREAK.sub("\n", fragment)
+    marked = _BLOCK_BREAK.sub("\n", _tame(fragment))
     bare = nh3.clean(marked, tags=set(), clean_content_tags=set(DROPPED_WITH_CONTENT))
     return _tidy_lines(html.unescape(bare))
 
@@ -128,7 +141,9 @@ def paragraphs(fragment: str) -> list[str]:
 
 def is_boilerplate(line: str) -> bool:
     """A reading-time stub, a "read more" link, a "The post ... appeared first on" footer."""
-    return bool(_BOILERPLATE.match(line.strip()))
+    line = line.strip()
+    # Boilerplate is short; the length bound also keeps the pattern linear on hostile input.
+    return len(line) <= BOILERPLATE_MAX_LENGTH and bool(_BOILERPLATE.match(line))
 
 
 def is_tracking_image(src: str, width: str | None = None, height: str | None = None) -> bool:
@@ -178,9 +193,41 @@ def _keep_real_image(match: re.Match[str]) -> str:
     return tag
 
 
+def _tame(fragment: str) -> str:
+    """`fragment` cut to a bounded length, and flattened to escaped text if absurdly nested."""
+    fragment = fragment[:MAX_FRAGMENT_LENGTH]
+    if fragment.count("<") < NESTING_CHECK_FROM or not _too_deep(fragment):
+        return fragment
+    lines = html.unescape(_TAG.sub("\n", fragment)).split("\n")
+    return "".join(f"<p>{html.escape(line.strip())}</p>" for line in lines if line.strip())
+
+
+def _too_deep(fragment: str) -> bool:
+    depth = 0
+    for match in _OPEN_OR_CLOSE.finditer(fragment):
+        closing, name, self_closing = match.groups()
+        if closing:
+            depth = max(depth - 1, 0)
+        elif not self_closing and name.lower() not in _VOID_ELEMENTS:
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+    return False
+
+
+def _has_furniture(fragment: str) -> bool:
+    return any(
+        _FURNITURE_NAME.search(next(value for value in values if value))
+        for values in _CLASS_OR_ID.findall(fragment)
+        if any(values)
+    )
+
+
 def _drop_boilerplate_paragraphs(cleaned: str) -> str:
     def keep(match: re.Match[str]) -> str:
-        return "" if is_boilerplate(to_text(match.group(0))) else match.group(0)
+        # nh3's output is well-formed, so stripping its tags with a pattern is exact here.
+        text = html.unescape(_TAG.sub("", match.group(0)))
+        return "" if is_boilerplate(text) else match.group(0)
 
     return re.sub(r"<p>(?:(?!</?p>).){0,300}?</p>", keep, cleaned, flags=re.DOTALL)
 
