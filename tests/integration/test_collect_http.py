@@ -413,6 +413,23 @@ def test_relative_links_resolve_against_the_feed_url(
     assert article.image_url == server.url("/img/a.jpg")
 
 
+def test_undated_entries_keep_the_feed_order(server: FeedServer, collector: MakeServices) -> None:
+    """Without dates, the feed's own order (newest first) is the order articles come out in."""
+    items = "".join(
+        f"<item><title>{t}</title><link>https://u.example/{t}</link></item>"
+        for t in ("newest", "middle", "oldest")
+    )
+    body = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>u</title>{items}</channel></rss>'
+    )
+    svc = collector({"undated": server.add("/undated.xml", feedserver.serve(body.encode()))})
+
+    collect(svc)
+
+    assert [a.title for a in svc.store.articles.recent()] == ["newest", "middle", "oldest"]
+    assert all(a.published_at is None for a in svc.store.articles.recent())
+
+
 def test_seed_article_is_collected_clean(server: FeedServer, collector: MakeServices) -> None:
     """The seed: French text intact, utm gone, no tracking pixel, promo block or reading stub."""
     seed = shared_path("corpus", "seed", "maddyness-fundtruck.xml").read_bytes()
