@@ -107,8 +107,7 @@ def collect(services: Services, only: str | None = None, progress: bool = False)
     ]
     services.store.feeds.sync(sources)
     if only is not None and only not in {source.name for source in sources}:
-        known = ", ".join(source.name for source in sources) or "none"
-        raise UsageError(f"no feed named {only!r} in {config.path} (configured: {known})")
+        raise UsageError(f"no feed named {only!r} in {config.path}")
     now = services.clock()
     jobs: list[_Job] = []
     skipped: list[SkippedFeed] = []

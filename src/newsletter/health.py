@@ -13,6 +13,9 @@ from datetime import datetime, timedelta
 from newsletter.model import FeedState, FeedStatus
 
 MAX_BACKOFF = timedelta(hours=24)
+# A scheduler tick lands a little before the exact end of a back-off (the failure was recorded
+# a moment after the previous tick started): a feed that close to due is due.
+EARLY_GRACE = timedelta(minutes=1)
 ERROR_LENGTH = 500
 
 
@@ -69,7 +72,7 @@ def why_not_due(state: FeedState, now: datetime) -> str | None:
     """Why a scheduled collection leaves this feed alone now, or None when it is due."""
     if state.paused:
         return f"paused: {state.last_error or 'the feed is gone'}"
-    if state.next_fetch_at is not None and state.next_fetch_at > now:
+    if state.next_fetch_at is not None and state.next_fetch_at > now + EARLY_GRACE:
         return (
             f"backing off after {state.consecutive_failures} failure(s) until "
             f"{state.next_fetch_at.isoformat(timespec='seconds')}"
