@@ -135,7 +135,8 @@ def collect(as_json: bool, only: str | None) -> None:
         lambda: table(
             f"{data['new_articles']} new article(s)",
             ["feed", "status", "new", "error"],
-            [[f["name"], f["status"], f["new"], f["error"]] for f in data["feeds"]],
+            [[f["name"], f["status"], f["new"], f["error"]] for f in data["feeds"]]
+            + [[f["name"], "skipped", 0, f["reason"]] for f in data.get("skipped", [])],
         ),
     )
 

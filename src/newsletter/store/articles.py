@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, RowMapping, Select, UnaryExpression, and_, exists, func, or_, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    RowMapping,
+    Select,
+    UnaryExpression,
+    exists,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter.model import Article, ArticleDraft
 from newsletter.store.tables import articles, feeds, issue_items
@@ -18,22 +29,18 @@ class ArticleRepository:
         self.engine = engine
 
     def add(self, feed_id: int, drafts: Iterable[ArticleDraft], collected_at: datetime) -> int:
-        """Store the articles not seen before; return how many were new."""
+        """Store the articles not seen before; return how many were new.
+
+        An article already stored under the same canonical URL (from any feed) or the same guid
+        in this feed is skipped by the database itself (ON CONFLICT DO NOTHING), so concurrent
+        collections cannot fail on each other's inserts.
+        """
         new = 0
         with self.engine.begin() as connection:
+            insert = _insert_ignoring_duplicates(connection).returning(articles.c.id)
             for draft in drafts:
-                seen = connection.execute(
-                    select(articles.c.id).where(
-                        or_(
-                            articles.c.url == draft.url,
-                            and_(articles.c.feed_id == feed_id, articles.c.guid == draft.guid),
-                        )
-                    )
-                ).first()
-                if seen:
-                    continue
-                connection.execute(
-                    articles.insert().values(
+                result = connection.execute(
+                    insert.values(
                         feed_id=feed_id,
                         guid=draft.guid,
                         url=draft.url,
@@ -47,7 +54,7 @@ class ArticleRepository:
                         collected_at=collected_at,
                     )
                 )
-                new += 1
+                new += result.first() is not None  # no row back: a duplicate, skipped
         return new
 
     def get(self, article_id: int) -> Article | None:
@@ -81,6 +88,12 @@ class ArticleRepository:
     def count(self) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(articles)).scalar_one())
+
+
+def _insert_ignoring_duplicates(connection: Connection) -> Insert:
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(articles).on_conflict_do_nothing()
+    return sqlite.insert(articles).on_conflict_do_nothing()
 
 
 def _newest_first() -> UnaryExpression[object]:
