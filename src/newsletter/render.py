@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import jinja2
 import premailer
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 from lxml import html as lxml_html
 
 from newsletter.config import Config

@@ -6,9 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import (
-    Connection,
     Engine,
-    Insert,
     RowMapping,
     Select,
     UnaryExpression,
@@ -16,9 +14,9 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from newsletter.model import Article, ArticleDraft
+from newsletter.store.dialect import insert_ignore
 from newsletter.store.tables import articles, feeds, issue_items
 
 CATEGORY_SEPARATOR = "\x1f"
@@ -37,7 +35,7 @@ class ArticleRepository:
         """
         new = 0
         with self.engine.begin() as connection:
-            insert = _insert_ignoring_duplicates(connection).returning(articles.c.id)
+            insert = insert_ignore(connection, articles).returning(articles.c.id)
             for draft in drafts:
                 result = connection.execute(
                     insert.values(
@@ -88,12 +86,6 @@ class ArticleRepository:
     def count(self) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(articles)).scalar_one())
-
-
-def _insert_ignoring_duplicates(connection: Connection) -> Insert:
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(articles).on_conflict_do_nothing()
-    return sqlite.insert(articles).on_conflict_do_nothing()
 
 
 def _newest_first() -> UnaryExpression[object]:

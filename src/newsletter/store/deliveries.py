@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, Insert, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, func, literal, select
 
 from newsletter.model import DeliveryCounts, DeliveryState, IssueState, SubscriberStatus
+from newsletter.store.dialect import insert_ignore
 from newsletter.store.tables import deliveries, issues, subscribers
 
 
@@ -55,7 +55,7 @@ class DeliveryRepository:
                 literal(now, type_=deliveries.c.updated_at.type),
             ).where(subscribers.c.status == SubscriberStatus.ACTIVE)
             columns = ["issue_id", "subscriber_id", "email", "name", "state", "updated_at"]
-            connection.execute(_insert_ignore(connection).from_select(columns, audience))
+            connection.execute(insert_ignore(connection, deliveries).from_select(columns, audience))
         return True
 
     def recover(
@@ -245,13 +245,6 @@ class DeliveryRepository:
             skipped=counts[DeliveryState.SKIPPED],
             sending=counts[DeliveryState.SENDING],
         )
-
-
-def _insert_ignore(connection: Connection) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING in the connection's dialect."""
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(deliveries).on_conflict_do_nothing()
-    return sqlite.insert(deliveries).on_conflict_do_nothing()
 
 
 def _chunks(items: list[int], size: int) -> list[list[int]]:
