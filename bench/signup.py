@@ -137,6 +137,9 @@ def main() -> None:
     port = free_port()
     db = folder / "bench.db"
     provider = provider_name()
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    if templates.is_dir():  # the email templates, found next to the config as in a deployment
+        (folder / "templates").symlink_to(templates)
     config_path = folder / "config.toml"
     config_path.write_text(CONFIG.format(port=port, db=db, provider=provider), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
