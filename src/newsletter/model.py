@@ -38,30 +38,6 @@ class DeliveryState(StrEnum):
     SKIPPED = "skipped"
 
 
-class EventAction(StrEnum):
-    """What a provider event asks of the list and the ledger."""
-
-    DELIVERED = "delivered"  # the provider took or delivered it: an uncertain delivery was sent
-    BOUNCED = "bounced"  # hard bounce or dropped: never mail the address again
-    COMPLAINED = "complained"  # marked as spam
-    UNSUBSCRIBED = "unsubscribed"  # unsubscribed through the provider
-    COUNTED = "counted"  # open or click: statistics only
-    IGNORED = "ignored"  # deferred, soft bounce, unknown event
-
-
-@dataclass(frozen=True)
-class ProviderEvent:
-    """One event of the provider's webhook, reduced to what the newsletter acts on."""
-
-    event_id: str
-    kind: str
-    action: EventAction
-    email: str | None = None
-    delivery_id: int | None = None
-    issue_id: int | None = None
-    reason: str | None = None
-
-
 @dataclass(frozen=True)
 class FeedSource:
     """A feed as configured: where to read it and which section its articles go to."""
@@ -203,3 +179,27 @@ class BatchResult:
     """What a provider did with one batch: ids refused permanently, with the reason."""
 
     failed: dict[int, str] = field(default_factory=dict)
+
+
+class EventAction(StrEnum):
+    """What a provider event asks of the list and the ledger."""
+
+    DELIVERED = "delivered"  # the provider took or delivered it: an uncertain delivery was sent
+    BOUNCED = "bounced"  # hard bounce or dropped: never mail the address again
+    COMPLAINED = "complained"  # marked as spam
+    UNSUBSCRIBED = "unsubscribed"  # unsubscribed through the provider
+    COUNTED = "counted"  # open or click: statistics only
+    IGNORED = "ignored"  # deferred, soft bounce, unknown event
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """One event of the provider's webhook, reduced to what the newsletter acts on."""
+
+    event_id: str
+    kind: str
+    action: EventAction
+    email: str | None = None
+    delivery_id: int | None = None
+    issue_id: int | None = None
+    reason: str | None = None
