@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
@@ -93,6 +94,11 @@ class Mailer:
             return True
         except (NewsletterError, ImportError) as exc:
             return self._later(item, f"cannot render the {item.kind} email: {exc}", None)
+        # Providers that report transient trouble per recipient instead of raising.
+        if getattr(result, "deferred", ()):
+            why = getattr(result, "deferred_error", "") or "deferred"
+            retry_after = getattr(result, "retry_after", None)
+            return self._later(item, f"provider deferred it: {why}", retry_after)
         if result.failed:
             reason = next(iter(result.failed.values()))
             log.warning("%s email to %s refused: %s", item.kind, item.subscriber_id, reason)
@@ -159,9 +165,12 @@ def _placeholders_intact(message: RenderedMessage, kind: str) -> bool:
 class OutboxWorker:
     """A daemon thread that sends owed emails as soon as it is woken, and polls now and then."""
 
-    def __init__(self, mailer: Mailer, poll_seconds: float = 30.0) -> None:
+    def __init__(
+        self, mailer: Mailer, poll_seconds: float = 30.0, yield_ratio: float = 1.0
+    ) -> None:
         self.mailer = mailer
         self.poll_seconds = poll_seconds
+        self.yield_ratio = yield_ratio  # pause this many times the time a full batch took
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -180,9 +189,10 @@ class OutboxWorker:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        limit = 100
+        limit = 20
         while not self._stop.is_set():
             self._wake.clear()
+            started = time.monotonic()
             try:
                 handled = self.mailer.flush(limit)
             except Exception:  # the worker must outlive a bad row or a database hiccup
@@ -190,3 +200,7 @@ class OutboxWorker:
                 handled = 0
             if handled < limit:
                 self._wake.wait(self.poll_seconds)
+            else:
+                # A backlog: work at most about half the time, so that sign-ups served by the
+                # same process keep answering fast; the outbox is durable, emails catch up.
+                self._stop.wait(min(1.0, (time.monotonic() - started) * self.yield_ratio))
