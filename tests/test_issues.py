@@ -72,3 +72,10 @@ def test_send_test_copy(services: Services) -> None:
     provider.refuse.add("bad@example.org")
     with pytest.raises(ProviderError, match="not sent"):
         issues.send_test(services, outcome.issue.id, "bad@example.org")
+
+
+def test_out_of_range_ids_are_unknown_issues(services: Services) -> None:
+    """An id past the 32-bit column range is a clean 'does not exist', not a crash."""
+    with pytest.raises(UsageError, match="does not exist"):
+        issues.get(services, 10_523_134_577_185_077_248)
+    assert services.store.issues.get(-1) is None

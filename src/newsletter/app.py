@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+from types import FrameType
 
 import uvicorn
 
@@ -28,9 +30,21 @@ def run_forever(config: Config, log_json: bool = False) -> None:
         raise
     web = config.settings.web
     log.info("serving on http://%s:%s", web.host, web.port)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        services.stopping.set()
+
+    # uvicorn shuts the web app down on SIGTERM/SIGINT, then re-raises the signal to the
+    # handlers it found: these, so that the process stops the scheduler gracefully (a send
+    # finishes its batch in flight) instead of dying with the default handler.
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
     try:
         uvicorn.run(create_app(services), host=web.host, port=web.port, log_config=None)
     finally:
         services.stopping.set()
+        log.info("stopping: letting the job in flight finish")
         scheduler.stop(wait=True)
         services.close()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        log.info("stopped")

@@ -48,6 +48,8 @@ def dispatch_due(services: Services) -> None:
     from newsletter.deliver.send import send_issue
 
     for issue_id in services.store.issues.due(services.clock()):
+        if services.stopping.is_set():
+            return
         try:
             counts = send_issue(services, issue_id)
         except NewsletterError as exc:
@@ -62,3 +64,15 @@ def dispatch_due(services: Services) -> None:
             counts.skipped,
             counts.total,
         )
+
+
+def purge_pending(services: Services) -> None:
+    from newsletter.subscribers import purge_pending as purge
+
+    try:
+        erased = purge(services)
+    except NewsletterError as exc:
+        log.error("purging unconfirmed sign-ups failed: %s", exc)
+        return
+    if erased:
+        log.info("erased %s sign-up(s) never confirmed", erased)

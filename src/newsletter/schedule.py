@@ -64,11 +64,11 @@ def catch_up(services: Services) -> bool:
     return True
 
 
-def build_scheduler(
-    services: Services, extra_jobs: dict[str, tuple[Callable[[Services], None], int]] | None = None
-) -> BackgroundScheduler:
-    """A scheduler with the collect, draft and dispatch jobs (plus `extra_jobs`: name ->
-    (function, every N minutes)); not started. Jobs never overlap themselves."""
+def build_scheduler(services: Services) -> BackgroundScheduler:
+    """A scheduler with the collect, draft, dispatch and purge jobs; not started.
+
+    Jobs never overlap themselves (max_instances=1) and a run missed while the process was
+    busy or asleep is made once, not once per missed tick (coalesce)."""
     settings = services.config.settings
     scheduler = BackgroundScheduler(
         timezone=settings.newsletter.timezone,
@@ -95,8 +95,13 @@ def build_scheduler(
         id="dispatch",
         next_run_time=now + timedelta(seconds=5),
     )
-    for name, (function, minutes) in (extra_jobs or {}).items():
-        scheduler.add_job(function, IntervalTrigger(minutes=minutes), args=[services], id=name)
+    scheduler.add_job(
+        jobs.purge_pending,
+        IntervalTrigger(hours=6),
+        args=[services],
+        id="purge-pending",
+        next_run_time=now + timedelta(minutes=2),
+    )
     return scheduler
 
 

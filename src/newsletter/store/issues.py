@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, RowMapping, func, select
 
-from newsletter.model import Issue, IssueItem, IssueState, RenderedMessage
+from newsletter.model import MAX_ROW_ID, Issue, IssueItem, IssueState, RenderedMessage
 from newsletter.store.articles import _query as article_query
 from newsletter.store.articles import to_article
 from newsletter.store.tables import articles, issue_items, issues
@@ -68,6 +68,8 @@ class IssueRepository:
         return issue
 
     def get(self, issue_id: int) -> Issue | None:
+        if not 0 < issue_id <= MAX_ROW_ID:
+            return None  # no such row, and larger numbers overflow the column type
         with self.engine.connect() as connection:
             row = connection.execute(select(issues).where(issues.c.id == issue_id)).mappings()
             found = row.first()

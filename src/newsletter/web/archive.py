@@ -17,6 +17,7 @@ from newsletter.bootstrap import Services
 from newsletter.model import Issue, IssueState, Recipient, RenderedMessage
 from newsletter.personalise import personalise
 from newsletter.web.pages import environment
+from newsletter.web.params import RowId
 
 FEED_SIZE = 30
 
@@ -63,7 +64,12 @@ def archive_router(services: Services) -> APIRouter:
         )
         return HTMLResponse(body, headers=_headers())
 
-    @router.get("/feed.xml", summary="RSS 2.0 feed of sent issues")
+    @router.get(
+        "/feed.xml",
+        summary="RSS 2.0 feed of sent issues",
+        response_class=Response,
+        responses={200: {"content": {"application/rss+xml": {}}, "description": "RSS 2.0"}},
+    )
     def feed() -> Response:
         return Response(
             rss(settings.newsletter.name, base_url, settings.newsletter.language, sent_issues()),
@@ -71,9 +77,12 @@ def archive_router(services: Services) -> APIRouter:
         )
 
     @router.get(
-        "/{issue_id}", summary="The web version of a sent issue", response_class=HTMLResponse
+        "/{issue_id}",
+        summary="The web version of a sent issue",
+        response_class=HTMLResponse,
+        responses={404: {"description": "No sent issue has this id"}},
     )
-    def web_version(issue_id: int) -> HTMLResponse:
+    def web_version(issue_id: RowId) -> HTMLResponse:
         html, _ = public_copy(sent_message(issue_id), base_url)
         return HTMLResponse(html, headers=_headers())
 

@@ -40,6 +40,7 @@ from newsletter.web.desk import security
 from newsletter.web.desk.checks import GMAIL_CLIP_BYTES, Alert, check_issue
 from newsletter.web.desk.growth import growth_svg, weeks
 from newsletter.web.pages import environment
+from newsletter.web.params import RowId
 
 PAGE_SIZE = 50
 STATIC = Path(__file__).parent.parent / "static"
@@ -449,7 +450,7 @@ def desk_router(services: Services) -> APIRouter:
         )
 
     @router.post("/articles/{article_id}/dismiss")
-    def dismiss(article_id: int, form: Posted) -> Response:
+    def dismiss(article_id: RowId, form: Posted) -> Response:
         restore = form.get("restore") == "1"
         if not desk.queries.set_dismissed(article_id, not restore):
             raise HTTPException(404)
@@ -465,7 +466,7 @@ def desk_router(services: Services) -> APIRouter:
         return issue
 
     @router.get("/issues/{issue_id}")
-    def issue_page(request: Request, issue_id: int, editor: Authed) -> HTMLResponse:
+    def issue_page(request: Request, issue_id: RowId, editor: Authed) -> HTMLResponse:
         issue = load(issue_id)
         alerts: list[Alert] = check_issue(issue, None)
         candidates = (
@@ -491,7 +492,7 @@ def desk_router(services: Services) -> APIRouter:
         )
 
     @router.post("/issues/{issue_id}")
-    def save_issue(issue_id: int, form: Posted) -> Response:
+    def save_issue(issue_id: RowId, form: Posted) -> Response:
         issue = load(issue_id)
         if issue.state is not IssueState.DRAFT:
             return redirect(f"/desk/issues/{issue_id}", err="state")
@@ -510,7 +511,7 @@ def desk_router(services: Services) -> APIRouter:
         return redirect(f"/desk/issues/{issue_id}?ok=saved{anchor}")
 
     @router.post("/issues/{issue_id}/add")
-    def add_article(issue_id: int, form: Posted) -> Response:
+    def add_article(issue_id: RowId, form: Posted) -> Response:
         issue = load(issue_id)
         target = safe_next(str(form.get("next", "")), f"/desk/issues/{issue_id}")
         if issue.state is not IssueState.DRAFT:
@@ -529,7 +530,7 @@ def desk_router(services: Services) -> APIRouter:
         return redirect(target, ok="added")
 
     @router.get("/issues/{issue_id}/preview")
-    def preview_page(request: Request, issue_id: int, editor: Authed) -> HTMLResponse:
+    def preview_page(request: Request, issue_id: RowId, editor: Authed) -> HTMLResponse:
         issue = load(issue_id)
         try:
             html, text = desk.preview_copy(issue, editor)
@@ -552,17 +553,17 @@ def desk_router(services: Services) -> APIRouter:
         )
 
     @router.get("/issues/{issue_id}/preview.html")
-    def preview_html(issue_id: int, editor: Authed) -> Response:
+    def preview_html(issue_id: RowId, editor: Authed) -> Response:
         html, _ = desk.preview_copy(load(issue_id), editor)
         return HTMLResponse(html, headers=preview_headers())
 
     @router.get("/issues/{issue_id}/preview.txt")
-    def preview_text(issue_id: int, editor: Authed) -> Response:
+    def preview_text(issue_id: RowId, editor: Authed) -> Response:
         _, text = desk.preview_copy(load(issue_id), editor)
         return PlainTextResponse(text, headers=preview_headers())
 
     @router.post("/issues/{issue_id}/test")
-    def send_test(issue_id: int, form: Posted, request: Request) -> Response:
+    def send_test(issue_id: RowId, form: Posted, request: Request) -> Response:
         load(issue_id)
         editor: Editor = request.state.editor
         address = _field(form, "email", 320) or editor.email or ""
@@ -578,7 +579,7 @@ def desk_router(services: Services) -> APIRouter:
         return redirect(back, ok="tested")
 
     @router.post("/issues/{issue_id}/schedule")
-    def schedule(issue_id: int, form: Posted) -> Response:
+    def schedule(issue_id: RowId, form: Posted) -> Response:
         issue = load(issue_id)
         back = f"/desk/issues/{issue_id}"
         try:
@@ -598,7 +599,7 @@ def desk_router(services: Services) -> APIRouter:
         return redirect(back, ok="scheduled")
 
     @router.post("/issues/{issue_id}/unschedule")
-    def unschedule(issue_id: int, form: Posted) -> Response:
+    def unschedule(issue_id: RowId, form: Posted) -> Response:
         load(issue_id)
         try:
             issue_cases.unschedule(services, issue_id)
@@ -607,7 +608,7 @@ def desk_router(services: Services) -> APIRouter:
         return redirect(f"/desk/issues/{issue_id}", ok="unscheduled")
 
     @router.post("/issues/{issue_id}/cancel")
-    def cancel(issue_id: int, form: Posted) -> Response:
+    def cancel(issue_id: RowId, form: Posted) -> Response:
         load(issue_id)
         try:
             issue_cases.cancel(services, issue_id)
@@ -616,7 +617,7 @@ def desk_router(services: Services) -> APIRouter:
         return redirect(f"/desk/issues/{issue_id}", ok="canceled")
 
     @router.post("/issues/{issue_id}/reopen")
-    def reopen(issue_id: int, form: Posted) -> Response:
+    def reopen(issue_id: RowId, form: Posted) -> Response:
         load(issue_id)
         moved = services.store.issues.transition(
             issue_id, (IssueState.CANCELED,), IssueState.DRAFT, send_at=None
@@ -625,7 +626,7 @@ def desk_router(services: Services) -> APIRouter:
         return redirect(f"/desk/issues/{issue_id}", **outcome)
 
     @router.get("/issues/{issue_id}/send")
-    def confirm_send(request: Request, issue_id: int, editor: Authed) -> HTMLResponse:
+    def confirm_send(request: Request, issue_id: RowId, editor: Authed) -> HTMLResponse:
         issue = load(issue_id)
         return desk.page(
             request,
@@ -635,7 +636,7 @@ def desk_router(services: Services) -> APIRouter:
         )
 
     @router.post("/issues/{issue_id}/send")
-    def send_now(issue_id: int, form: Posted) -> Response:
+    def send_now(issue_id: RowId, form: Posted) -> Response:
         load(issue_id)
         if form.get("confirm") != "yes":
             return redirect(f"/desk/issues/{issue_id}/send", err="confirm")
@@ -646,7 +647,7 @@ def desk_router(services: Services) -> APIRouter:
         return redirect(f"/desk/issues/{issue_id}", ok="sending")
 
     @router.get("/issues/{issue_id}/progress.json")
-    def progress(issue_id: int, editor: Authed) -> JSONResponse:
+    def progress(issue_id: RowId, editor: Authed) -> JSONResponse:
         issue = load(issue_id)
         counts = services.store.deliveries.status(issue.id, issue.state)
         done = counts.sent + counts.failed + counts.skipped + counts.uncertain
