@@ -12,16 +12,18 @@ import pytest
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from newsletter import bootstrap
+from newsletter import bootstrap, issues, jobs
 from newsletter.bootstrap import Services
 from newsletter.clock import FrozenClock
 from newsletter.config import Config
+from newsletter.deliver.memory import MemoryProvider
 from newsletter.errors import UsageError
-from newsletter.model import ArticleDraft
+from newsletter.model import ArticleDraft, IssueState
 from newsletter.schedule import DRAFT, SchedulerService, catch_up, weekly_trigger
 from newsletter.store import Store
 from newsletter.weekly import WeeklyTime
 from tests.conftest import write_config
+from tests.delivery_helpers import add_subscribers, make_issue
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -171,3 +173,36 @@ def test_postgres_leader_fails_over(postgres_url: str, tmp_path: object) -> None
             runner.stop()
         for s in services:
             s.close()
+
+
+def test_restart_after_a_missed_send_time_sends_once(
+    services: Services, clock: FrozenClock
+) -> None:
+    """Down when an issue was due: the first dispatch after restart sends it, exactly once."""
+    issue_id = make_issue(services)
+    add_subscribers(services, 4)
+    issues.schedule(services, issue_id, clock() + timedelta(hours=1))
+    clock.advance(hours=5)  # the process was down at send time; it comes back now
+    jobs.dispatch_due(services)
+    jobs.dispatch_due(services)  # a later tick, or a second restart
+    provider = services.provider
+    assert isinstance(provider, MemoryProvider)
+    assert sorted(copy.recipient.email for copy in provider.sent) == [
+        f"u{i}@example.org" for i in range(4)
+    ]
+    issue = services.store.issues.get(issue_id)
+    assert issue is not None and issue.state is IssueState.SENT
+
+
+def test_auto_send_schedules_the_draft(scheduled_services: Services) -> None:
+    """digest.auto_send: the weekly draft is scheduled at once, without an editor."""
+    services = scheduled_services
+    config = services.config
+    digest = config.settings.digest.model_copy(update={"auto_send": True})
+    services.config = config.model_copy(
+        update={"settings": config.settings.model_copy(update={"digest": digest})}
+    )
+    _add_articles(services, 3)
+    jobs.draft_digest(services)
+    [(issue, count)] = services.store.issues.all()
+    assert (issue.state, issue.send_at, count) == (IssueState.SCHEDULED, services.clock(), 3)

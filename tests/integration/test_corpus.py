@@ -18,7 +18,9 @@ from newsletter.collect import collect
 from newsletter.config import Config
 from newsletter.feeds import parse
 from newsletter.model import FeedStatus
+from newsletter.render import Renderer
 from newsletter.sanitize import ALLOWED_TAGS, sanitize_html
+from newsletter.store.issues import NewItem
 from tests import feedserver
 from tests.conftest import shared_path
 
@@ -162,3 +164,37 @@ def test_hostile_corpus_through_a_collect_run(corpus_services: Callable[..., Ser
     for article in stored:
         assert_safe(article.content_html, article.url)
         assert_plain(article.title + article.summary, article.url)
+
+    # ... and every hostile article, put in issues and rendered, leaves the email safe.
+    renderer = Renderer(svc.config)
+    for start in range(0, len(stored), 60):
+        chunk = stored[start : start + 60]
+        issue = svc.store.issues.create("Hostile", [NewItem(a.id) for a in chunk], svc.clock())
+        rendered = renderer.render_issue(issue)
+        assert_safe_email(rendered.html, f"issue of articles {start}..{start + len(chunk)}")
+        assert "<script" not in rendered.text.lower()
+
+
+DANGEROUS_TAGS = {"script", "form", "iframe", "frame", "frameset", "object", "embed", "applet",
+                  "base", "input", "button", "textarea", "select", "link"}  # fmt: skip
+EMAIL_URL_PREFIXES = ("http://", "https://", "mailto:", "#", "%%")
+
+
+def assert_safe_email(document: str, where: str) -> None:
+    """A whole rendered email: its own <style> is allowed, nothing active from a feed is."""
+    root = lxml_html.document_fromstring(document)
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        assert element.tag.lower() not in DANGEROUS_TAGS, (where, element.tag)
+        for name, value in element.attrib.items():
+            assert not name.lower().startswith("on"), (where, element.tag, name)
+            if name.lower() in {"href", "src", "background", "action", "formaction"}:
+                assert value.strip().lower().startswith(EMAIL_URL_PREFIXES), (where, name, value)
+            if name.lower() == "style":
+                lowered = value.lower()
+                for forbidden in ("expression(", "javascript:", "vbscript:", "behavior:"):
+                    assert forbidden not in lowered, (where, value)
+    lowered = document.lower()
+    for forbidden in ("javascript:", "vbscript:", "data:text", "expression("):
+        assert forbidden not in lowered, (where, forbidden)
