@@ -152,6 +152,8 @@ class SendgridServer:
         class Handler(_Handler):
             sendgrid = server
 
+        # A deep listen queue: concurrent senders must not see refused connections.
+        ThreadingHTTPServer.request_queue_size = 128
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
@@ -225,6 +227,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet
+
+    def do_GET(self) -> None:
+        """GET /v3/scopes: what `newsletter doctor` asks to prove the key works."""
+        if self.path.rstrip("/") != "/v3/scopes":
+            self._answer(404, {"errors": [{"message": f"no route {self.path}"}]})
+        elif self.headers.get("Authorization") != f"Bearer {API_KEY}":
+            self._answer(401, {"errors": [{"message": "The provided authorization is invalid"}]})
+        else:
+            self._answer(200, {"scopes": ["mail.send", "user.profile.read"]})
 
     def do_POST(self) -> None:
         server = self.sendgrid

@@ -131,3 +131,22 @@ def test_subscriber_commands(cli_config: Config, tmp_path: Path) -> None:
 def test_issue_list_json_is_empty_at_first(cli_config: Config) -> None:
     """`issue list --json` has the contract's shape."""
     assert json.loads(invoke(cli_config, "issue", "list", "--json")) == {"issues": []}
+
+
+def test_export_neutralises_formulas_and_imports_back(cli_config: Config, tmp_path: Path) -> None:
+    """Names or addresses starting like a formula are exported inert and re-import unchanged."""
+    runner = CliRunner()
+    config = ["--config", str(cli_config.path)]
+    added = runner.invoke(cli, [*config, "subscribers", "add", "--name", "=HYPERLINK(1)",
+                                "--confirmed", "--", "-hello@example.org"])  # fmt: skip
+    assert added.exit_code == 0, added.output
+    exported = invoke(cli_config, "subscribers", "export")
+    assert "'-hello@example.org,'=HYPERLINK(1),active" in exported.splitlines()
+    removed = runner.invoke(cli, [*config, "subscribers", "remove", "--", "-hello@example.org"])
+    assert removed.exit_code == 0, removed.output
+    path = tmp_path / "back.csv"
+    path.write_text(exported.replace("'-hello", "'-hallo"))
+    report = json.loads(invoke(cli_config, "subscribers", "import", str(path), "--json"))
+    assert report["added"] == 1, report
+    listed = json.loads(invoke(cli_config, "subscribers", "list", "--json"))["subscribers"]
+    assert {"email": "-hallo@example.org", "name": "=HYPERLINK(1)", "status": "active"} in listed

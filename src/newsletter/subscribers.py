@@ -218,8 +218,8 @@ def import_csv(
     for row in reader:
         line = reader.line_num
         try:
-            address = normalise_address(row.get("email") or "")
-            name = clean_name(row.get("name"))
+            address = normalise_address(_live_cell(row.get("email") or ""))
+            name = clean_name(_live_cell(row.get("name") or "") or None)
         except InvalidAddress as exc:
             report.rejected.append((line, str(exc)))
             continue
@@ -273,12 +273,29 @@ def export_csv(services: Services) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(["email", "name", "status"])
     for subscriber in services.store.subscribers.iter():
-        writer.writerow([subscriber.email, subscriber.name or "", subscriber.status])
+        writer.writerow(
+            [_inert_cell(subscriber.email), _inert_cell(subscriber.name or ""), subscriber.status]
+        )
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert_cell(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (OWASP CSV injection): prefix with '."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def _live_cell(value: str) -> str:
+    """Undo `_inert_cell`, so an exported file imports back unchanged."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
 
 
 def remove(services: Services, email: str) -> bool:
