@@ -27,7 +27,12 @@ from newsletter import bootstrap
 from newsletter import config as config_module
 from newsletter.model import DeliveryState, IssueState
 from tests.conftest import ROOT, shared_path
-from tests.delivery_helpers import bulk_subscribers, fake_render, make_issue
+from tests.delivery_helpers import (
+    bulk_subscribers,
+    fake_render,
+    make_issue,
+    write_sendgrid_config,
+)
 from tests.sendgrid_server import API_KEY, SendgridServer, read_records
 
 pytestmark = pytest.mark.integration
@@ -47,34 +52,6 @@ def server(tmp_path: Path) -> Iterator[SendgridServer]:
     ).start()
     yield running
     running.stop()
-
-
-def _config_file(folder: Path, database_url: str, host: str) -> Path:
-    path = folder / "sendgrid.toml"
-    path.write_text(
-        f"""
-[newsletter]
-name = "MaddyNews"
-base_url = "https://news.example.org"
-
-[sender]
-email = "newsletter@example.org"
-name = "MaddyNews"
-
-[database]
-url = "{database_url}"
-
-[email]
-provider = "sendgrid"
-
-[email.sendgrid]
-host = "{host}"
-batch_size = {BATCH}
-timeout_seconds = 10
-""",
-        encoding="utf-8",
-    )
-    return path
 
 
 def _environment(config_path: Path) -> dict[str, str]:
@@ -104,7 +81,7 @@ def test_sigkill_at_random_points_never_mails_twice(
     database_url: str, tmp_path: Path, server: SendgridServer
 ) -> None:
     """Kill -9 mid-send several times: no address twice, none lost, uncertain ones reported."""
-    config_path = _config_file(tmp_path, database_url, server.url)
+    config_path = write_sendgrid_config(tmp_path, database_url, server.url, BATCH)
     env = _environment(config_path)
     config = config_module.load(config_path, env)
     services = bootstrap.build(config)

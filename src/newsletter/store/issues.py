@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, RowMapping, func, select
+from sqlalchemy import Connection, Engine, RowMapping, func, select
 
 from newsletter.model import MAX_ROW_ID, Issue, IssueItem, IssueState, RenderedMessage
 from newsletter.store.articles import _query as article_query
@@ -52,17 +52,7 @@ class IssueRepository:
             ).inserted_primary_key
             assert issue_id is not None
             issue_id = issue_id[0]
-            for position, item in enumerate(items):
-                connection.execute(
-                    issue_items.insert().values(
-                        issue_id=issue_id,
-                        article_id=item.article_id,
-                        position=position,
-                        section=item.section,
-                        title=item.title,
-                        summary=item.summary,
-                    )
-                )
+            _insert_items(connection, int(issue_id), items)
         issue = self.get(int(issue_id))
         assert issue is not None
         return issue
@@ -201,17 +191,26 @@ class IssueRepository:
     def replace_items(self, issue_id: int, items: Sequence[NewItem]) -> None:
         with self.engine.begin() as connection:
             connection.execute(issue_items.delete().where(issue_items.c.issue_id == issue_id))
-            for position, item in enumerate(items):
-                connection.execute(
-                    issue_items.insert().values(
-                        issue_id=issue_id,
-                        article_id=item.article_id,
-                        position=position,
-                        section=item.section,
-                        title=item.title,
-                        summary=item.summary,
-                    )
-                )
+            _insert_items(connection, issue_id, items)
+
+
+def _insert_items(connection: Connection, issue_id: int, items: Sequence[NewItem]) -> None:
+    """The items in order: their position is their index."""
+    if items:
+        connection.execute(
+            issue_items.insert(),
+            [
+                {
+                    "issue_id": issue_id,
+                    "article_id": item.article_id,
+                    "position": position,
+                    "section": item.section,
+                    "title": item.title,
+                    "summary": item.summary,
+                }
+                for position, item in enumerate(items)
+            ],
+        )
 
 
 def _issue(row: RowMapping, items: tuple[IssueItem, ...]) -> Issue:
