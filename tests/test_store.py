@@ -127,3 +127,11 @@ def test_migrations_build_exactly_the_tables(database_url: str) -> None:
         ]
     fresh.close()
     assert diff == []
+
+
+def test_head_constant_matches_the_newest_migration(store: Store) -> None:
+    """migrate.HEAD (used by the fast is-current check) is the newest migration file."""
+    from newsletter.store import migrate
+
+    assert migrate.head_revision() == migrate.HEAD
+    assert migrate.current_revision(store.engine) == migrate.HEAD
