@@ -30,3 +30,6 @@ def configure_logging(json_lines: bool = False, level: int = logging.INFO) -> No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Libraries' routine chatter (a line per job run, per migration plugin) hides our events.
+    for noisy in ("alembic", "apscheduler", "httpx"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
