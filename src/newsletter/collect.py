@@ -14,13 +14,14 @@ import logging
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from newsletter import health
 from newsletter.articles import normalise
 from newsletter.bootstrap import Services
+from newsletter.enrich import PageMetadata, enriched, needs_enrichment, page_metadata
 from newsletter.errors import FeedError, UsageError
 from newsletter.feeds import FeedGone, Fetched, FetchLimits, Validators, fetch, make_client, parse
 from newsletter.model import ArticleDraft, FeedSource, FeedState, FeedStatus
@@ -28,6 +29,7 @@ from newsletter.model import ArticleDraft, FeedSource, FeedState, FeedStatus
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,14 @@ async def _collect_all(services: Services, jobs: list[_Job], progress: bool) -> 
                 result = await fetch(client, job.state.url, limits, validators)
             except FeedError as exc:
                 result = exc
-        outcome = await loop.run_in_executor(worker, _settle, services, job, result)
+        read = await loop.run_in_executor(worker, _guarded, services, job, _read, result)
+        if isinstance(read, _Read) and settings.enrich:
+            read = await _enrich(read, client, limits, slots, settings.enrich_max_per_feed)
+        outcome = (
+            await loop.run_in_executor(worker, _guarded, services, job, _save, read)
+            if isinstance(read, _Read)
+            else read
+        )
         if bar is not None:
             bar.advance(outcome)
         return outcome
@@ -157,10 +166,24 @@ async def _collect_all(services: Services, jobs: list[_Job], progress: bool) -> 
             return list(await asyncio.gather(*(one(job, client, worker) for job in jobs)))
 
 
-def _settle(services: Services, job: _Job, result: Fetched | FeedError) -> FeedOutcome:
-    """Parse, normalise and store one feed's answer and record its health; never raises."""
+@dataclass(frozen=True)
+class _Read:
+    """A feed's answer parsed and normalised, waiting to be stored."""
+
+    fetched: Fetched
+    body_hash: str
+    entries: int
+    drafts: list[ArticleDraft]
+    without_link: int
+    known: frozenset[str]  # URLs of drafts already stored: never enriched again
+
+
+def _guarded(
+    services: Services, job: _Job, step: Callable[[Services, _Job, Any], R], value: Any
+) -> R | FeedOutcome:
+    """Run one step of a feed's collection; a failure is recorded, never raised."""
     try:
-        return _store(services, job, result)
+        return step(services, job, value)
     except FeedError as exc:
         return _fail(services, job, exc)
     except Exception as exc:  # one feed's surprise must not stop the others
@@ -168,17 +191,17 @@ def _settle(services: Services, job: _Job, result: Fetched | FeedError) -> FeedO
         return _fail(services, job, FeedError(f"unexpected {type(exc).__name__}: {exc}"))
 
 
-def _store(services: Services, job: _Job, result: Fetched | FeedError) -> FeedOutcome:
+def _read(services: Services, job: _Job, result: Fetched | FeedError) -> _Read | FeedOutcome:
+    """Parse and normalise a fetched feed; an unchanged feed is settled here."""
     if isinstance(result, FeedError):
         return _fail(services, job, result)
     state, name = job.state, job.source.name
-    now = services.clock()
     body_hash = hashlib.sha256(result.body).hexdigest() if not result.not_modified else None
     if result.not_modified or body_hash == state.body_hash:
         services.store.feeds.save(
             health.succeeded(
                 state,
-                now,
+                services.clock(),
                 FeedStatus.NOT_MODIFIED,
                 etag=result.validators.etag or state.etag,
                 last_modified=result.validators.last_modified or state.last_modified,
@@ -187,30 +210,68 @@ def _store(services: Services, job: _Job, result: Fetched | FeedError) -> FeedOu
             )
         )
         return FeedOutcome(name, FeedStatus.NOT_MODIFIED, moved_to=result.moved_to)
+    assert body_hash is not None
     parsed = parse(result.body, result.url, result.content_type)
     drafts = [normalise(entry, name, result.url) for entry in parsed.entries]
     kept = [draft for draft in drafts if draft is not None]
+    known = services.store.articles.known_urls([draft.url for draft in kept])
+    return _Read(result, body_hash, len(parsed.entries), kept, len(drafts) - len(kept), known)
+
+
+def _save(services: Services, job: _Job, read: _Read) -> FeedOutcome:
+    now = services.clock()
     # Feeds list their newest entry first; storing oldest first keeps undated entries in order.
-    new = services.store.articles.add(job.feed_id, _oldest_first(kept), now)
+    new = services.store.articles.add(job.feed_id, _oldest_first(read.drafts), now)
+    result = read.fetched
     services.store.feeds.save(
         health.succeeded(
-            state,
+            job.state,
             now,
             FeedStatus.OK,
             etag=result.validators.etag,
             last_modified=result.validators.last_modified,
-            body_hash=body_hash,
+            body_hash=read.body_hash,
             moved_to=result.moved_to,
         )
     )
     return FeedOutcome(
-        name,
+        job.source.name,
         FeedStatus.OK,
         new=new,
-        entries=len(parsed.entries),
-        without_link=len(drafts) - len(kept),
+        entries=read.entries,
+        without_link=read.without_link,
         moved_to=result.moved_to,
     )
+
+
+async def _enrich(
+    read: _Read, client: Any, limits: FetchLimits, slots: asyncio.Semaphore, at_most: int
+) -> _Read:
+    """Fill in the summary or image of new, thin articles from their pages (OpenGraph, JSON-LD).
+
+    Pages are fetched like feeds (same deadline, size cap, redirect limit) and only once: an
+    article already stored is never fetched again. A page that fails leaves its article as is.
+    """
+    wanted = [
+        index
+        for index, draft in enumerate(read.drafts)
+        if draft.url not in read.known and needs_enrichment(draft)
+    ][:at_most]
+
+    async def page(index: int) -> tuple[int, PageMetadata]:
+        url = read.drafts[index].url
+        async with slots:
+            try:
+                fetched = await fetch(client, url, limits)
+            except FeedError as exc:
+                log.info("enrichment skipped for %s: %s", url, exc)
+                return index, PageMetadata()
+        return index, await asyncio.to_thread(page_metadata, fetched.body, fetched.url)
+
+    drafts = list(read.drafts)
+    for index, metadata in await asyncio.gather(*(page(i) for i in wanted)):
+        drafts[index] = enriched(drafts[index], metadata)
+    return replace(read, drafts=drafts)
 
 
 def _oldest_first(drafts: list[ArticleDraft]) -> list[ArticleDraft]:

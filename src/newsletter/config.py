@@ -87,6 +87,10 @@ class CollectSection(_Section):
     max_bytes: Annotated[int, Field(ge=1024)] = 10_000_000
     concurrency: Annotated[int, Field(ge=1, le=256)] = 16
     max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+    # New articles without a summary or image: read them from the article's page (OpenGraph,
+    # JSON-LD), fetched once with the limits above, at most this many pages per feed and run.
+    enrich: bool = False
+    enrich_max_per_feed: Annotated[int, Field(ge=1, le=100)] = 10
 
 
 class DigestSection(_Section):

@@ -59,7 +59,9 @@ def collector(make_config: Callable[..., Config], clock: FrozenClock) -> Iterato
             f'[[feeds]]\nname = "{name}"\nurl = "{url}"\nsection = "S"\n\n'
             for name, url in feeds.items()
         )
-        toml_collect = "[collect]\n" + "".join(f"{k} = {v!r}\n" for k, v in settings.items())
+        toml_collect = "[collect]\n" + "".join(
+            f"{k} = {json.dumps(v)}\n" for k, v in settings.items()
+        )
         built = bootstrap.build(make_config(extra=toml_collect, feeds=toml_feeds), clock=clock)
         built.store.migrate()
         opened.append(built)
@@ -500,3 +502,70 @@ def test_cli_collect_json_reports_each_feed(tmp_path: Path, database_url: str) -
     feeds_json = json.loads(run("feeds", "--json").stdout)
     down = next(feed for feed in feeds_json["feeds"] if feed["name"] == "down")
     assert (down["status"], down["failures"]) == ("error", 1) and down["next_try"]
+
+
+# --- enrichment: thin articles take their page's OpenGraph / JSON-LD ---------------------------
+
+PAGE = """<!doctype html><html><head>
+<meta property="og:description" content="Une levée de 12 M€ pour &lt;b&gt;décarboner&lt;/b&gt;
+ la logistique <script>alert(1)</script>">
+<meta property="og:image" content="/images/logistique.jpg">
+<meta name="twitter:image" content="javascript:alert(1)">
+</head><body><p>Article</p></body></html>"""
+
+LD_PAGE = """<html><head><script type="application/ld+json">
+{"@context": "https://schema.org", "@graph": [{"@type": "NewsArticle",
+ "description": "Le programme Next40 accueille dix nouveaux membres.",
+ "image": {"@type": "ImageObject", "url": "https://cdn.example.org/next40.png"}}]}
+</script></head><body></body></html>"""
+
+
+def thin_feed(server: FeedServer) -> str:
+    """Entries with a link only: no description, no image."""
+    items = "".join(
+        f"<item><title>{title}</title><link>{server.url(path)}</link><guid>{path}</guid></item>"
+        for title, path in (("Logistique", "/a/1"), ("Next40", "/a/2"), ("Broken", "/a/3"))
+    )
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        f"<link>https://example.org/</link>{items}</channel></rss>"
+    ).encode()
+    server.add("/a/1", feedserver.serve(PAGE.encode(), "text/html; charset=utf-8"))
+    server.add("/a/2", feedserver.serve(LD_PAGE.encode(), "text/html; charset=utf-8"))
+    # /a/3 is not served: a 404 page leaves its article as the feed gave it.
+    return server.add("/thin.xml", feedserver.serve(body))
+
+
+def test_thin_articles_are_enriched_from_their_pages(
+    server: FeedServer,
+    collector: MakeServices,
+) -> None:
+    """OpenGraph and JSON-LD fill summary and image, as plain text and http(s) URLs only."""
+    svc = collector({"thin": thin_feed(server)}, enrich=True)
+    report = collect(svc)
+    assert report.new_articles == 3
+    by_title = {a.title: a for a in svc.store.articles.recent()}
+    logistique = by_title["Logistique"]
+    assert logistique.summary.startswith("Une levée de 12 M€ pour décarboner la logistique")
+    assert "<" not in logistique.summary and "alert" not in logistique.summary
+    assert logistique.image_url == server.url("/images/logistique.jpg")
+    assert by_title["Next40"].summary == "Le programme Next40 accueille dix nouveaux membres."
+    assert by_title["Next40"].image_url == "https://cdn.example.org/next40.png"
+    assert (by_title["Broken"].summary, by_title["Broken"].image_url) == ("", None)
+
+
+def test_enrichment_is_off_by_default(server: FeedServer, collector: MakeServices) -> None:
+    """Without `collect.enrich`, no article page is fetched."""
+    collect(collector({"thin": thin_feed(server)}))
+    assert server.hits("/a/1") == []
+
+
+def test_pages_are_fetched_once(server: FeedServer, collector: MakeServices) -> None:
+    """A page is fetched once: a stored article is never enriched (fetched) again."""
+    svc = collector({"thin": thin_feed(server)}, enrich=True)
+    collect(svc)
+    changed = rss("T", [("Logistique", server.url("/a/1"))])
+    server.add("/thin.xml", feedserver.serve(changed))
+    report = collect(svc)  # the feed changed, its article did not: no second page fetch
+    assert report.feeds[0].status == "ok"
+    assert len(server.hits("/a/1")) == 1

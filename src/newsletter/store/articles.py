@@ -55,6 +55,19 @@ class ArticleRepository:
                 new += result.first() is not None  # no row back: a duplicate, skipped
         return new
 
+    def known_urls(self, urls: Sequence[str]) -> frozenset[str]:
+        """Which of these canonical URLs are stored already."""
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(urls), 500):
+                chunk = list(urls[start : start + 500])
+                found.update(
+                    connection.execute(select(articles.c.url).where(articles.c.url.in_(chunk)))
+                    .scalars()
+                    .all()
+                )
+        return frozenset(found)
+
     def get(self, article_id: int) -> Article | None:
         with self.engine.connect() as connection:
             row = connection.execute(_query().where(articles.c.id == article_id)).mappings().first()
