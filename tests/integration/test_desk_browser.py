@@ -27,6 +27,7 @@ from newsletter.deliver import sender_of
 from newsletter.deliver.memory import MemoryProvider
 from newsletter.editors import add_editor
 from newsletter.model import IssueState
+from newsletter.screenshot import LAUNCH_ARGS
 from newsletter.web import create_app
 from tests.conftest import ROOT, write_config
 from tests.desk_support import EDITOR, EDITOR_EMAIL, PASSWORD, newsroom
@@ -35,14 +36,7 @@ pytestmark = pytest.mark.integration
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARGS = LAUNCH_ARGS  # the flags the project's own screenshots use
 NEW_SUMMARY = "Résumé réécrit par la rédaction pour l’e-mail de la semaine."
 
 
