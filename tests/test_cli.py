@@ -150,3 +150,15 @@ def test_export_neutralises_formulas_and_imports_back(cli_config: Config, tmp_pa
     assert report["added"] == 1, report
     listed = json.loads(invoke(cli_config, "subscribers", "list", "--json"))["subscribers"]
     assert {"email": "-hallo@example.org", "name": "=HYPERLINK(1)", "status": "active"} in listed
+
+
+def test_malformed_address_is_bad_usage(tmp_path: Path) -> None:
+    """A malformed address on the command line: exit 2 and one line saying why."""
+    path = tmp_path / "config.toml"
+    path.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/db.sqlite"\n')
+    assert run_cli("init", config=path).returncode == 0
+    result = run_cli("subscribers", "add", "not-an-email", config=path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: 'not-an-email' is not a valid email address: An email address must have an @-sign."
+    ]

@@ -21,7 +21,7 @@ from rich.table import Table
 from newsletter import bootstrap
 from newsletter import config as config_module
 from newsletter.bootstrap import Services
-from newsletter.errors import ConfigError, NewsletterError, UsageError
+from newsletter.errors import ConfigError, InvalidAddress, NewsletterError, UsageError
 from newsletter.model import IssueState, SubscriberStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -574,7 +574,7 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (ConfigError, UsageError) as exc:
+    except (ConfigError, UsageError, InvalidAddress) as exc:
         _fail(exc, 2)
     except NewsletterError as exc:
         _fail(exc, 1)
