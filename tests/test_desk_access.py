@@ -162,6 +162,18 @@ def test_session_expires_and_logout_clears_it(services: Services, clock: FrozenC
     assert client.get("/desk").status_code == 303
 
 
+def test_logout_ends_copies_of_the_session_too(services: Services) -> None:
+    """A copied session cookie stops working once its editor logs out, and login works again."""
+    client, csrf = logged_in(services)
+    stolen = client.cookies[security.SESSION_COOKIE]
+    assert client.post("/desk/logout", data={"csrf": csrf}).status_code == 303
+    thief = client_for(services)
+    thief.cookies.set(security.SESSION_COOKIE, stolen, path="/desk")
+    assert thief.get("/desk").status_code == 303
+    again, _ = logged_in_again(services)
+    assert again.get("/desk").status_code == 200
+
+
 def logged_in_again(services: Services) -> tuple[object, str]:
     client = client_for(services)
     token = csrf_of(client.get("/desk/login").text)

@@ -19,7 +19,8 @@ class Editor:
     id: int
     name: str
     email: str | None
-    # Changes when the password does, so sessions opened with an old password stop working.
+    # Changes when the password does or the editor logs out, so sessions opened before stop
+    # working.
     credential_version: str
 
 
@@ -73,6 +74,17 @@ def get_editor(services: Services, editor_id: int) -> Editor | None:
     return _editor(row) if row else None
 
 
+def end_sessions(services: Services, editor_id: int) -> None:
+    """Log the editor out everywhere: every session cookie issued so far stops working."""
+    with services.store.engine.begin() as connection:
+        connection.execute(
+            editors.update()
+            .where(editors.c.id == editor_id)
+            .values(session_epoch=editors.c.session_epoch + 1)
+        )
+
+
 def _editor(row: RowMapping) -> Editor:
-    version = hashlib.sha256(row["password_hash"].encode()).hexdigest()[:16]
+    fingerprint = f"{row['password_hash']}:{row['session_epoch']}"
+    version = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
     return Editor(id=row["id"], name=row["name"], email=row["email"], credential_version=version)

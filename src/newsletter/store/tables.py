@@ -209,6 +209,8 @@ editors = Table(
     Column("password_hash", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("email", String(320)),  # where the desk sends test copies
+    # Bumped by logging out: every session opened before stops working, copied cookies too.
+    Column("session_epoch", Integer, nullable=False, server_default="0"),
 )
 
 job_runs = Table(

@@ -30,7 +30,7 @@ from starlette.datastructures import FormData
 
 from newsletter import issues as issue_cases
 from newsletter.bootstrap import Services, secret_key
-from newsletter.editors import Editor, authenticate, get_editor
+from newsletter.editors import Editor, authenticate, end_sessions, get_editor
 from newsletter.errors import InvalidAddress, NewsletterError, UsageError
 from newsletter.model import Issue, IssueState, RenderedMessage, SubscriberStatus
 from newsletter.personalise import personalise
@@ -350,7 +350,8 @@ def desk_router(services: Services) -> APIRouter:
         return success
 
     @router.post("/logout")
-    def logout(form: Posted) -> Response:
+    def logout(form: Posted, request: Request) -> Response:
+        end_sessions(services, request.state.editor.id)
         response = redirect("/desk/login", ok="loggedout")
         response.delete_cookie(
             security.SESSION_COOKIE,
