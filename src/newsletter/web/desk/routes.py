@@ -8,7 +8,7 @@ little JavaScript there is (`/desk/assets/desk.js`) only enhances forms that wor
 # No `from __future__ import annotations` here: FastAPI must see the real annotations of the
 # route functions, whose dependencies are defined inside `desk_router`.
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -181,22 +181,19 @@ class Desk:
         return copy.html, copy.text
 
     def event_counts(self, issue_id: int) -> EventCounts:
-        """Provider event counts when the store records events, zeros otherwise."""
-        events = getattr(self.services.store, "events", None)
-        if events is None:
-            return EventCounts()
-        counts: Mapping[str, int] = events.unique_counts(issue_id)
+        """Recipients per SendGrid event kind, from the signed event webhook."""
+        counts = self.services.store.events.unique_counts(issue_id)
 
         def total(*kinds: str) -> int:
-            return sum(int(counts.get(kind, 0)) for kind in kinds)
+            return sum(counts.get(kind, 0) for kind in kinds)
 
         return EventCounts(
-            delivered=total("delivered", "delivery"),
-            bounced=total("bounce", "bounced", "dropped"),
-            opened=total("open", "opened"),
-            clicked=total("click", "clicked"),
-            unsubscribed=total("unsubscribe", "unsubscribed", "group_unsubscribe"),
-            available=True,
+            delivered=total("delivered"),
+            bounced=total("bounce", "dropped"),
+            opened=total("open"),
+            clicked=total("click"),
+            unsubscribed=total("unsubscribe", "group_unsubscribe"),
+            available=bool(counts),  # no event yet: the page explains where numbers come from
         )
 
 
