@@ -103,10 +103,7 @@ class _Job:
 def collect(services: Services, only: str | None = None, progress: bool = False) -> CollectReport:
     """Fetch every due configured feed once (or only the feed named `only`, due or not)."""
     config = services.config
-    sources = [
-        FeedSource(name=feed.name, url=config.feed_url(feed.url), section=feed.section)
-        for feed in config.settings.feeds
-    ]
+    sources = config.feed_sources()
     services.store.feeds.sync(sources)
     if only is not None and only not in {source.name for source in sources}:
         raise UsageError(f"no feed named {only!r} in {config.path}")
