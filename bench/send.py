@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from delivery_helpers import write_sendgrid_config  # noqa: E402
 from newsletter import bootstrap  # noqa: E402
 from newsletter import config as config_module  # noqa: E402
 from newsletter.deliver.send import send_issue  # noqa: E402
@@ -159,28 +160,8 @@ def environment(config_path: Path) -> dict[str, str]:
 def setup(folder: Path, port: int, count: int, postgres: str) -> Path:
     """A config, a migrated database, `count` subscribers, one issue started with its render."""
     folder.mkdir(parents=True, exist_ok=True)
-    url = postgres or f"sqlite:///{folder / 'bench.db'}"
-    if postgres:
-        reset_postgres(postgres)
-    path = folder / "config.toml"
-    path.write_text(
-        f"""
-[newsletter]
-name = "MaddyNews"
-base_url = "https://news.example.org"
-[sender]
-email = "newsletter@example.org"
-name = "MaddyNews"
-[database]
-url = "{url}"
-[email]
-provider = "sendgrid"
-[email.sendgrid]
-host = "http://127.0.0.1:{port}"
-batch_size = 1000
-""",
-        encoding="utf-8",
-    )
+    url = own_schema(postgres) if postgres else f"sqlite:///{folder / 'bench.db'}"
+    path = write_sendgrid_config(folder, url, f"http://127.0.0.1:{port}", batch_size=1000)
     config = config_module.load(path, environment(path))
     services = bootstrap.build(config)
     store = services.store
@@ -217,13 +198,18 @@ def insert_subscribers(services: bootstrap.Services, count: int, now: datetime) 
             )
 
 
-def reset_postgres(url: str) -> None:
+def own_schema(url: str) -> str:
+    """The URL with its search path on a schema of the benchmark's own, emptied first: the
+    database's other schemas are never touched."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public"))
+        connection.execute(sa.text("DROP SCHEMA IF EXISTS bench_send CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA bench_send"))
     engine.dispose()
+    scoped = sa.engine.make_url(url).update_query_dict({"options": "-csearch_path=bench_send"})
+    return scoped.render_as_string(hide_password=False)
 
 
 def digest(issue_id: int) -> RenderedMessage:
