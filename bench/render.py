@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from newsletter import config as config_module  # noqa: E402
 from newsletter.deliver import sender_of  # noqa: E402
-from newsletter.deliver.message import build_message  # noqa: E402
+from newsletter.deliver.message import copy_bytes  # noqa: E402
 from newsletter.model import (  # noqa: E402
     Article,
     Issue,
@@ -119,8 +119,9 @@ def main() -> int:
     sender = sender_of(config)
 
     def personalise_and_mime(n: int) -> bytes:
-        # What the file and SMTP providers do per copy: personalise, then the MIME message.
-        return build_message(rendered, recipients[n], sender).as_bytes()
+        # What the file and SMTP providers do per copy: personalise, the MIME message, the
+        # header check.
+        return copy_bytes(rendered, recipients[n], sender)
 
     mime_s = per_call(personalise_and_mime, max(200, args.recipients // 10))
 

@@ -37,7 +37,14 @@ from newsletter import bootstrap  # noqa: E402
 from newsletter import config as config_module  # noqa: E402
 from newsletter.deliver.send import send_issue  # noqa: E402
 from newsletter.deliver.sendgrid import SendgridProvider  # noqa: E402
-from newsletter.model import ArticleDraft, FeedSource, Recipient, RenderedMessage, SubscriberStatus  # noqa: E402  # noqa: E402
+from newsletter.model import (  # noqa: E402
+    ArticleDraft,
+    FeedSource,
+    Placeholders,
+    Recipient,
+    RenderedMessage,
+    SubscriberStatus,
+)
 from newsletter.store import tables  # noqa: E402
 from newsletter.store.issues import NewItem  # noqa: E402
 from newsletter.tokens import UNSUBSCRIBE  # noqa: E402
@@ -222,18 +229,20 @@ def digest(issue_id: int) -> RenderedMessage:
         "pour présenter la levée de fonds et ses enjeux pour l'écosystème.</p>"
         '<a href="https://example.org/a" style="color:#e4003a">Lire l\'article</a></td></tr>'
     )
+    spelled = Placeholders.fresh()
     html = (
-        "<html><body><p>Bonjour %%name%%</p><table>"
+        f"<html><body><p>Bonjour {spelled.name}</p><table>"
         + article * 80
-        + '</table><a href="%%unsubscribe_url%%">Se désinscrire</a></body></html>'
+        + f'</table><a href="{spelled.unsubscribe_url}">Se désinscrire</a></body></html>'
     )
-    text = "Bonjour %%name%%\n" + "La start-up lève 12 millions. Résumé.\n" * 80
+    text = f"Bonjour {spelled.name}\n" + "La start-up lève 12 millions. Résumé.\n" * 80
     return RenderedMessage(
         subject="MaddyNews n°1 : les levées de fonds de la semaine",
         preheader="",
         html=html,
-        text=text + "Se désinscrire : %%unsubscribe_url%%\n",
+        text=text + f"Se désinscrire : {spelled.unsubscribe_url}\n",
         issue_id=issue_id,
+        placeholders=spelled,
     )
 
 

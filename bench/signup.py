@@ -61,11 +61,13 @@ def serve(config_path: str) -> None:
         import newsletter.render  # noqa: F401
     except ImportError:  # the email renderer is not there yet: a stand-in of similar shape
 
-        def render_email(name: str, context: object) -> object:
+        def render_email(name: str, context: object, placeholders: object) -> object:
             from newsletter.model import RenderedMessage
 
             url = context.get("confirm_url", "")  # type: ignore[attr-defined]
-            return RenderedMessage(name, "", f'<a href="{url}">ok</a>', f"{url}\n")
+            return RenderedMessage(
+                name, "", f'<a href="{url}">ok</a>', f"{url}\n", placeholders=placeholders
+            )  # type: ignore[arg-type]
 
     app = create_app(services, render_email=render_email)  # type: ignore[arg-type]
     web = loaded.settings.web

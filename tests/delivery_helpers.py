@@ -10,27 +10,36 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.bootstrap import Services
-from newsletter.model import ArticleDraft, FeedSource, Issue, RenderedMessage, SubscriberStatus
+from newsletter.model import (
+    ArticleDraft,
+    FeedSource,
+    Issue,
+    Placeholders,
+    RenderedMessage,
+    SubscriberStatus,
+)
 from newsletter.store import tables
 from newsletter.store.issues import NewItem
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SUBJECT = "Les licornes françaises à l'honneur, %%name%% !"
+SUBJECT = "Les licornes françaises à l'honneur, {name} !"
 
 
 def fake_render(issue: Issue) -> RenderedMessage:
     """What the renderer produces, reduced to what delivery needs: placeholders in both parts."""
+    spelled = Placeholders.fresh()
+    name, unsubscribe = spelled.name, spelled.unsubscribe_url
     return RenderedMessage(
-        subject=SUBJECT,
+        subject=SUBJECT.format(name=name),
         preheader="Levées de fonds de la semaine",
         html=(
-            '<html><body><p style="color:#222">Bonjour %%name%%, voici l\'édition '
+            f'<html><body><p style="color:#222">Bonjour {name}, voici l\'édition '
             f"{issue.number}.</p>"
-            '<p><a href="%%unsubscribe_url%%">Se désinscrire</a></p></body></html>'
+            f'<p><a href="{unsubscribe}">Se désinscrire</a></p></body></html>'
         ),
-        text=f"Bonjour %%name%%, voici l'édition {issue.number}.\n\n"
-        "Se désinscrire : %%unsubscribe_url%%\n",
+        text=f"Bonjour {name}, voici l'édition {issue.number}.\n\nSe désinscrire : {unsubscribe}\n",
+        placeholders=spelled,
     )
 
 

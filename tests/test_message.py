@@ -1,19 +1,31 @@
-"""MIME copies (message.py) and the file provider: parts, headers, encodings, atomic files."""
+"""MIME copies (message.py) and the file provider: parts, headers, encodings, atomic files,
+header injection refused, list headers written as plain ASCII."""
 
 from __future__ import annotations
 
 import email
 import email.policy
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from newsletter.bootstrap import Services
 from newsletter.deliver.base import Sender
 from newsletter.deliver.file import FileProvider
-from newsletter.deliver.message import build_message
+from newsletter.deliver.message import (
+    assemble,
+    check_headers,
+    copy_bytes,
+    copy_headers,
+)
 from newsletter.deliver.send import send_issue
-from newsletter.model import IssueState, Recipient, RenderedMessage
+from newsletter.errors import UnsafeHeaders
+from newsletter.model import IssueState, Placeholders, Recipient, RenderedMessage
+from newsletter.personalise import personalise
 from tests.delivery_helpers import SUBJECT, add_subscribers, fake_render, make_issue
+from tests.mail_checks import assert_one_safe_copy, assert_plain_list_headers, header_lines
 
 SENDER = Sender(email="newsletter@maddynews.fr", name="MaddyNews, l'équipe", base_url="https://x")
 RECIPIENT = Recipient(
@@ -23,13 +35,25 @@ RECIPIENT = Recipient(
     name="Zoé Lefèvre-Châtelain",
     unsubscribe_url="https://news.example.org/unsubscribe/abc.DEF",
 )
+SPELLED = Placeholders.fresh()
 MESSAGE = RenderedMessage(
-    subject=SUBJECT,
+    subject=SUBJECT.format(name=SPELLED.name),
     preheader="",
-    html="<p>Bonjour %%name%%</p>" + "<span>é</span>" * 400 + '<a href="%%unsubscribe_url%%">x</a>',
-    text="Bonjour %%name%%\n" + "é" * 3000 + "\n%%unsubscribe_url%%",
+    html=f"<p>Bonjour {SPELLED.name}</p>"
+    + "<span>é</span>" * 400
+    + f'<a href="{SPELLED.unsubscribe_url}">x</a>',
+    text=f"Bonjour {SPELLED.name}\n" + "é" * 3000 + f"\n{SPELLED.unsubscribe_url}",
     issue_id=3,
+    categories=("digest",),
+    placeholders=SPELLED,
 )
+ATTACKS = {
+    "encoded CRLF": "=?utf-8?q?=0D=0ABcc:_evil@x.org?=",
+    "encoded CRLF, base64": "=?utf-8?b?DQpCY2M6IGV2aWxAeC5vcmcNClJlcGx5LVRvOiBldmlsQHgub3Jn?=",
+    "encoded body": "=?utf-8?q?x=0D=0AContent-Type:_text/html=0D=0A=0D=0A<h1>EVIL_BODY</h1>?=",
+    "raw CRLF": "Eve\r\nBcc: evil@x.org\r\nReply-To: evil@x.org",
+    "bidi override": "Zoé \u202eevil\u202c \u2066x\u2069",
+}
 
 
 def _parsed(raw: bytes) -> email.message.EmailMessage:
@@ -39,8 +63,8 @@ def _parsed(raw: bytes) -> email.message.EmailMessage:
 
 
 def test_copy_has_both_parts_and_every_header() -> None:
-    """Text and HTML alternatives, unsubscribe headers, ids, and French text decoded intact."""
-    raw = build_message(MESSAGE, RECIPIENT, SENDER, datetime(2026, 11, 23, tzinfo=UTC)).as_bytes()
+    """Text and HTML alternatives, list headers, ids, and French text decoded intact."""
+    raw = copy_bytes(MESSAGE, RECIPIENT, SENDER, datetime(2026, 11, 23, tzinfo=UTC))
     parsed = _parsed(raw)
     assert parsed.get_content_type() == "multipart/alternative"
     assert parsed["Subject"] == "Les licornes françaises à l'honneur, Zoé Lefèvre-Châtelain !"
@@ -48,6 +72,8 @@ def test_copy_has_both_parts_and_every_header() -> None:
     assert parsed["From"].addresses[0].display_name == "MaddyNews, l'équipe"
     assert parsed["List-Unsubscribe"] == "<https://news.example.org/unsubscribe/abc.DEF>"
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert parsed["List-Id"] == "<maddynews-l-equipe.maddynews.fr>"
+    assert parsed["Feedback-ID"] == "issue-3:maddynews-l-equipe:digest:maddynews-fr"
     assert parsed["Message-ID"].endswith("@maddynews.fr>")
     assert parsed["Date"] == "Mon, 23 Nov 2026 00:00:00 +0000"
     assert (parsed["X-Newsletter-Issue"], parsed["X-Newsletter-Delivery"]) == ("3", "42")
@@ -68,18 +94,80 @@ def test_copy_has_both_parts_and_every_header() -> None:
 
 def test_copy_is_ascii_with_short_lines() -> None:
     """Every line of the wire format is 7-bit and well under the 998-octet limit."""
-    raw = build_message(MESSAGE, RECIPIENT, SENDER).as_bytes()
+    raw = copy_bytes(MESSAGE, RECIPIENT, SENDER)
     assert raw.isascii()
     assert max(len(line) for line in raw.split(b"\r\n")) <= 78
     assert b"\n" not in raw.replace(b"\r\n", b"")
 
 
-def test_names_cannot_inject_headers() -> None:
-    """A name holding a line break stays inside the To header."""
-    evil = Recipient(1, 1, "a@example.org", "Eve\r\nBcc: victim@example.org", "https://u/x")
-    parsed = _parsed(build_message(MESSAGE, evil, SENDER).as_bytes())
-    assert parsed["Bcc"] is None
-    assert parsed["To"].addresses[0].display_name == "Eve Bcc: victim@example.org"
+@pytest.mark.parametrize("attack", ATTACKS.values(), ids=ATTACKS.keys())
+def test_names_cannot_inject_headers(attack: str) -> None:
+    """A name holding encoded or raw line breaks, or bidi controls, stays one display name:
+    one To, no Bcc or Reply-To, no injected body; the name shown has no encoded word."""
+    evil = Recipient(1, 1, "a@example.org", attack, "https://news.example.org/unsubscribe/t")
+    raw = copy_bytes(MESSAGE, evil, SENDER)
+    parsed = assert_one_safe_copy(raw, absent="<h1>EVIL_BODY")
+    (to,) = parsed["To"].addresses
+    assert to.addr_spec == "a@example.org"
+    assert "=?" not in to.display_name and "\u202e" not in to.display_name
+    assert "\u202e" not in parsed["Subject"]
+
+
+def test_check_headers_refuses_what_was_not_meant() -> None:
+    """Bytes whose headers read back differently from the ones meant are refused: an added
+    Bcc, a changed To, a blank line that starts the body early, an overlong line."""
+    copy = personalise(MESSAGE, RECIPIENT)
+    meant = copy_headers(MESSAGE, copy, RECIPIENT, SENDER)
+    raw = assemble(meant, copy).as_bytes()
+    check_headers(raw, meant, RECIPIENT.email)  # as written: accepted
+    to_line = next(line for line in raw.split(b"\r\n") if line.startswith(b"To:"))
+    forged = {
+        "added: bcc": raw.replace(to_line, to_line + b"\r\nBcc: evil@x.org"),
+        "changed: to": raw.replace(b"<zoe@example.org>", b"<evil@x.org>"),
+        "missing": raw.replace(to_line, to_line + b"\r\n"),
+        "over 998": raw.replace(to_line, to_line + b"\r\nX-Long: " + b"x" * 1000),
+    }
+    for expected, data in forged.items():
+        with pytest.raises(UnsafeHeaders, match=expected):
+            check_headers(data, meant, RECIPIENT.email)
+
+
+def test_unwritable_copy_is_refused_and_counted_failed(tmp_path: Path) -> None:
+    """A copy whose List-Unsubscribe cannot be written as meant (a line break, a line over 998
+    octets) is failed by the file provider and never written; the other copies go."""
+    provider = FileProvider(sender=SENDER, outbox=tmp_path)
+    good = Recipient(1, 1, "a@example.org", "A", "https://news.example.org/unsubscribe/t")
+    broken = Recipient(2, 2, "b@example.org", "B", "https://n.example.org/u/x\r\nBcc: e@x.org")
+    long = Recipient(3, 3, "c@example.org", "C", "https://n.example.org/u/" + "x" * 1000)
+    result = provider.send_batch(MESSAGE, [good, broken, long])
+    assert set(result.failed) == {2, 3}
+    assert "cannot be written in List-Unsubscribe" in result.failed[2]
+    assert "over 998 octets" in result.failed[3]
+    files = list(tmp_path.glob("*.eml"))
+    assert len(files) == 1 and b"a@example.org" in files[0].read_bytes()
+
+
+def test_list_headers_are_plain_ascii_on_the_wire(tmp_path: Path) -> None:
+    """With a production-length https link and token and a mailto, the .eml carries
+    List-Unsubscribe as two URIs folded between them, never RFC 2047 encoded, with
+    List-Unsubscribe-Post, List-Id and Feedback-ID."""
+    base = "https://newsletter.maddyness-exemple.com/lettres/maddynews"
+    token = "eyJwIjoidW5zdWJzY3JpYmUiLCJzIjoxMjM0NTY3LCJ0IjoxNzk1MDAwMDAwfQ." + "Ab9_-" * 17
+    sender = replace(SENDER, newsletter="MaddyNews", unsubscribe_mailto="desabo@maddynews.fr")
+    reader = replace(RECIPIENT, unsubscribe_url=f"{base}/unsubscribe/{token}")
+    provider = FileProvider(sender=sender, outbox=tmp_path)
+    assert provider.send_batch(MESSAGE, [reader]).failed == {}
+    (path,) = tmp_path.glob("*.eml")
+    raw = path.read_bytes()
+    values = assert_plain_list_headers(raw)
+    assert len(token) >= 140
+    assert values["List-Unsubscribe"] == (
+        f"<{base}/unsubscribe/{token}>, <mailto:desabo@maddynews.fr?subject=unsubscribe-{token}>"
+    )
+    assert header_lines(raw, "List-Unsubscribe")[0][1].startswith(b" <mailto:")
+    assert values["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert values["List-Id"] == "MaddyNews <maddynews.maddynews.fr>"
+    assert values["Feedback-ID"] == "issue-3:maddynews:digest:maddynews-fr"
 
 
 def test_file_provider_writes_one_eml_per_subscriber(services: Services, tmp_path: Path) -> None:

@@ -11,14 +11,16 @@ from typing import Any
 import pytest
 
 from newsletter.errors import ConfigError, RenderError
-from newsletter.model import Recipient, RenderedMessage
-from newsletter.personalise import UNSUBSCRIBE_URL, personalise
+from newsletter.model import Placeholders, Recipient, RenderedMessage
+from newsletter.personalise import personalise
 from newsletter.plaintext import WIDTH
 from newsletter.render import GMAIL_CLIP_BYTES, Renderer, clipping_risk, clipping_warning
 from tests.render_support import inline_styles, parse, render_config
 from tests.sample_issue import sample_issue
 
 BASE_URL = "https://news.example.org"
+PLACEHOLDERS = Placeholders("0123456789abcdef01234567")  # as a render draws them
+UNSUBSCRIBE_URL = PLACEHOLDERS.unsubscribe_url
 
 
 @pytest.fixture
@@ -28,7 +30,7 @@ def renderer(tmp_path: Path) -> Renderer:
 
 @pytest.fixture
 def digest(renderer: Renderer) -> RenderedMessage:
-    return renderer.render_issue(sample_issue(5))
+    return renderer.render_issue(sample_issue(5), PLACEHOLDERS)
 
 
 def recipient(name: str | None = "Camille", url: str = f"{BASE_URL}/unsubscribe/tok.en") -> Any:
@@ -207,7 +209,7 @@ def test_relative_template_links_become_absolute(tmp_path: Path) -> None:
     )
     renderer = Renderer(config)
     renderer._env.loader = __import__("jinja2").FileSystemLoader(str(override))
-    html = renderer.render_issue(sample_issue(1)).html
+    html = renderer.render_issue(sample_issue(1), PLACEHOLDERS).html
     assert f'href="{BASE_URL}/subscribe"' in html
     assert f'href="{UNSUBSCRIBE_URL}"' in html
 
@@ -233,7 +235,7 @@ def test_personalised_copy_has_a_working_unsubscribe_link(digest: RenderedMessag
 def test_personalise_escapes_a_hostile_name(renderer: Renderer) -> None:
     """A subscriber named <script> is text in the HTML part of the welcome email."""
     welcome = renderer.render_email("welcome", {})
-    assert "%%name%%" in welcome.html
+    assert welcome.placeholders.name in welcome.html
     copy = personalise(welcome, recipient(name="<script>alert(1)</script>"))
     assert "<script>" not in copy.html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in copy.html
@@ -368,7 +370,7 @@ def test_utm_campaign_rejects_unknown_fields(tmp_path: Path) -> None:
 def test_confirm_email(renderer: Renderer) -> None:
     """Subject, a button and a copyable link to the confirmation URL, no unsubscribe link."""
     url = f"{BASE_URL}/confirm/abc.def"
-    message = renderer.render_email("confirm", {"confirm_url": url})
+    message = renderer.render_email("confirm", {"confirm_url": url}, PLACEHOLDERS)
     assert message.subject == "Confirmez votre inscription à MaddyNews"
     assert message.html.count(f'href="{url}"') == 3 and url in message.text  # VML, a, copy
     assert UNSUBSCRIBE_URL not in message.html
@@ -384,7 +386,7 @@ def test_confirm_email_drops_an_unsafe_confirm_url(renderer: Renderer) -> None:
 
 def test_welcome_and_test_emails(renderer: Renderer) -> None:
     """Welcome has the unsubscribe placeholder; the test email says it is a test."""
-    welcome = renderer.render_email("welcome", {})
+    welcome = renderer.render_email("welcome", {}, PLACEHOLDERS)
     assert welcome.subject == "Bienvenue dans MaddyNews"
     assert f'href="{UNSUBSCRIBE_URL}"' in welcome.html and UNSUBSCRIBE_URL in welcome.text
     test = renderer.render_email("test", {})

@@ -116,7 +116,7 @@ def test_full_send_mails_each_subscriber_once(services: Services) -> None:
     assert sorted(c.recipient.email for c in sent) == sorted(f"u{i}@example.org" for i in range(7))
     assert _memory(services).batches == 3  # batch_size 3
     first = _memory(services).to("u0@example.org")[0]
-    assert first.copy.subject == SUBJECT.replace("%%name%%", "Zoé 0")
+    assert first.copy.subject == SUBJECT.format(name="Zoé 0")
     token = first.recipient.unsubscribe_url.rsplit("/", 1)[1]
     assert services.signer.verify(token, UNSUBSCRIBE, services.clock()) == ids[0]
     assert first.headers["List-Unsubscribe"] == f"<{first.recipient.unsubscribe_url}>"
@@ -124,7 +124,7 @@ def test_full_send_mails_each_subscriber_once(services: Services) -> None:
     issue = services.store.issues.get(issue_id)
     assert issue is not None and issue.sent_at == services.clock()
     frozen = services.store.issues.frozen_render(issue_id)
-    assert frozen is not None and frozen.subject == SUBJECT
+    assert frozen is not None and frozen.subject == SUBJECT.format(name=frozen.placeholders.name)
 
 
 def test_second_send_sends_nothing_more(services: Services) -> None:

@@ -16,7 +16,7 @@ from newsletter.cli import cli
 from newsletter.clock import FrozenClock
 from newsletter.config import Config
 from newsletter.errors import ConfigError, InvalidAddress, TransientProviderError
-from newsletter.model import RenderedMessage, SubscriberStatus
+from newsletter.model import Placeholders, RenderedMessage, SubscriberStatus
 from newsletter.store.subscribers import SignupOutcome
 from newsletter.transactional import Mailer
 from newsletter.web.messages import Messages
@@ -25,9 +25,15 @@ from newsletter.web.ratelimit import TokenBuckets
 CONSENT = subscribers.Consent(ip="192.0.2.1", source="test", text="fr:abc")
 
 
-def render(name: str, context: Mapping[str, object]) -> RenderedMessage:
+def render(name: str, context: Mapping[str, object], placeholders: Placeholders) -> RenderedMessage:
     url = context.get("confirm_url") or ""
-    return RenderedMessage(subject=name, preheader="", html=f"<a href='{url}'>x</a>", text=str(url))
+    return RenderedMessage(
+        subject=name,
+        preheader="",
+        html=f"<a href='{url}'>x</a>",
+        text=str(url),
+        placeholders=placeholders,
+    )
 
 
 @pytest.mark.parametrize(
@@ -108,7 +114,9 @@ def test_mailer_renders_per_recipient_when_placeholders_do_not_survive(services:
     """A template that mangles the placeholder is rendered per recipient with the real link."""
     calls: list[Mapping[str, object]] = []
 
-    def mangling(name: str, context: Mapping[str, object]) -> RenderedMessage:
+    def mangling(
+        name: str, context: Mapping[str, object], placeholders: Placeholders
+    ) -> RenderedMessage:
         calls.append(context)
         url = str(context.get("confirm_url")).upper()
         return RenderedMessage(subject=name, preheader="", html=url, text=url)

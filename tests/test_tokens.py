@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from newsletter.errors import TokenError
-from newsletter.model import Recipient, RenderedMessage
-from newsletter.personalise import NAME, UNSUBSCRIBE_URL, personalise
+from newsletter.model import Placeholders, Recipient, RenderedMessage
+from newsletter.personalise import personalise
 from newsletter.tokens import CONFIRM, UNSUBSCRIBE, TokenSigner
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
@@ -33,11 +33,14 @@ def test_token_round_trip_and_refusals() -> None:
 
 def test_personalise_fills_and_escapes() -> None:
     """Placeholders are filled; the HTML part gets escaped values, the text part raw ones."""
+    spelled = Placeholders.fresh()
+    name, url = spelled.name, spelled.unsubscribe_url
     message = RenderedMessage(
-        subject=f"Bonjour {NAME}",
+        subject=f"Bonjour {name}",
         preheader="",
-        html=f'<p>Bonjour {NAME}</p><a href="{UNSUBSCRIBE_URL}">se désinscrire</a>',
-        text=f"Bonjour {NAME}\nSe désinscrire : {UNSUBSCRIBE_URL}",
+        html=f'<p>Bonjour {name}</p><a href="{url}">se désinscrire</a>',
+        text=f"Bonjour {name}\nSe désinscrire : {url}",
+        placeholders=spelled,
     )
     recipient = Recipient(1, 1, "a@example.org", "<Zoé & co>", "https://x.org/u/t?a=1&b=2")
     copy = personalise(message, recipient)

@@ -26,6 +26,11 @@ from pydantic import (
 from newsletter.errors import ConfigError
 from newsletter.model import FeedSource
 
+# An address that can be written in a header as it is: dot-atom local part, ASCII domain.
+_MAIL_ADDRESS = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+)
 _SCHEDULE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -43,8 +48,12 @@ class NewsletterSection(_Section):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http(s) URL such as https://news.example.org")
+        # Printable ASCII without spaces: it is written as is into List-Unsubscribe headers.
+        if not re.match(r"^https?://[^/\s]+[\x21-\x7e]*$", value) or not value.isascii():
+            raise ValueError(
+                "must be an http(s) URL such as https://news.example.org, in ASCII "
+                "(an internationalised domain in its xn-- form)"
+            )
         return value.rstrip("/")
 
     @field_validator("timezone")
@@ -66,8 +75,11 @@ class SenderSection(_Section):
     @field_validator("email")
     @classmethod
     def _address(cls, value: str) -> str:
-        if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value):
-            raise ValueError(f"{value!r} is not an email address")
+        if not _MAIL_ADDRESS.match(value):
+            raise ValueError(
+                f"{value!r} is not an ASCII email address (write an internationalised domain "
+                "in its xn-- form)"
+            )
         return value
 
 
@@ -131,9 +143,25 @@ class SendgridEmailSection(_Section):
 class EmailSection(_Section):
     provider: Literal["file", "smtp", "sendgrid", "memory"] = "file"
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = 100
+    # An address offered as List-Unsubscribe's mailto: alternative ("" = the https link only).
+    unsubscribe_mailto: str = ""
     file: FileEmailSection = FileEmailSection()
     smtp: SmtpEmailSection = SmtpEmailSection()
     sendgrid: SendgridEmailSection = SendgridEmailSection()
+
+    @field_validator("unsubscribe_mailto")
+    @classmethod
+    def _mailto(cls, value: str) -> str:
+        """`unsub@example.org` or `mailto:unsub@example.org`, kept as the bare address."""
+        address = value.strip()
+        if address[:7].lower() == "mailto:":
+            address = address[7:]
+        if address and not _MAIL_ADDRESS.match(address):
+            raise ValueError(
+                "must be an ASCII email address such as unsubscribe@example.org, or the same "
+                "as a mailto: URI without parameters (the subject is added per reader)"
+            )
+        return address
 
 
 class SubscribeSection(_Section):

@@ -9,6 +9,7 @@ NewsletterError
 ├── StoreError             the database refused or is out of date
 ├── RenderError            a template failed
 ├── InvalidAddress         an email address that cannot be mailed
+├── UnsafeHeaders          a copy whose headers, as written, would not say what was meant
 ├── TokenError             a signed token is forged, expired or for another purpose
 ├── SendInterrupted        a send stopped on a signal after its batch in flight; rerun resumes
 └── ProviderError          the email provider refused or failed
@@ -56,6 +57,10 @@ class RenderError(NewsletterError):
 
 class InvalidAddress(NewsletterError):
     pass
+
+
+class UnsafeHeaders(NewsletterError):
+    """The copy is refused, never sent: an added header, a changed value, an overlong line."""
 
 
 class TokenError(NewsletterError):

@@ -145,7 +145,9 @@ def send_test(services: Services, issue_id: int, to: str) -> str:
 
     recipient = test_recipient(services, normalise_address(to))
     rendered = Renderer(services.config).render_issue(get(services, issue_id))
-    test_copy = replace(rendered, subject=f"[TEST] {rendered.subject}", issue_id=None)
+    test_copy = replace(
+        rendered, subject=f"[TEST] {rendered.subject}", issue_id=None, categories=("test",)
+    )
     result = services.provider.send_batch(test_copy, [recipient])
     problem = (
         next(iter(result.failed.values()), None)

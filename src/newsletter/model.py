@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -152,6 +153,35 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class Placeholders:
+    """The markers a render leaves for each recipient's values (unsubscribe link, name).
+
+    Each render draws a new random nonce and spells its markers with it, so no text from
+    outside (a feed, an editor, a reader's name) can ever produce one: only what the templates
+    put where the render asked is filled in.
+    """
+
+    nonce: str
+
+    @classmethod
+    def fresh(cls) -> Placeholders:
+        return cls(secrets.token_hex(12))
+
+    @property
+    def unsubscribe_url(self) -> str:
+        return f"%%unsubscribe_url_{self.nonce}%%"
+
+    @property
+    def name(self) -> str:
+        return f"%%name_{self.nonce}%%"
+
+    @property
+    def name_html(self) -> str:
+        """The HTML-escaped name, for providers that fill in text and HTML with one value each."""
+        return f"%%name_html_{self.nonce}%%"
+
+
+@dataclass(frozen=True)
 class RenderedMessage:
     """A message rendered once, holding placeholders that each recipient's copy fills in."""
 
@@ -161,6 +191,7 @@ class RenderedMessage:
     text: str
     issue_id: int | None = None
     categories: tuple[str, ...] = ()
+    placeholders: Placeholders = field(default_factory=Placeholders.fresh)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Per-recipient copies of a message rendered once: placeholder substitution, nothing more.
 
-The renderer leaves these placeholders in the inlined HTML and in the text; each recipient's
-copy replaces them. Values are HTML-escaped for the HTML part. The SendGrid provider sends the
+The renderer leaves the placeholders of the message (`RenderedMessage.placeholders`, spelled
+with a nonce drawn for that render) in the inlined HTML and in the text; each recipient's copy
+replaces them. Values are HTML-escaped for the HTML part. The SendGrid provider sends the
 same placeholders as substitutions so SendGrid fills them in itself.
 """
 
@@ -10,11 +11,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from newsletter.headers import NAME_LIMIT, display_text
 from newsletter.model import Recipient, RenderedMessage
-
-UNSUBSCRIBE_URL = "%%unsubscribe_url%%"
-NAME = "%%name%%"
-PLACEHOLDERS = (UNSUBSCRIBE_URL, NAME)
 
 
 @dataclass(frozen=True)
@@ -24,13 +22,22 @@ class PersonalCopy:
     text: str
 
 
-def values_for(recipient: Recipient) -> dict[str, str]:
-    """The raw (unescaped) value of each placeholder for this recipient."""
-    return {UNSUBSCRIBE_URL: recipient.unsubscribe_url, NAME: recipient.name or ""}
+def reader_name(name: str | None) -> str:
+    """A reader's name as every copy shows it, in headers and bodies alike (may be empty)."""
+    return display_text(name or "", NAME_LIMIT)
+
+
+def values_for(message: RenderedMessage, recipient: Recipient) -> dict[str, str]:
+    """The raw (unescaped) value of each placeholder of `message` for this recipient."""
+    placeholders = message.placeholders
+    return {
+        placeholders.unsubscribe_url: recipient.unsubscribe_url,
+        placeholders.name: reader_name(recipient.name),
+    }
 
 
 def personalise(message: RenderedMessage, recipient: Recipient) -> PersonalCopy:
-    values = values_for(recipient)
+    values = values_for(message, recipient)
     escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
     return PersonalCopy(
         subject=_fill(message.subject, values),

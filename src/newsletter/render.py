@@ -1,7 +1,8 @@
 """Rendering: Jinja2 templates -> premailer CSS inlining, once per message.
 
-The result keeps the placeholders of `newsletter.personalise`, so each recipient's copy is a
-plain substitution afterwards: the CSS inliner never runs per recipient. Article data is
+The result keeps placeholders (`RenderedMessage.placeholders`, spelled with a nonce drawn for
+each render) that `newsletter.personalise` fills in, so each recipient's copy is a plain
+substitution afterwards: the CSS inliner never runs per recipient. Article data is
 untrusted plain text: autoescaped in HTML, links and images kept only when absolute http(s).
 """
 
@@ -24,8 +25,7 @@ from newsletter.config import Config
 from newsletter.errors import RenderError
 from newsletter.links import http_url, with_utm
 from newsletter.markup import markdown_html, markdown_text
-from newsletter.model import Issue, IssueItem, RenderedMessage
-from newsletter.personalise import PLACEHOLDERS, UNSUBSCRIBE_URL
+from newsletter.model import Issue, IssueItem, Placeholders, RenderedMessage
 from newsletter.plaintext import wrap
 from newsletter.typography import format_date, french_spacing
 
@@ -82,8 +82,12 @@ class Renderer:
 
     # -- public ------------------------------------------------------------------------------
 
-    def render_issue(self, issue: Issue) -> RenderedMessage:
-        """The digest of `issue`, inlined once, with per-recipient placeholders left in."""
+    def render_issue(
+        self, issue: Issue, placeholders: Placeholders | None = None
+    ) -> RenderedMessage:
+        """The digest of `issue`, inlined once, with per-recipient placeholders left in
+        (new ones for this render unless given)."""
+        placeholders = placeholders or Placeholders.fresh()
         newsletter = self._settings.newsletter
         subject = self._typography(
             issue.subject.replace("{name}", newsletter.name).replace("{number}", str(issue.number))
@@ -106,7 +110,7 @@ class Renderer:
             "sections": self._sections(issue),
             "web_url": f"{newsletter.base_url}/archive/{issue.id}",
         }
-        html, text = self._render_pair("digest", context)
+        html, text = self._render_pair("digest", context, placeholders)
         return RenderedMessage(
             subject=subject,
             preheader=preheader,
@@ -114,16 +118,30 @@ class Renderer:
             text=text,
             issue_id=issue.id,
             categories=("digest",),
+            placeholders=placeholders,
         )
 
-    def render_email(self, name: str, context: Mapping[str, object]) -> RenderedMessage:
+    def render_email(
+        self,
+        name: str,
+        context: Mapping[str, object],
+        placeholders: Placeholders | None = None,
+    ) -> RenderedMessage:
         """A transactional email (`confirm`, `welcome`, `test`); its templates set the subject
         and preheader in `{% block subject %}` / `{% block preheader %}`."""
         if name not in TRANSACTIONAL:
             raise RenderError(f"unknown email {name!r} (one of: {', '.join(TRANSACTIONAL)})")
-        html, text, subject, preheader = self._render_transactional(name, dict(context))
+        placeholders = placeholders or Placeholders.fresh()
+        html, text, subject, preheader = self._render_transactional(
+            name, dict(context), placeholders
+        )
         return RenderedMessage(
-            subject=subject, preheader=preheader, html=html, text=text, categories=(name,)
+            subject=subject,
+            preheader=preheader,
+            html=html,
+            text=text,
+            categories=(name,),
+            placeholders=placeholders,
         )
 
     # -- views -------------------------------------------------------------------------------
@@ -165,7 +183,7 @@ class Renderer:
 
     # -- templates -----------------------------------------------------------------------------
 
-    def _common(self) -> dict[str, Any]:
+    def _common(self, placeholders: Placeholders) -> dict[str, Any]:
         settings = self._settings
         language = settings.newsletter.language
         return {
@@ -176,20 +194,22 @@ class Renderer:
             "dir": "rtl" if language.split("-")[0].lower() in _RTL_LANGUAGES else "ltr",
             "base_url": settings.newsletter.base_url,
             "subscribe_url": f"{settings.newsletter.base_url}/subscribe",
-            "unsubscribe_url": UNSUBSCRIBE_URL,
-            "name_placeholder": "%%name%%",
+            "unsubscribe_url": placeholders.unsubscribe_url,
+            "name_placeholder": placeholders.name,
         }
 
-    def _render_pair(self, name: str, context: Mapping[str, Any]) -> tuple[str, str]:
-        full = {**self._common(), **context}
+    def _render_pair(
+        self, name: str, context: Mapping[str, Any], placeholders: Placeholders
+    ) -> tuple[str, str]:
+        full = {**self._common(placeholders), **context}
         html = self._template(f"{name}.html").render(full)
         text = self._template(f"{name}.txt").render(full)
-        return self._inline(html), wrap(text)
+        return self._inline(html, placeholders), wrap(text)
 
     def _render_transactional(
-        self, name: str, context: dict[str, Any]
+        self, name: str, context: dict[str, Any], placeholders: Placeholders
     ) -> tuple[str, str, str, str]:
-        full = {**self._common(), **context}
+        full = {**self._common(placeholders), **context}
         template = self._template(f"{name}.html")
         try:
             blocks = template.new_context(full)
@@ -201,7 +221,7 @@ class Renderer:
             raise RenderError(f"{name}.html: {exc}") from None
         full.setdefault("subject", unescape(subject))
         full.setdefault("preheader", unescape(preheader))
-        html, text = self._render_pair(name, full)
+        html, text = self._render_pair(name, full, placeholders)
         return html, text, full["subject"], full["preheader"]
 
     def _template(self, name: str) -> _Template:
@@ -215,7 +235,7 @@ class Renderer:
 
     # -- inlining ------------------------------------------------------------------------------
 
-    def _inline(self, html: str) -> str:
+    def _inline(self, html: str, placeholders: Placeholders) -> str:
         """CSS rules moved into style attributes; @media rules stay in a <style> block."""
         try:
             root = lxml_html.document_fromstring(html)
@@ -223,7 +243,7 @@ class Renderer:
             raise RenderError(f"the rendered HTML cannot be parsed: {exc}") from None
         inliner = premailer.Premailer(
             # URLs are made absolute below: premailer's own rewrite would turn the
-            # %%unsubscribe_url%% placeholder into {base_url}/%%unsubscribe_url%%.
+            # unsubscribe placeholder into {base_url}/%%unsubscribe_url_...%%.
             disable_link_rewrites=True,
             strip_important=False,
             keep_style_tags=False,
@@ -235,7 +255,7 @@ class Renderer:
             cssutils_logging_level=logging.CRITICAL,
         )
         inliner.transform(root)
-        _absolute_links(root, self._settings.newsletter.base_url)
+        _absolute_links(root, self._settings.newsletter.base_url, placeholders)
         body: str = etree.tostring(root, method="html", encoding="unicode")
         return "<!DOCTYPE html>\n" + body
 
@@ -266,10 +286,11 @@ def _template_line(exc: BaseException) -> str:
     return line
 
 
-def _absolute_links(root: Any, base_url: str) -> None:
-    """Every href/src absolute against `base_url`; placeholders, #anchors and mailto: kept;
-    any other scheme (javascript:, data:, vbscript:) removed with its attribute."""
+def _absolute_links(root: Any, base_url: str, placeholders: Placeholders) -> None:
+    """Every href/src absolute against `base_url`; this render's placeholders, #anchors and
+    mailto: kept; any other scheme (javascript:, data:, vbscript:) removed with its attribute."""
     base = base_url.rstrip("/") + "/"
+    kept = (placeholders.unsubscribe_url, placeholders.name)
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
@@ -278,7 +299,7 @@ def _absolute_links(root: Any, base_url: str) -> None:
             if value is None:
                 continue
             value = value.strip()
-            if value in PLACEHOLDERS or value.startswith("#"):
+            if value in kept or value.startswith("#"):
                 continue
             if attribute == "href" and value.lower().startswith("mailto:"):
                 continue

@@ -25,6 +25,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from newsletter.bootstrap import Services
 from newsletter.errors import InvalidAddress, UsageError
+from newsletter.headers import display_text
 from newsletter.model import Subscriber, SubscriberStatus
 from newsletter.store.outbox import CONFIRM
 from newsletter.store.subscribers import ConfirmOutcome, SignupOutcome
@@ -75,7 +76,8 @@ def normalise_address(raw: str) -> str:
 
 
 def clean_name(raw: str | None, strict: bool = False) -> str | None:
-    """A display name on one line. `strict` (web sign-ups) refuses line breaks outright."""
+    """A display name on one line, stored as every email shows it (`headers.display_text`:
+    no bidi controls, no encoded-word syntax). `strict` (web sign-ups) refuses line breaks."""
     if raw is None:
         return None
     if strict and ("\r" in raw or "\n" in raw):
@@ -83,7 +85,7 @@ def clean_name(raw: str | None, strict: bool = False) -> str | None:
     name = " ".join(raw.split())
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
         raise InvalidAddress("a name cannot contain control characters")
-    return name[:MAX_NAME] or None
+    return display_text(name, MAX_NAME) or None
 
 
 def check_policy(services: Services, address: str) -> None:

@@ -3,9 +3,9 @@
 Sign-up answers at once; the email owed is a row of the outbox written in the same transaction
 (see store/outbox.py), which a worker thread sends. Each kind is rendered once with
 placeholders (a marker standing for the confirmation token inside a real-looking URL, so URL
-filters keep it; `%%name%%`; `%%unsubscribe_url%%`) and filled per recipient, so the CSS inliner
-does not run for every sign-up; a template that does not keep them intact is rendered per
-recipient instead.
+filters keep it; the name and unsubscribe placeholders of that render, spelled with its own
+random nonce) and filled per recipient, so the CSS inliner does not run for every sign-up; a
+template that does not keep them intact is rendered per recipient instead.
 """
 
 from __future__ import annotations
@@ -21,14 +21,15 @@ from datetime import timedelta
 from newsletter.bootstrap import Services
 from newsletter.errors import NewsletterError, PermanentProviderError, TransientProviderError
 from newsletter.issues import unsubscribe_url
-from newsletter.model import Recipient, RenderedMessage, SubscriberStatus
-from newsletter.personalise import NAME, UNSUBSCRIBE_URL
+from newsletter.model import Placeholders, Recipient, RenderedMessage, SubscriberStatus
+from newsletter.personalise import reader_name
 from newsletter.store.outbox import CONFIRM, WELCOME, OutboxItem
 from newsletter.tokens import CONFIRM as CONFIRM_PURPOSE
 
 log = logging.getLogger("newsletter.transactional")
 
-RenderEmail = Callable[[str, Mapping[str, object]], RenderedMessage]
+# (kind, context, placeholders): the message must leave `placeholders` where the reader's values go.
+RenderEmail = Callable[[str, Mapping[str, object], Placeholders], RenderedMessage]
 
 # Letters only: no URL filter, escaping or percent-encoding changes it.
 CONFIRM_TOKEN = "ConfirmTokenPlaceholderQx"
@@ -53,10 +54,13 @@ class Mailer:
         self._render_email = render_email
         self._templates: dict[tuple[str, bool], RenderedMessage | None] = {}
 
-    def render(self, kind: str, context: Mapping[str, object]) -> RenderedMessage:
+    def render(
+        self, kind: str, context: Mapping[str, object], placeholders: Placeholders
+    ) -> RenderedMessage:
         if self._render_email is None:
             self._render_email = default_renderer(self.services)
-        return self._render_email(kind, context)
+        rendered = self._render_email(kind, context, placeholders)
+        return replace(rendered, placeholders=placeholders)
 
     def flush(self, limit: int = 100) -> int:
         """Send up to `limit` due emails; how many rows were handled (sent, dropped or delayed)."""
@@ -122,7 +126,11 @@ class Mailer:
             token = self.services.signer.sign(CONFIRM_PURPOSE, item.subscriber_id, now)
         template = self._template(item.kind, bool(item.name))
         if template is None:
-            return self.render(item.kind, self._context(item.kind, token, item.name))
+            placeholders = Placeholders.fresh()
+            name = reader_name(item.name) or None
+            return self.render(
+                item.kind, self._context(item.kind, token, name, placeholders), placeholders
+            )
         if item.kind != CONFIRM:
             return template
         return replace(
@@ -134,17 +142,21 @@ class Mailer:
     def _template(self, kind: str, has_name: bool) -> RenderedMessage | None:
         key = (kind, has_name)
         if key not in self._templates:
-            context = self._context(kind, CONFIRM_TOKEN, NAME if has_name else None)
-            rendered = self.render(kind, context)
+            placeholders = Placeholders.fresh()
+            name = placeholders.name if has_name else None
+            context = self._context(kind, CONFIRM_TOKEN, name, placeholders)
+            rendered = self.render(kind, context, placeholders)
             self._templates[key] = rendered if _placeholders_intact(rendered, kind) else None
         return self._templates[key]
 
-    def _context(self, kind: str, token: str, name: str | None) -> dict[str, object]:
+    def _context(
+        self, kind: str, token: str, name: str | None, placeholders: Placeholders
+    ) -> dict[str, object]:
         settings = self.services.config.settings
         context: dict[str, object] = {
             "name": name,
             "newsletter_name": settings.newsletter.name,
-            "unsubscribe_url": UNSUBSCRIBE_URL,
+            "unsubscribe_url": placeholders.unsubscribe_url,
         }
         if kind == CONFIRM:
             context["confirm_url"] = f"{settings.newsletter.base_url}/confirm/{token}"
@@ -157,9 +169,9 @@ def _placeholders_intact(message: RenderedMessage, kind: str) -> bool:
     if kind == CONFIRM and not (CONFIRM_TOKEN in message.html and CONFIRM_TOKEN in message.text):
         return False
     filled = " ".join((message.subject, message.html, message.text))
-    for placeholder in (NAME, UNSUBSCRIBE_URL):
+    for placeholder in (message.placeholders.name, message.placeholders.unsubscribe_url):
         filled = filled.replace(placeholder, "")
-    return "%%" not in filled
+    return "%%" not in filled  # no placeholder left half-changed (escaped, cut, re-cased)
 
 
 class OutboxWorker:

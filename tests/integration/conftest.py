@@ -19,21 +19,25 @@ from newsletter.bootstrap import Services
 from newsletter.clock import FrozenClock
 from newsletter.deliver import sender_of
 from newsletter.deliver.memory import MemoryProvider, SentCopy
-from newsletter.model import RenderedMessage
+from newsletter.model import Placeholders, RenderedMessage
 from newsletter.transactional import RenderEmail
 from newsletter.web import create_app
 
 CONFIRM_LINK = re.compile(r"https?://\S+/confirm/[A-Za-z0-9_.-]+")
 
 
-def fake_render(name: str, context: Mapping[str, object]) -> RenderedMessage:
+def fake_render(
+    name: str, context: Mapping[str, object], placeholders: Placeholders
+) -> RenderedMessage:
     """A stand-in for the email renderer: the link and the placeholders, nothing else."""
     url = context.get("confirm_url") or ""
+    reader, unsubscribe = placeholders.name, placeholders.unsubscribe_url
     return RenderedMessage(
         subject=f"[{name}] MaddyNews",
         preheader="",
-        html=f'<p>{name} %%name%% <a href="{url}">link</a> <a href="%%unsubscribe_url%%">x</a></p>',
-        text=f"{name} %%name%%\n{url}\nunsubscribe: %%unsubscribe_url%%\n",
+        html=f'<p>{name} {reader} <a href="{url}">link</a> <a href="{unsubscribe}">x</a></p>',
+        text=f"{name} {reader}\n{url}\nunsubscribe: {unsubscribe}\n",
+        placeholders=placeholders,
     )
 
 

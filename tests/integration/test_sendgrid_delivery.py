@@ -15,6 +15,7 @@ from newsletter.errors import ConfigError, PermanentProviderError, TransientProv
 from newsletter.model import DeliveryCounts, IssueState, Recipient, RenderedMessage
 from tests.conftest import shared_path
 from tests.delivery_helpers import (
+    SUBJECT,
     add_subscribers,
     bulk_subscribers,
     fake_render,
@@ -70,20 +71,28 @@ def test_payload_shape(
     assert [len(r.addresses) for r in server.accepted] == [2, 2, 1]
     body = server.accepted[0].body
     assert body is not None
+    frozen = services.store.issues.frozen_render(issue_id)
+    assert frozen is not None
+    spelled = frozen.placeholders  # the placeholders of the render that was sent
     assert body["from"] == {"email": "newsletter@example.org", "name": "MaddyNews"}
-    assert body["subject"] == "Les licornes françaises à l'honneur, %%name%% !"
+    assert body["subject"] == SUBJECT.format(name=spelled.name)
     assert [c["type"] for c in body["content"]] == ["text/plain", "text/html"]
-    assert "%%name_html%%" in body["content"][1]["value"]
-    assert "%%name%%" in body["content"][0]["value"]
+    assert spelled.name_html in body["content"][1]["value"]
+    assert spelled.name in body["content"][0]["value"]
     assert body["categories"] == ["newsletter", f"issue-{issue_id}"]
+    assert body["headers"] == {
+        "List-Id": "MaddyNews <maddynews.example.org>",
+        "Feedback-ID": f"issue-{issue_id}:maddynews:newsletter:example-org",
+        "X-Newsletter-Issue": str(issue_id),
+    }
     assert "custom_args" not in body
     first, second = body["personalizations"]
     assert first["to"] == [{"email": "u0@example.org", "name": "Zoé & Co"}]
     assert second["to"] == [{"email": "u1@example.org"}]
-    url = first["substitutions"]["%%unsubscribe_url%%"]
+    url = first["substitutions"][spelled.unsubscribe_url]
     assert url.startswith("https://news.example.org/unsubscribe/")
-    assert first["substitutions"]["%%name%%"] == "Zoé & Co"
-    assert first["substitutions"]["%%name_html%%"] == "Zoé &amp; Co"
+    assert first["substitutions"][spelled.name] == "Zoé & Co"
+    assert first["substitutions"][spelled.name_html] == "Zoé &amp; Co"
     assert first["headers"] == {
         "List-Unsubscribe": f"<{url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -138,7 +147,7 @@ def test_repeated_address_never_shares_a_request(server: SendgridServer) -> None
     provider = SendgridProvider(
         sender=sender_from_defaults(), api_key=API_KEY, host=server.url, timeout=5
     )
-    message = RenderedMessage("s", "", "<p>%%name%%</p>", "t", issue_id=1)
+    message = RenderedMessage("s", "", "<p>x</p>", "t", issue_id=1)
     recipients = [
         Recipient(1, 1, "a@example.org", None, "https://x/u/1"),
         Recipient(2, 2, "b@example.org", None, "https://x/u/2"),

@@ -13,6 +13,8 @@ def sender_of(config: Config) -> Sender:
         email=settings.sender.email,
         name=settings.sender.name,
         base_url=settings.newsletter.base_url,
+        newsletter=settings.newsletter.name,
+        unsubscribe_mailto=settings.email.unsubscribe_mailto,
     )
 
 

@@ -11,9 +11,17 @@ from newsletter.model import BatchResult, Recipient, RenderedMessage
 
 @dataclass(frozen=True)
 class Sender:
+    """Who sends, and what every copy's list headers are made of."""
+
     email: str
     name: str
     base_url: str
+    newsletter: str = ""  # the list's name (List-Id, Feedback-ID); the sender name if empty
+    unsubscribe_mailto: str = ""  # an address for List-Unsubscribe's mailto:, or none
+
+    @property
+    def list_name(self) -> str:
+        return self.newsletter or self.name
 
 
 class Provider(Protocol):
@@ -22,7 +30,8 @@ class Provider(Protocol):
     `send_batch` returns the recipients refused for good (by delivery id, with the reason);
     it raises `TransientProviderError` when the whole batch may be retried later and
     `PermanentProviderError` when nothing can be sent (bad credentials, bad configuration).
-    Every copy carries the recipient's `List-Unsubscribe` and `List-Unsubscribe-Post` headers.
+    Every copy carries the recipient's `List-Unsubscribe` and `List-Unsubscribe-Post` headers,
+    `List-Id` and `Feedback-ID` (deliver/message.py), as plain ASCII.
     """
 
     name: str

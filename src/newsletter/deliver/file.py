@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from newsletter.deliver.base import Sender
-from newsletter.deliver.message import build_message
-from newsletter.errors import InvalidAddress, PermanentProviderError
+from newsletter.deliver.message import copy_bytes
+from newsletter.errors import InvalidAddress, PermanentProviderError, UnsafeHeaders
 from newsletter.model import BatchResult, Recipient, RenderedMessage
 
 
@@ -35,9 +35,9 @@ class FileProvider:
         now = datetime.now(UTC)
         for recipient in recipients:
             try:
-                data = build_message(message, recipient, self.sender, now).as_bytes()
-            except InvalidAddress as exc:
-                failed[recipient.delivery_id] = str(exc)
+                data = copy_bytes(message, recipient, self.sender, now)
+            except (InvalidAddress, UnsafeHeaders) as exc:
+                failed[recipient.delivery_id] = str(exc)  # never written: nothing went
                 continue
             try:
                 self._write(self._name(message, recipient, now), data)

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from newsletter.deliver.base import Sender
-from newsletter.errors import TransientProviderError
+from newsletter.deliver.message import list_headers, unsubscribe_headers
+from newsletter.errors import TransientProviderError, UnsafeHeaders
 from newsletter.model import BatchResult, Recipient, RenderedMessage
 from newsletter.personalise import PersonalCopy, personalise
 
@@ -38,10 +39,14 @@ class MemoryProvider:
             if recipient.email in self.refuse:
                 failed[recipient.delivery_id] = "refused by the memory provider"
                 continue
-            headers = {
-                "List-Unsubscribe": f"<{recipient.unsubscribe_url}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            }
+            try:
+                headers = {
+                    **unsubscribe_headers(recipient, self.sender),
+                    **list_headers(message, self.sender),
+                }
+            except UnsafeHeaders as exc:
+                failed[recipient.delivery_id] = str(exc)
+                continue
             self.sent.append(SentCopy(recipient, personalise(message, recipient), headers))
         return BatchResult(failed=failed)
 

@@ -1,35 +1,80 @@
-"""One recipient's copy as a MIME message: text + HTML alternatives, unsubscribe headers.
+"""One recipient's copy as a MIME message: text + HTML alternatives, list headers.
 
-Used by the providers that hand over whole messages (file, smtp). Headers are encoded by
-`email.policy.SMTP` (RFC 2047 for French subjects and names, CRLF line ends), bodies as
-quoted-printable UTF-8 so no line exceeds the 998-octet limit.
+Used by the providers that hand over whole messages (file, smtp), through `copy_bytes`: the
+copy is serialised, its header block parsed back and compared with what was meant, and a copy
+whose headers differ (an added Bcc, a changed To, an overlong line) is refused, never sent.
+
+Outside text in headers (names, subject) goes through `headers.display_text`, then is written
+by `headers.text_header` / `address_header` (plain ASCII, or RFC 2047 words for French subjects
+and names). The list headers (`List-Unsubscribe`, `List-Id`, ...) are written as built, plain
+ASCII, folded only between URIs: never encoded. Bodies are quoted-printable UTF-8 so no line
+exceeds 998 octets.
 """
 
 from __future__ import annotations
 
 import binascii
+import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.policy import SMTP
+from email.policy import default as parsing_policy
 from email.utils import format_datetime, make_msgid
+from typing import Any
 
 from newsletter.deliver.base import Sender
-from newsletter.errors import InvalidAddress
+from newsletter.errors import InvalidAddress, UnsafeHeaders
+from newsletter.headers import (
+    LINE_LIMIT,
+    NAME_LIMIT,
+    ONE_CLICK,
+    address_header,
+    display_text,
+    feedback_id,
+    folded_uri_list,
+    is_plain_header_value,
+    list_id,
+    mail_domain,
+    slug,
+    text_header,
+    unsubscribe_uris,
+    uri_list,
+)
 from newsletter.model import Recipient, RenderedMessage
-from newsletter.personalise import personalise
+from newsletter.personalise import PersonalCopy, personalise, reader_name
 
 ISSUE_HEADER = "X-Newsletter-Issue"
 DELIVERY_HEADER = "X-Newsletter-Delivery"
-ONE_CLICK = "List-Unsubscribe=One-Click"
+LIST_UNSUBSCRIBE = "List-Unsubscribe"
+
+# Every header is stored with `set_raw` and written exactly as given (see `copy_headers`):
+# the email package folds and encodes nothing of ours.
+_WIRE_POLICY = SMTP.clone(refold_source="none")
 
 
-def unsubscribe_headers(recipient: Recipient) -> dict[str, str]:
-    """RFC 2369 + RFC 8058 one-click unsubscribe headers of one copy."""
-    return {
-        "List-Unsubscribe": f"<{recipient.unsubscribe_url}>",
-        "List-Unsubscribe-Post": ONE_CLICK,
-    }
+def unsubscribe_headers(recipient: Recipient, sender: Sender) -> dict[str, str]:
+    """RFC 2369 + RFC 8058 one-click unsubscribe headers of one copy, each on one line."""
+    return _plain(
+        {
+            LIST_UNSUBSCRIBE: uri_list(_unsubscribe_uris(recipient, sender)),
+            "List-Unsubscribe-Post": ONE_CLICK,
+        }
+    )
+
+
+def list_headers(message: RenderedMessage, sender: Sender) -> dict[str, str]:
+    """`List-Id` and `Feedback-ID`: the same for every copy of a message."""
+    domain = mail_domain(sender.email, sender.base_url)
+    kind = message.categories[0] if message.categories else "newsletter"
+    campaign = f"issue-{message.issue_id}" if message.issue_id is not None else kind
+    return _plain(
+        {
+            "List-Id": list_id(sender.list_name, domain),
+            "Feedback-ID": feedback_id(campaign, slug(sender.list_name), kind, domain),
+        }
+    )
 
 
 def tracking_headers(message: RenderedMessage, recipient: Recipient) -> dict[str, str]:
@@ -42,35 +87,171 @@ def tracking_headers(message: RenderedMessage, recipient: Recipient) -> dict[str
     return headers
 
 
+def copy_bytes(
+    message: RenderedMessage,
+    recipient: Recipient,
+    sender: Sender,
+    now: datetime | None = None,
+) -> bytes:
+    """The copy for `recipient` as it goes on the wire, its headers checked.
+
+    InvalidAddress if an address cannot be written, UnsafeHeaders if the written headers would
+    not read back as exactly the ones meant: in both cases nothing is to be sent.
+    """
+    copy = personalise(message, recipient)
+    headers = copy_headers(message, copy, recipient, sender, now)
+    data = assemble(headers, copy).as_bytes()
+    check_headers(data, headers, recipient.email)
+    return data
+
+
 def build_message(
     message: RenderedMessage,
     recipient: Recipient,
     sender: Sender,
     now: datetime | None = None,
 ) -> EmailMessage:
-    """The complete copy for `recipient`; InvalidAddress if an address cannot be written."""
+    """The complete copy for `recipient` (what is sent is `copy_bytes`: the same, checked)."""
     copy = personalise(message, recipient)
-    email = EmailMessage(policy=SMTP)
-    try:
-        email["From"] = Address(display_name=_one_line(sender.name), addr_spec=sender.email)
-        to_name = _one_line(recipient.name or "")
-        email["To"] = Address(display_name=to_name, addr_spec=recipient.email)
-    except (ValueError, IndexError) as exc:
-        raise InvalidAddress(f"{recipient.email!r}: {exc}") from None
-    email["Subject"] = _one_line(copy.subject)
-    email["Date"] = format_datetime(now or datetime.now(UTC))
-    ids = f"{message.issue_id or 0}.{recipient.delivery_id}"
-    email["Message-ID"] = make_msgid(idstring=ids, domain=sender_domain(sender))
+    return assemble(copy_headers(message, copy, recipient, sender, now), copy)
+
+
+@dataclass(frozen=True)
+class Header:
+    """One header of a copy: as written on the wire, and what a reader must read back."""
+
+    name: str
+    wire: str  # folded with "\n " (the serialiser writes CRLF)
+    meaning: object
+
+
+def copy_headers(
+    message: RenderedMessage,
+    copy: PersonalCopy,
+    recipient: Recipient,
+    sender: Sender,
+    now: datetime | None = None,
+) -> list[Header]:
+    """Every top-level header of `recipient`'s copy, in order. InvalidAddress, UnsafeHeaders."""
+    subject = display_text(copy.subject)
+    headers = [
+        _address("From", display_text(sender.name, NAME_LIMIT), sender.email, recipient.email),
+        _address("To", reader_name(recipient.name), recipient.email, recipient.email),
+        Header("Subject", text_header("Subject", subject), _squeezed(subject)),
+        _plain_header("Date", format_datetime(now or datetime.now(UTC))),
+        _plain_header(
+            "Message-ID",
+            make_msgid(
+                idstring=f"{message.issue_id or 0}.{recipient.delivery_id}",
+                domain=sender_domain(sender),
+            ),
+        ),
+    ]
     for name, value in {
-        **unsubscribe_headers(recipient),
+        **unsubscribe_headers(recipient, sender),
+        **list_headers(message, sender),
         **tracking_headers(message, recipient),
     }.items():
-        email[name] = value
-    email["MIME-Version"] = "1.0"
-    email.make_alternative()
+        headers.append(_plain_header(name, value))
+        if name == LIST_UNSUBSCRIBE:
+            folded = folded_uri_list(name, _unsubscribe_uris(recipient, sender))
+            headers[-1] = Header(name, folded, headers[-1].meaning)
+    boundary = f"nl-{secrets.token_hex(16)}"
+    headers.append(_plain_header("MIME-Version", "1.0"))
+    headers.append(
+        Header(
+            "Content-Type",
+            f'multipart/alternative;\n boundary="{boundary}"',
+            ("multipart/alternative", (("boundary", boundary),)),
+        )
+    )
+    return headers
+
+
+def check_headers(data: bytes, meant: list[Header], recipient: str = "") -> None:
+    """Parse the header block of `data` back and compare it with the headers meant.
+
+    The same names in the same order, each reading back as meant (addresses by display name
+    and address, the rest by decoded text), and no line over 998 octets; else UnsafeHeaders.
+    """
+    block, _, _ = data.partition(b"\r\n\r\n")
+    who = f"the copy to {recipient}" if recipient else "the copy"
+    if any(len(line) > LINE_LIMIT for line in block.split(b"\r\n")):
+        raise UnsafeHeaders(f"{who} not sent: a header line is over {LINE_LIMIT} octets")
+    expected = [(header.name.lower(), header.meaning) for header in meant]
+    try:
+        parsed = BytesHeaderParser(policy=parsing_policy).parsebytes(block + b"\r\n\r\n")
+        found = [(name.lower(), _meaning(value)) for name, value in parsed.items()]
+    except Exception as exc:  # the email package's parser fails in many ways on garbage
+        raise UnsafeHeaders(f"{who} not sent: its headers cannot be read back ({exc})") from None
+    if expected == found:
+        return
+    added = sorted({n for n, _ in found} - {n for n, _ in expected})
+    missing = sorted({n for n, _ in expected} - {n for n, _ in found})
+    changed = sorted({n for n, v in expected if (n, v) not in found} - set(missing))
+    details = "; ".join(
+        f"{label}: {', '.join(names)}"
+        for label, names in (("added", added), ("missing", missing), ("changed", changed))
+        if names
+    )
+    raise UnsafeHeaders(f"{who} not sent: its headers would not be the ones meant ({details})")
+
+
+def assemble(headers: list[Header], copy: PersonalCopy) -> EmailMessage:
+    """The MIME message of these headers (written as they are) and the copy's two parts."""
+    email = EmailMessage(policy=_WIRE_POLICY)
+    for header in headers:
+        email.set_raw(header.name, header.wire)
     email.attach(_quoted_printable(copy.text, "plain"))
     email.attach(_quoted_printable(copy.html, "html"))
     return email
+
+
+def _address(name: str, display_name: str, addr_spec: str, recipient: str) -> Header:
+    try:
+        wire = address_header(name, display_name, addr_spec)
+    except ValueError as exc:
+        raise InvalidAddress(f"{recipient!r}: {exc}") from None
+    return Header(name, wire, ((_squeezed(display_name), addr_spec),))
+
+
+def _plain_header(name: str, value: str) -> Header:
+    if not is_plain_header_value(value):
+        raise UnsafeHeaders(f"{name} cannot be written as plain ASCII: {value!r}")
+    return Header(name, value, _squeezed(value))
+
+
+def _meaning(header: Any) -> object:
+    """What a parsed header says, independent of how it was encoded or folded.
+
+    Text is compared without its spaces: Python's parser puts one between adjacent encoded
+    words of a display name, which RFC 2047 says to drop. A space is not a header: a line
+    break that matters shows up as an added, missing or changed header.
+    """
+    addresses = getattr(header, "addresses", None)
+    if addresses is not None:
+        return tuple((_squeezed(a.display_name), a.addr_spec) for a in addresses)
+    content_type = getattr(header, "content_type", None)
+    if content_type is not None:
+        return (content_type, tuple(sorted(header.params.items())))
+    return _squeezed(str(header))
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
+def _unsubscribe_uris(recipient: Recipient, sender: Sender) -> list[str]:
+    try:
+        return unsubscribe_uris(recipient.unsubscribe_url, sender.unsubscribe_mailto)
+    except ValueError as exc:
+        raise UnsafeHeaders(f"the copy to {recipient.email} not sent: {exc}") from None
+
+
+def _plain(headers: dict[str, str]) -> dict[str, str]:
+    for name, value in headers.items():
+        _plain_header(name, value)
+    return headers
 
 
 def _quoted_printable(body: str, subtype: str) -> EmailMessage:
@@ -88,8 +269,3 @@ def _quoted_printable(body: str, subtype: str) -> EmailMessage:
 
 def sender_domain(sender: Sender) -> str:
     return sender.email.rpartition("@")[2] or "localhost"
-
-
-def _one_line(value: str) -> str:
-    """Header values never carry line breaks (no header injection from names or subjects)."""
-    return " ".join(value.split())

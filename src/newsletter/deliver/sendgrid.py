@@ -1,8 +1,11 @@
 """A provider that sends each batch as ONE SendGrid v3 Mail Send request.
 
 The issue is rendered once: the request carries a single shared subject and content holding
-the placeholders, and one personalization per recipient with its SendGrid substitutions, its
-own List-Unsubscribe headers and custom_args (delivery id, issue id) that come back in events.
+the placeholders (the message's own, spelled with its render's nonce), and one personalization
+per recipient with its SendGrid substitutions, its own List-Unsubscribe headers and
+custom_args (delivery id, issue id) that come back in events. Header text from outside (names,
+subject, sender name) is `display_text`; header values are plain ASCII, never encoded. A
+recipient whose headers cannot be written so fails alone and is not posted.
 
 How answers are read:
 - 202: every recipient of the request went.
@@ -29,12 +32,12 @@ from typing import Any
 from python_http_client.exceptions import HTTPError
 
 from newsletter.deliver.base import Sender
-from newsletter.deliver.message import ISSUE_HEADER, unsubscribe_headers
-from newsletter.errors import PermanentProviderError, ProviderError
+from newsletter.deliver.message import ISSUE_HEADER, list_headers, unsubscribe_headers
+from newsletter.errors import PermanentProviderError, ProviderError, UnsafeHeaders
+from newsletter.headers import NAME_LIMIT, display_text
 from newsletter.model import BatchResult, Recipient, RenderedMessage
-from newsletter.personalise import NAME, UNSUBSCRIBE_URL
+from newsletter.personalise import reader_name
 
-NAME_HTML = "%%name_html%%"  # the HTML-escaped name: substitutions fill text and HTML alike
 MAX_PERSONALIZATIONS = 1000
 MAX_CONTENT_BYTES = 25_000_000  # SendGrid refuses requests over 30 MB; keep room for envelopes
 _BAD_ADDRESS_FIELD = "personalizations."
@@ -69,8 +72,16 @@ class SendgridProvider:
         shared = self._shared_part(message)
         failed: dict[int, str] = {}
         uncertain: dict[int, str] = {}
+        sendable = []
+        for recipient in recipients:
+            try:
+                unsubscribe_headers(recipient, self.sender)
+            except UnsafeHeaders as exc:
+                failed[recipient.delivery_id] = str(exc)
+                continue
+            sendable.append(recipient)
         # Nobody appears twice in one request: a repeated address waits for the next request.
-        groups = _without_repeats(recipients)
+        groups = _without_repeats(sendable) if sendable else []
         for index, group in enumerate(groups):
             try:
                 failed.update(self._post_group(shared, message, group))
@@ -123,40 +134,48 @@ class SendgridProvider:
         }
 
     def _shared_part(self, message: RenderedMessage) -> dict[str, Any]:
+        placeholders = message.placeholders
         content = [
             {"type": kind, "value": value}
             for kind, value in (
                 ("text/plain", message.text),
-                ("text/html", message.html.replace(NAME, NAME_HTML)),
+                # The HTML part gets the escaped name: substitutions fill both parts alike.
+                ("text/html", message.html.replace(placeholders.name, placeholders.name_html)),
             )
             if value  # SendGrid refuses empty content; text/plain must come first
         ]
+        try:
+            headers = list_headers(message, self.sender)
+        except UnsafeHeaders as exc:
+            raise PermanentProviderError(f"check [sender] and [newsletter]: {exc}") from None
         shared: dict[str, Any] = {
-            "from": _address(self.sender.email, self.sender.name),
-            "subject": message.subject or " ",
+            "from": _address(self.sender.email, display_text(self.sender.name, NAME_LIMIT)),
+            "subject": display_text(message.subject) or " ",
             "content": content,
+            "headers": headers,
         }
         categories = list(dict.fromkeys(message.categories))
         if message.issue_id is not None:
             categories = [f"issue-{message.issue_id}", *categories]
-            shared["headers"] = {ISSUE_HEADER: str(message.issue_id)}
+            headers[ISSUE_HEADER] = str(message.issue_id)
         if categories:
             shared["categories"] = ["newsletter", *categories][:10]
         return shared
 
     def _personalization(self, message: RenderedMessage, recipient: Recipient) -> dict[str, Any]:
-        name = recipient.name or ""
+        name = reader_name(recipient.name)
+        placeholders = message.placeholders
         custom_args = {"delivery_id": str(recipient.delivery_id)}
         if message.issue_id is not None:
             custom_args["issue_id"] = str(message.issue_id)
         return {
             "to": [_address(recipient.email, name)],
             "substitutions": {
-                UNSUBSCRIBE_URL: recipient.unsubscribe_url,
-                NAME: name,
-                NAME_HTML: html.escape(name, quote=True),
+                placeholders.unsubscribe_url: recipient.unsubscribe_url,
+                placeholders.name: name,
+                placeholders.name_html: html.escape(name, quote=True),
             },
-            "headers": unsubscribe_headers(recipient),
+            "headers": unsubscribe_headers(recipient, self.sender),
             "custom_args": custom_args,
         }
 

@@ -18,8 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from newsletter.deliver.base import Sender
-from newsletter.deliver.message import build_message
-from newsletter.errors import InvalidAddress, PermanentProviderError, ProviderError
+from newsletter.deliver.message import copy_bytes
+from newsletter.errors import (
+    InvalidAddress,
+    PermanentProviderError,
+    ProviderError,
+    UnsafeHeaders,
+)
 from newsletter.model import BatchResult, Recipient, RenderedMessage
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -51,9 +56,9 @@ class SmtpProvider:
         now = datetime.now(UTC)
         for index, recipient in enumerate(recipients):
             try:
-                data = build_message(message, recipient, self.sender, now).as_bytes()
-            except InvalidAddress as exc:
-                failed[recipient.delivery_id] = str(exc)
+                data = copy_bytes(message, recipient, self.sender, now)
+            except (InvalidAddress, UnsafeHeaders) as exc:
+                failed[recipient.delivery_id] = str(exc)  # never written: nothing went
                 continue
             try:
                 connection = self._connect()

@@ -8,7 +8,14 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, RowMapping, func, select
 
-from newsletter.model import MAX_ROW_ID, Issue, IssueItem, IssueState, RenderedMessage
+from newsletter.model import (
+    MAX_ROW_ID,
+    Issue,
+    IssueItem,
+    IssueState,
+    Placeholders,
+    RenderedMessage,
+)
 from newsletter.store.articles import _query as article_query
 from newsletter.store.articles import to_article
 from newsletter.store.tables import articles, issue_items, issues
@@ -153,6 +160,7 @@ class IssueRepository:
                     rendered_preheader=rendered.preheader,
                     rendered_html=rendered.html,
                     rendered_text=rendered.text,
+                    rendered_placeholders=rendered.placeholders.nonce,
                 )
             )
 
@@ -169,6 +177,7 @@ class IssueRepository:
             html=row["rendered_html"],
             text=row["rendered_text"],
             issue_id=issue_id,
+            placeholders=Placeholders(row["rendered_placeholders"]),
         )
 
     def update_content(

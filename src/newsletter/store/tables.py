@@ -108,6 +108,7 @@ issues = Table(
     Column("rendered_preheader", Text),
     Column("rendered_html", Text),
     Column("rendered_text", Text),
+    Column("rendered_placeholders", String(64)),  # the nonce of the frozen render's placeholders
     Index("ix_issues_state_send_at", "state", "send_at"),
 )
 

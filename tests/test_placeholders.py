@@ -1,0 +1,91 @@
+"""Placeholders are spelled with a nonce drawn for each render: outside text cannot make one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from newsletter.bootstrap import Services
+from newsletter.model import IssueState, Placeholders, Recipient, RenderedMessage
+from newsletter.personalise import personalise
+from newsletter.render import Renderer
+from newsletter.store import Store, migrate
+from newsletter.store.tables import issues
+from tests.delivery_helpers import fake_render, make_issue
+from tests.render_support import render_config
+from tests.sample_issue import sample_issue
+
+READER = Recipient(1, 1, "zoe@example.org", "Zoé", "https://news.example.org/unsubscribe/TOKEN")
+GUESSES = ("%%unsubscribe_url%%", "%%name%%", "%%name_html%%", "%%unsubscribe_url_%%")
+
+
+def test_every_render_draws_new_placeholders(tmp_path: Path) -> None:
+    """Two renders of the same issue leave different placeholders, none of the old fixed ones."""
+    renderer = Renderer(render_config(tmp_path))
+    first = renderer.render_issue(sample_issue(2))
+    second = renderer.render_issue(sample_issue(2))
+    assert first.placeholders != second.placeholders
+    assert first.placeholders.unsubscribe_url in first.html
+    assert first.placeholders.unsubscribe_url not in second.html
+    assert "%%unsubscribe_url%%" not in first.html + first.text
+
+
+def test_text_from_outside_is_never_filled_in() -> None:
+    """Feed or editor text spelling a placeholder (any guess) stays as written."""
+    spelled = Placeholders.fresh()
+    outside = " ".join(GUESSES)
+    message = RenderedMessage(
+        subject=f"{outside} {spelled.name}",
+        preheader="",
+        html=f'<a href="https://evil.example/?u={outside}">x</a>'
+        f'<a href="{spelled.unsubscribe_url}">x</a>',
+        text=f"{outside}\n{spelled.unsubscribe_url}",
+        placeholders=spelled,
+    )
+    copy = personalise(message, READER)
+    assert copy.subject == f"{outside} Zoé"
+    assert f"https://evil.example/?u={outside}" in copy.html
+    assert copy.html.count("TOKEN") == 1 and copy.text.count("TOKEN") == 1
+
+
+def test_a_frozen_render_keeps_its_placeholders(services: Services) -> None:
+    """The render frozen when sending starts comes back with the same nonce, so a resumed send
+    still fills its placeholders in."""
+    issue_id = make_issue(services)
+    rendered = replace(fake_render(services.store.issues.get(issue_id)), issue_id=issue_id)  # type: ignore[arg-type]
+    services.store.issues.freeze_render(issue_id, rendered)
+    frozen = services.store.issues.frozen_render(issue_id)
+    assert frozen is not None and frozen.placeholders == rendered.placeholders
+    copy = personalise(frozen, READER)
+    assert "TOKEN" in copy.text and "%%" not in copy.html + copy.text
+
+
+def test_migration_respells_a_render_frozen_before_it(database_url: str) -> None:
+    """A render frozen under the fixed placeholders gets a nonce of its own on upgrade."""
+    store = Store.from_url(database_url)
+    migrate.upgrade(store.engine, "0001")
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.insert(issues).values(
+                id=1,
+                number=1,
+                state=IssueState.SENDING.value,
+                subject="N°1",
+                created_at=sa.func.now(),
+                rendered_subject="Bonjour %%name%%",
+                rendered_preheader="",
+                rendered_html='<a href="%%unsubscribe_url%%">x</a> %%name%%',
+                rendered_text="%%unsubscribe_url%%",
+            )
+        )
+    store.migrate()
+    frozen = store.issues.frozen_render(1)
+    store.close()
+    assert frozen is not None
+    spelled = frozen.placeholders
+    assert len(spelled.nonce) == 24
+    assert frozen.subject == f"Bonjour {spelled.name}"
+    assert frozen.html == f'<a href="{spelled.unsubscribe_url}">x</a> {spelled.name}'
+    assert personalise(frozen, READER).text == READER.unsubscribe_url
