@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 from email.message import EmailMessage
+from typing import Any
 
 LIST_HEADERS = ("List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "Feedback-ID")
 INJECTED = ("bcc", "cc", "reply-to")
@@ -64,3 +65,31 @@ def assert_one_safe_copy(raw: bytes, absent: str = "<h1>EVIL") -> EmailMessage:
     html = message.get_body(("html",))
     assert html is not None and absent not in html.get_content()
     return message
+
+
+PRODUCTION_BASE_URL = "https://newsletter.maddyness-exemple.com/lettres/maddynews-hebdomadaire"
+UNSUBSCRIBE_MAILTO = "desabonnement@maddyness-exemple.com"
+
+# Names an attacker signs up with: encoded words whose decoded text holds line breaks, a
+# Content-Type and a body, and bidi controls that reorder what the reader sees.
+ATTACK_NAMES = {
+    "encoded-crlf-q": "=?utf-8?q?=0D=0ABcc:_evil@x.org?=",
+    "encoded-crlf-b": "=?utf-8?b?DQpCY2M6IGV2aWxAeC5vcmcNClJlcGx5LVRvOiBldmlsQHgub3Jn?=",
+    "encoded-body": "=?utf-8?q?x=0D=0AContent-Type:_text/html=0D=0A=0D=0A<h1>EVIL</h1>?=",
+    "bidi-override": "Zoé \u202egnp.exe\u202c \u2066moc.evil\u2069",
+}
+
+
+def production_like(config: Any) -> Any:
+    """The same configuration with a production-length https base_url and a mailto."""
+    settings = config.settings
+    newsletter = settings.newsletter.model_copy(update={"base_url": PRODUCTION_BASE_URL})
+    email = settings.email.model_copy(update={"unsubscribe_mailto": UNSUBSCRIBE_MAILTO})
+    updated = settings.model_copy(update={"newsletter": newsletter, "email": email})
+    return config.model_copy(update={"settings": updated})
+
+
+def assert_safe_display_name(name: str) -> None:
+    """What a reader's mail program shows: no encoded word left to decode, no bidi control."""
+    assert "=?" not in name
+    assert not set(name) & set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from newsletter.bootstrap import Services
-from newsletter.deliver import make_provider
+from newsletter.deliver import make_provider, sender_of
 from newsletter.deliver.send import RetryPolicy, send_issue
 from newsletter.deliver.sendgrid import SendgridProvider
 from newsletter.errors import ConfigError, PermanentProviderError, TransientProviderError
@@ -21,6 +22,13 @@ from tests.delivery_helpers import (
     fake_render,
     make_issue,
     with_provider,
+)
+from tests.mail_checks import (
+    ATTACK_NAMES,
+    PRODUCTION_BASE_URL,
+    UNSUBSCRIBE_MAILTO,
+    assert_safe_display_name,
+    production_like,
 )
 from tests.sendgrid_server import API_KEY, Fault, SendgridServer, extra_rule_errors
 
@@ -269,3 +277,59 @@ def test_missing_api_key_is_a_config_error(make_config: Callable[..., Any]) -> N
     config = with_provider(make_config(), "sendgrid")
     with pytest.raises(ConfigError, match="SENDGRID_API_KEY"):
         make_provider(config)
+
+
+def test_request_headers_are_plain_and_names_safe(
+    services: Services, server: SendgridServer
+) -> None:
+    """The request body: each personalization's List-Unsubscribe (production-length link and
+    token, plus the mailto) one plain ASCII line, List-Id and Feedback-ID in the shared
+    headers, and the attackers' names reduced to safe display text everywhere they go."""
+    services.config = production_like(services.config)
+    services._provider = SendgridProvider(
+        sender=sender_of(services.config), api_key=API_KEY, host=server.url, timeout=5
+    )
+    issue_id = make_issue(services)
+    add_subscribers(services, len(ATTACK_NAMES), names=list(ATTACK_NAMES.values()))
+
+    counts = _send(services, issue_id)
+
+    assert (counts.sent, server.invalid) == (len(ATTACK_NAMES), [])
+    frozen = services.store.issues.frozen_render(issue_id)
+    assert frozen is not None
+    spelled = frozen.placeholders
+    (request,) = server.accepted
+    body = request.body
+    assert body is not None
+    assert body["headers"]["List-Id"] == "MaddyNews <maddynews.example.org>"
+    assert body["headers"]["Feedback-ID"] == f"issue-{issue_id}:maddynews:newsletter:example-org"
+    for personalization in body["personalizations"]:
+        (to,) = personalization["to"]
+        assert_safe_display_name(to["name"])
+        assert_safe_display_name(personalization["substitutions"][spelled.name])
+        headers = personalization["headers"]
+        assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        value = headers["List-Unsubscribe"]
+        assert value.isascii() and value.isprintable() and "=?" not in value
+        assert len("List-Unsubscribe: " + value) <= 998
+        url = personalization["substitutions"][spelled.unsubscribe_url]
+        token = url.rpartition("/")[2]
+        assert url == f"{PRODUCTION_BASE_URL}/unsubscribe/{token}"
+        assert value == f"<{url}>, <mailto:{UNSUBSCRIBE_MAILTO}?subject=unsubscribe-{token}>"
+
+
+def test_a_copy_whose_headers_cannot_be_written_fails_alone(server: SendgridServer) -> None:
+    """A recipient whose List-Unsubscribe would carry a line break is failed and never
+    posted; the others of the batch go."""
+    provider = SendgridProvider(
+        sender=sender_from_defaults(), api_key=API_KEY, host=server.url, timeout=5
+    )
+    message = RenderedMessage("s", "", "<p>x</p>", "t", issue_id=1)
+    good = Recipient(1, 1, "a@example.org", None, "https://x.org/u/1")
+    broken = Recipient(2, 2, "b@example.org", None, "https://x.org/u/2\r\nBcc: evil@x.org")
+
+    result = provider.send_batch(message, [good, broken])
+
+    assert set(result.failed) == {2} and "List-Unsubscribe" in result.failed[2]
+    assert [r.addresses for r in server.accepted] == [("a@example.org",)]
+    assert "evil" not in json.dumps(server.accepted[0].body)

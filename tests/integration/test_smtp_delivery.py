@@ -22,6 +22,16 @@ from newsletter.deliver.smtp import SmtpProvider
 from newsletter.errors import PermanentProviderError
 from newsletter.model import IssueState
 from tests.delivery_helpers import add_subscribers, fake_render, make_issue, with_provider
+from tests.mail_checks import (
+    ATTACK_NAMES,
+    PRODUCTION_BASE_URL,
+    UNSUBSCRIBE_MAILTO,
+    assert_one_safe_copy,
+    assert_plain_list_headers,
+    assert_safe_display_name,
+    header_lines,
+    production_like,
+)
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
@@ -228,3 +238,36 @@ timeout_seconds = 10
         assert len(handler.messages) == 2
     finally:
         controller.stop()
+
+
+def test_headers_on_the_wire_are_plain_and_names_cannot_inject(
+    services: Services, smtp_server: tuple[Recorder, int]
+) -> None:
+    """The bytes the SMTP server receives: List-Unsubscribe (production-length link and token,
+    plus the mailto) unencoded and folded only between URIs, List-Id and Feedback-ID; readers
+    named by an attacker get one To each and nothing injected."""
+    handler, port = smtp_server
+    services.config = production_like(services.config)
+    provider = SmtpProvider(
+        sender=sender_of(services.config), host="127.0.0.1", port=port, timeout=10
+    )
+    services._provider = provider
+    issue_id = make_issue(services)
+    add_subscribers(services, len(ATTACK_NAMES), names=list(ATTACK_NAMES.values()))
+
+    counts = send_issue(services, issue_id, render=fake_render)
+
+    assert (counts.sent, counts.failed) == (len(ATTACK_NAMES), 0)
+    for _, rcpts, raw in handler.messages:
+        message = assert_one_safe_copy(raw)
+        (to,) = message["To"].addresses
+        assert [to.addr_spec] == rcpts
+        assert_safe_display_name(to.display_name)
+        values = assert_plain_list_headers(raw)
+        link, mailto = values["List-Unsubscribe"].split(", ")
+        token = link[1:-1].rpartition("/")[2]
+        assert link == f"<{PRODUCTION_BASE_URL}/unsubscribe/{token}>"
+        assert mailto == f"<mailto:{UNSUBSCRIBE_MAILTO}?subject=unsubscribe-{token}>"
+        assert header_lines(raw, "List-Unsubscribe")[0][1].startswith(b" <mailto:")
+        assert values["List-Id"] == "MaddyNews <maddynews.example.org>"
+        assert values["Feedback-ID"] == f"issue-{issue_id}:maddynews:newsletter:example-org"
