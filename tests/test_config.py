@@ -70,3 +70,37 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
         config_module.load(path, {})
     with pytest.raises(ConfigError, match="no such file"):
         config_module.load(tmp_path / "absent.toml", {})
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "problem"),
+    [
+        (
+            "[email]\nunsubscribe_mailto = 'mailto:u@x.org?subject=a'\n",
+            "unsubscribe_mailto",
+            "mailto",
+        ),
+        ("[email]\nunsubscribe_mailto = 'u@x.org, e@evil.org'\n", "unsubscribe_mailto", "ASCII"),
+        ("[email]\nunsubscribe_mailto = 'désabo@x.org'\n", "unsubscribe_mailto", "ASCII"),
+        ("[newsletter]\nbase_url = 'https://x.org/a b'\n", "newsletter.base_url", "ASCII"),
+        ("[sender]\nemail = 'news@exemple-é.fr'\n", "sender.email", "xn--"),
+    ],
+)
+def test_header_values_are_checked_where_configured(
+    tmp_path: Path, toml: str, key: str, problem: str
+) -> None:
+    """What is written as is into List-Unsubscribe and From is refused when it could not be."""
+    path = tmp_path / "c.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError, match=key) as caught:
+        config_module.load(path, {})
+    assert problem in str(caught.value)
+
+
+def test_unsubscribe_mailto_accepts_an_address_or_a_mailto_uri(tmp_path: Path) -> None:
+    """Both spellings give the bare address the list headers are built with."""
+    path = tmp_path / "c.toml"
+    for value in ("desabo@maddynews.fr", "mailto:desabo@maddynews.fr"):
+        path.write_text(f"[email]\nunsubscribe_mailto = '{value}'\n", encoding="utf-8")
+        loaded = config_module.load(path, {})
+        assert loaded.settings.email.unsubscribe_mailto == "desabo@maddynews.fr"

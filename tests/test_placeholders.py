@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from newsletter import subscribers
 from newsletter.bootstrap import Services
+from newsletter.deliver.memory import MemoryProvider
 from newsletter.model import IssueState, Placeholders, Recipient, RenderedMessage
 from newsletter.personalise import personalise
 from newsletter.render import Renderer
 from newsletter.store import Store, migrate
 from newsletter.store.tables import issues
+from newsletter.transactional import Mailer
 from tests.delivery_helpers import fake_render, make_issue
 from tests.render_support import render_config
 from tests.sample_issue import sample_issue
 
 READER = Recipient(1, 1, "zoe@example.org", "Zoé", "https://news.example.org/unsubscribe/TOKEN")
+CONSENT = subscribers.Consent(ip="192.0.2.1", source="test", text="fr:abc")
 GUESSES = ("%%unsubscribe_url%%", "%%name%%", "%%name_html%%", "%%unsubscribe_url_%%")
 
 
@@ -89,3 +94,22 @@ def test_migration_respells_a_render_frozen_before_it(database_url: str) -> None
     assert frozen.subject == f"Bonjour {spelled.name}"
     assert frozen.html == f'<a href="{spelled.unsubscribe_url}">x</a> {spelled.name}'
     assert personalise(frozen, READER).text == READER.unsubscribe_url
+
+
+def test_transactional_emails_fill_only_their_own_placeholders(services: Services) -> None:
+    """Confirmation and welcome, rendered once with the real templates: a reader whose name
+    spells placeholders sees it as text, and gets their own unsubscribe link."""
+    subscribers.request_subscription(services, "eve@example.org", GUESSES[0], CONSENT)
+    mailer = Mailer(services)
+    mailer.flush()
+    provider = services.provider
+    assert isinstance(provider, MemoryProvider)
+    (confirmation,) = provider.to("eve@example.org")
+    link = re.search(r"https://news\.example\.org/confirm/(\S+)", confirmation.copy.text)
+    assert link is not None
+    subscribers.confirm(services, link.group(1))
+    mailer.flush()
+    welcome = provider.to("eve@example.org")[1]
+    url = welcome.recipient.unsubscribe_url
+    assert f"Merci {GUESSES[0]}" in welcome.copy.html
+    assert welcome.copy.html.count(url) == 1 and welcome.copy.text.count(url) == 1
