@@ -215,7 +215,8 @@ class ThemeSection(_Section):
     dark_surface_color: str = "#1c2026"
     logo_url: str = ""
     logo_width: Annotated[int, Field(ge=16, le=600)] = 160
-    logo_height: Annotated[int, Field(ge=16, le=300)] = 40
+    # Unset: no height attribute, so Outlook keeps the logo's own ratio at `logo_width`.
+    logo_height: Annotated[int, Field(ge=16, le=300)] | None = None
     font_family: str = "Helvetica, Arial, sans-serif"
     heading_font_family: str = "Georgia, 'Times New Roman', Times, serif"
 

@@ -80,6 +80,9 @@ class ArticleDraft:
     author: str | None
     published_at: datetime | None
     categories: tuple[str, ...] = ()
+    # The image's pixel size as the feed or the page declared it; None when not declared.
+    image_width: int | None = None
+    image_height: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class Article:
     collected_at: datetime
     section: str | None = None
     categories: tuple[str, ...] = ()
+    image_width: int | None = None
+    image_height: int | None = None
 
 
 @dataclass(frozen=True)

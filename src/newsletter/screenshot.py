@@ -27,11 +27,14 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# No size and no viewBox of its own: the placeholder takes the box the markup gives the image
+# (width and height attributes), so a preview shows the ratio the email declares.
 _PLACEHOLDER_SVG = (
-    b'<svg xmlns="http://www.w3.org/2000/svg" width="600" height="315" viewBox="0 0 600 315">'
-    b'<rect width="600" height="315" fill="#d9dde3"/>'
+    b'<svg xmlns="http://www.w3.org/2000/svg">'
+    b'<rect width="100%" height="100%" fill="#d9dde3"/>'
+    b'<svg width="100%" height="100%" viewBox="0 0 600 315">'
     b'<path d="M220 215l60-70 45 50 30-30 65 50z" fill="#b3bac4"/>'
-    b'<circle cx="380" cy="120" r="22" fill="#b3bac4"/></svg>'
+    b'<circle cx="380" cy="120" r="22" fill="#b3bac4"/></svg></svg>'
 )
 
 

@@ -81,6 +81,8 @@ articles = Table(
     Column("summary", Text, nullable=False, server_default=""),
     Column("content_html", Text, nullable=False, server_default=""),
     Column("image_url", Text),
+    Column("image_width", Integer),  # pixels, as the feed or page declared them (else NULL)
+    Column("image_height", Integer),
     Column("author", Text),
     Column("categories", Text, nullable=False, server_default=""),
     Column("published_at", UtcDateTime()),
