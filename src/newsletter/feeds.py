@@ -162,9 +162,9 @@ async def _fetch_http(
     seen = {url}
     permanent = True
     current = url
+    extensions = {LISTED_ORIGIN: listed_origin} if listed_origin else None
     for _ in range(limits.max_redirects + 1):
         try:
-            extensions = {LISTED_ORIGIN: listed_origin} if listed_origin else None
             async with client.stream(
                 "GET", current, headers=headers, extensions=extensions
             ) as response:
