@@ -111,6 +111,8 @@ def canonical_url(url: str) -> str:
         return url.strip()
     if (scheme, port) in {("http", 80), ("https", 443)}:
         port = None
+    if ":" in host:  # an IPv6 address keeps its brackets
+        host = f"[{host}]"
     netloc = f"{host}:{port}" if port else host
     if parts.username:
         netloc = f"{parts.username}@{netloc}"
