@@ -114,7 +114,7 @@ class Consent:
     """Where a sign-up came from: recorded with it, as proof of consent."""
 
     ip: str | None
-    source: str  # e.g. "web-form", "web-json", "cli", "import"
+    source: str  # the form: "web-form", "web-json"
     text: str  # the version of the consent text the person saw
 
 

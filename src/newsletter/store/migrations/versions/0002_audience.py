@@ -1,6 +1,6 @@
 """Subscriber ids never reused (SQLite AUTOINCREMENT); consent provenance columns.
 
-Revision ID: 0002
+Revision ID: 0002_audience
 Revises: 0001
 Create Date: 2026-11-27 09:00:00
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
+revision = "0002_audience"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
