@@ -73,6 +73,8 @@ NOTICES = {
     "tested": "Copie de test envoyée.",
     "drafted": "Nouveau brouillon créé.",
     "loggedout": "Vous êtes déconnecté·e.",
+    "subscribed": "Abonné ajouté.",
+    "known": "Cette adresse est déjà inscrite : rien n’a changé.",
 }
 PROBLEMS = {
     "state": "Cette action n’est pas possible dans l’état actuel du numéro.",
@@ -84,6 +86,9 @@ PROBLEMS = {
     "nodraft": "Aucun brouillon ouvert : créez-en un depuis le tableau de bord.",
     "confirm": "Cochez la case de confirmation pour envoyer.",
     "render": "L’e-mail n’a pas pu être généré (voir les journaux).",
+    "subscriber": "Adresse e-mail invalide : l’abonné n’a pas été ajouté.",
+    "erased": "Cette adresse a été effacée à la demande de son titulaire : seule sa propre "
+    "inscription peut la rétablir.",
 }
 
 
@@ -688,6 +693,28 @@ def desk_router(services: Services) -> APIRouter:
             page=page,
             pages=max(1, math.ceil(total / PAGE_SIZE)),
         )
+
+    @router.post("/subscribers/add")
+    def add_subscriber(form: Posted, request: Request) -> Response:
+        """An editor adds one address; they are recorded as its consent's provenance."""
+        from newsletter import subscribers as subscriber_cases
+
+        editor: Editor = request.state.editor
+        back = "/desk/subscribers"
+        try:
+            _, created = subscriber_cases.add(
+                services,
+                _field(form, "email", 400),  # longer than any address: too long is refused
+                _field(form, "name", 400) or None,
+                confirmed=form.get("confirmed") == "1",
+                by=editor.name,
+                source="desk",
+            )
+        except InvalidAddress:
+            return redirect(back, err="subscriber")
+        except UsageError:
+            return redirect(back, err="erased")
+        return redirect(back, ok="subscribed" if created else "known")
 
     @router.get("/subscribers/export.csv")
     def export(editor: Authed) -> StreamingResponse:
