@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 
 from newsletter import bootstrap
+from newsletter.app import server_settings
 from newsletter.bootstrap import Services
 from newsletter.clock import FrozenClock
 from newsletter.deliver import sender_of
@@ -92,9 +93,10 @@ def live_server(
         services = bootstrap.build(config, clock=clock, provider=provider)
         services.store.migrate()
         app = create_app(services, render_email=render_email)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        )
+        # The production settings (no proxy headers read by uvicorn itself, the app's own
+        # access log) on a free loopback port.
+        settings = {**server_settings(config.settings.web), "host": "127.0.0.1", "port": 0}
+        server = uvicorn.Server(uvicorn.Config(app, **settings, log_level="warning", lifespan="on"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 15
