@@ -24,8 +24,9 @@ def _status(live: LiveServer, email: str) -> SubscriberStatus:
 
 
 def test_double_opt_in_from_sign_up_to_welcome(live_server: Start) -> None:
-    """A JSON sign-up answers 202, mails a confirmation link; following it activates the
-    subscriber, shows a French page and sends the welcome email; consent is recorded."""
+    """A JSON sign-up answers 202, mails a confirmation link; opening it shows a button, and
+    the button's POST activates the subscriber, shows a French page and sends the welcome
+    email; consent is recorded."""
     live = live_server()
     http = live.client()
 
@@ -41,7 +42,15 @@ def test_double_opt_in_from_sign_up_to_welcome(live_server: Start) -> None:
     link = live.confirm_link("ada@example.org")
     assert link.startswith("https://news.example.org/confirm/")
 
-    page = http.get(link.replace("https://news.example.org", ""))
+    path = link.replace("https://news.example.org", "")
+    shown = http.get(path)
+    assert shown.status_code == 200
+    assert "<button" in shown.text and 'method="post"' in shown.text
+    assert f'action="{path}"' in shown.text
+    assert shown.headers["cache-control"] == "no-store"
+    assert _status(live, "ada@example.org") is SubscriberStatus.PENDING  # a fetch is not a click
+
+    page = http.post(path)
 
     assert page.status_code == 200
     assert '<html lang="fr">' in page.text
@@ -58,11 +67,30 @@ def test_double_opt_in_from_sign_up_to_welcome(live_server: Start) -> None:
     assert str(consent["consent_text"]).startswith("fr:")
     assert consent["confirmed_at"] == live.clock.now
 
-    again = http.get(link.replace("https://news.example.org", ""))
+    again = http.post(path)
     assert again.status_code == 200
     assert "déjà confirmée" in again.text
     live.settle()
     assert len(live.provider.to("ada@example.org")) == 2  # no second welcome
+
+
+def test_link_scanners_do_not_confirm(live_server: Start) -> None:
+    """A mail service's scanner opening the confirmation link (GET, HEAD, again and again)
+    confirms nothing and triggers no welcome email; only the page's button does."""
+    live = live_server()
+    http = live.client()
+    http.post("/subscribe", json={"email": "scan@example.org"})
+    path = live.confirm_link("scan@example.org").removeprefix("https://news.example.org")
+
+    opened = [http.get(path).status_code for _ in range(3)]
+    probed = http.head(path).status_code
+
+    assert opened == [200, 200, 200] and probed < 500
+    assert _status(live, "scan@example.org") is SubscriberStatus.PENDING
+    live.settle()
+    assert len(live.provider.to("scan@example.org")) == 1  # the confirmation only
+    assert http.post(path).status_code == 200
+    assert _status(live, "scan@example.org") is SubscriberStatus.ACTIVE
 
 
 def test_browser_form_sign_up_gets_a_page(live_server: Start) -> None:
@@ -158,15 +186,19 @@ def test_unsubscribe_and_confirm_refuse_bad_links(live_server: Start) -> None:
     http = live.client()
 
     forged = http.post(f"/unsubscribe/{unsubscribe_token[:-2]}xx")
+    forged_confirm = http.post(f"/confirm/{confirm_token[:-2]}xx")
     wrong_purpose = http.get(f"/confirm/{unsubscribe_token}")
+    wrong_purpose_post = http.post(f"/confirm/{unsubscribe_token}")
     live.clock.advance(days=8)
     expired = http.get(f"/confirm/{confirm_token}")
+    expired_post = http.post(f"/confirm/{confirm_token}")
     preview_link = http.post("/unsubscribe/test")
 
-    assert forged.status_code == wrong_purpose.status_code == 400
-    assert expired.status_code == preview_link.status_code == 400
-    assert "expiré" in expired.text
-    assert "invalide" in forged.text
+    assert forged.status_code == forged_confirm.status_code == 400
+    assert wrong_purpose.status_code == wrong_purpose_post.status_code == 400
+    assert expired.status_code == expired_post.status_code == preview_link.status_code == 400
+    assert "expiré" in expired.text and "expiré" in expired_post.text
+    assert "invalide" in forged.text and "invalide" in forged_confirm.text
     assert _status(live, "dan@example.org") is SubscriberStatus.PENDING
 
 
@@ -179,18 +211,18 @@ def test_leavers_need_a_fresh_confirmation(live_server: Start) -> None:
     old_link = live.confirm_link("eve@example.org").removeprefix("https://news.example.org")
     subscriber = live.services.store.subscribers.by_email("eve@example.org")
     assert subscriber is not None
-    assert http.get(old_link).status_code == 200
+    assert http.post(old_link).status_code == 200
     live.clock.advance(minutes=1)
     live.services.store.subscribers.unsubscribe(subscriber.id, live.clock.now)
     live.clock.advance(minutes=10)
 
-    assert http.get(old_link).status_code == 400
+    assert http.post(old_link).status_code == 400
     assert http.post("/subscribe", json={"email": "eve@example.org"}).status_code == 202
     assert _status(live, "eve@example.org") is SubscriberStatus.UNSUBSCRIBED
     new_link = live.confirm_link("eve@example.org", count=3).removeprefix(
         "https://news.example.org"
     )
-    assert http.get(new_link).status_code == 200
+    assert http.post(new_link).status_code == 200
     assert _status(live, "eve@example.org") is SubscriberStatus.ACTIVE
     live.mail_to("eve@example.org", count=4)  # the welcome, before complaining below drops it
 
@@ -201,9 +233,9 @@ def test_leavers_need_a_fresh_confirmation(live_server: Start) -> None:
     live.clock.advance(minutes=10)
     assert http.post("/subscribe", json={"email": "eve@example.org"}).status_code == 202
     assert _status(live, "eve@example.org") is SubscriberStatus.COMPLAINED
-    assert http.get(new_link).status_code == 400
+    assert http.post(new_link).status_code == 400
     newest = live.confirm_link("eve@example.org", count=5).removeprefix("https://news.example.org")
-    assert http.get(newest).status_code == 200
+    assert http.post(newest).status_code == 200
     assert _status(live, "eve@example.org") is SubscriberStatus.ACTIVE
 
 
@@ -219,7 +251,7 @@ def test_erased_address_can_opt_in_again(live_server: Start) -> None:
     assert http.post("/subscribe", json={"email": "fay@example.org"}).status_code == 202
     assert store.is_suppressed("fay@example.org")
     link = live.confirm_link("fay@example.org").removeprefix("https://news.example.org")
-    assert http.get(link).status_code == 200
+    assert http.post(link).status_code == 200
     assert not store.is_suppressed("fay@example.org")
     assert _status(live, "fay@example.org") is SubscriberStatus.ACTIVE
 
@@ -298,6 +330,7 @@ def test_healthz_and_openapi(live_server: Start) -> None:
         "/webhooks/sendgrid",
         "/healthz",
     }
+    assert set(paths["/confirm/{token}"]) == {"get", "post"}
     body = paths["/subscribe"]["post"]["requestBody"]["content"]
     assert set(body) == {
         "application/json",

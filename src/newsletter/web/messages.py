@@ -23,6 +23,9 @@ ENGLISH: dict[str, str] = {
         "If this address can receive {name}, a confirmation email is on its way. "
         "Follow its link to confirm your subscription."
     ),
+    "confirm_title": "Confirm your subscription to {name}",
+    "confirm_intro": "Press the button to confirm that you want to receive {name} by email.",
+    "confirm_button": "Confirm my subscription",
     "confirmed_title": "Subscription confirmed",
     "confirmed": "Welcome! You will receive {name} from the next issue on.",
     "already_confirmed": "This subscription was already confirmed. Thank you!",
@@ -51,6 +54,7 @@ ENGLISH: dict[str, str] = {
     "too_large": "The request is too large (at most {limit} bytes).",
     "bad_length": "The Content-Length header is not a number.",
     "rate_limited": "Too many sign-ups; try again in {seconds} seconds.",
+    "bad_host": "The Host header is not a host name and port.",
 }
 
 FRENCH: dict[str, str] = {
@@ -72,6 +76,11 @@ FRENCH: dict[str, str] = {
         "Si cette adresse peut recevoir {name}, un e-mail de confirmation est en route. "
         "Suivez son lien pour confirmer votre inscription."
     ),
+    "confirm_title": "Confirmez votre inscription à {name}",
+    "confirm_intro": (
+        "Appuyez sur le bouton pour confirmer que vous souhaitez recevoir {name} par e-mail."
+    ),
+    "confirm_button": "Je confirme mon inscription",
     "confirmed_title": "Inscription confirmée",
     "confirmed": "Bienvenue ! Vous recevrez {name} dès le prochain numéro.",
     "already_confirmed": "Cette inscription était déjà confirmée. Merci !",
@@ -105,6 +114,7 @@ FRENCH: dict[str, str] = {
     "too_large": "La requête est trop grande ({limit} octets au plus).",
     "bad_length": "L\u2019en-tête Content-Length n\u2019est pas un nombre.",
     "rate_limited": "Trop d\u2019inscriptions ; réessayez dans {seconds} secondes.",
+    "bad_host": "L\u2019en-tête Host n\u2019est pas un nom d\u2019hôte suivi d\u2019un port.",
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": ENGLISH, "fr": FRENCH}

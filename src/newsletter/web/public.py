@@ -7,7 +7,6 @@ browser posting the form.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from newsletter import provider_events, subscribers
+from newsletter import provider_events, subscribers, untrusted_json
 from newsletter.bootstrap import Services
 from newsletter.errors import InvalidAddress, TokenError
 from newsletter.store.subscribers import ConfirmOutcome
@@ -263,9 +262,9 @@ async def _read_fields(request: Request, content_type: str) -> dict[str, Any] | 
     if content_type == "application/json":
         body = await request.body()
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return 400, t("bad_json", reason=str(exc).split(":")[0])
+            data = untrusted_json.parse(body)
+        except untrusted_json.UnreadableJson as exc:
+            return 400, t("bad_json", reason=str(exc))
         if not isinstance(data, dict):
             return 400, t("not_an_object")
         return data
@@ -289,8 +288,37 @@ def _too_many(refuse: Any, t: Messages, wait: float) -> Response:
 @router.get(
     "/confirm/{token}",
     response_class=HTMLResponse,
-    summary="Confirm a sign-up from the link of the confirmation email",
+    summary="A page with a button confirming the sign-up (changes nothing by itself)",
+    description=(
+        "Link scanners of mail services open every link of an email: opening the link must "
+        "not confirm. The page's button posts to the same URL."
+    ),
     responses={200: {"content": _HTML}, 400: {"content": _HTML, "description": "Bad link"}},
+)
+def confirm_page(request: Request, token: str = _TOKEN) -> HTMLResponse:
+    public = _public(request)
+    try:
+        subscribers.check_confirm_token(public.services, token)
+    except TokenError as exc:
+        return _bad_link(public, request, _link_problem(exc))
+    return public.page("confirm.html", title=public.t("confirm_title"), action=request.url.path)
+
+
+@router.post(
+    "/confirm/{token}",
+    response_class=HTMLResponse,
+    summary="Confirm a sign-up (the button of the confirmation page; no cookie needed)",
+    responses={
+        200: {"content": _HTML},
+        400: {"content": _HTML, "description": "Bad or expired link"},
+        413: {"model": ErrorBody, "description": "Body too large"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {media: {"schema": {"type": "object"}} for media in _FORM_TYPES},
+        }
+    },
 )
 def confirm(request: Request, token: str = _TOKEN) -> HTMLResponse:
     public = _public(request)
@@ -298,14 +326,17 @@ def confirm(request: Request, token: str = _TOKEN) -> HTMLResponse:
     try:
         outcome = subscribers.confirm(public.services, token)
     except TokenError as exc:
-        key = "link_expired" if "expired" in str(exc) else "link_invalid"
-        return _bad_link(public, request, key)
+        return _bad_link(public, request, _link_problem(exc))
     if outcome is ConfirmOutcome.REFUSED:
         return _bad_link(public, request, "link_invalid")
     if outcome is ConfirmOutcome.CONFIRMED:
         public.wake_worker()
         return public.message_page(t("confirmed_title"), t("confirmed"))
     return public.message_page(t("confirmed_title"), t("already_confirmed"))
+
+
+def _link_problem(error: TokenError) -> str:
+    return "link_expired" if "expired" in str(error) else "link_invalid"
 
 
 def _bad_link(public: Public, request: Request, key: str) -> HTMLResponse:

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import jinja2
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
@@ -43,6 +43,9 @@ from newsletter.web.pages import environment
 from newsletter.web.params import RowId
 
 PAGE_SIZE = 50
+# A page number beyond this is refused (422): its offset would overflow the database's integers.
+Page = Annotated[int, Query(ge=1, le=1_000_000, description="page number")]
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)  # of the inbox's date filters
 STATIC = Path(__file__).parent.parent / "static"
 
 ISSUE_STATES = {
@@ -408,9 +411,8 @@ def desk_router(services: Services) -> APIRouter:
         since: str = "",
         until: str = "",
         dismissed: str = "",
-        page: int = 1,
+        page: Page = 1,
     ) -> HTMLResponse:
-        page = max(1, page)
         chosen = InboxFilter(
             feed=feed or None,
             section=section or None,
@@ -669,9 +671,8 @@ def desk_router(services: Services) -> APIRouter:
 
     @router.get("/subscribers")
     def subscribers_page(
-        request: Request, editor: Authed, q: str = "", status: str = "", page: int = 1
+        request: Request, editor: Authed, q: str = "", status: str = "", page: Page = 1
     ) -> HTMLResponse:
-        page = max(1, page)
         chosen = SubscriberStatus(status) if status in set(SubscriberStatus) else None
         found, total = desk.queries.subscribers(
             q.strip()[:200] or None, chosen, PAGE_SIZE, (page - 1) * PAGE_SIZE
@@ -735,10 +736,17 @@ def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 
 def _local_day(text: str, zone: ZoneInfo) -> datetime | None:
-    try:
-        return datetime.combine(date.fromisoformat(text), time(0), zone) if text else None
-    except ValueError:
+    """Midnight of a filter's day (YYYY-MM-DD); None when empty; 422 when not a usable day."""
+    if not text:
         return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise HTTPException(422, f"date invalide (AAAA-MM-JJ attendu) : {text[:40]}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        # Beyond these, midnight in UTC or the day after falls outside what dates can hold.
+        raise HTTPException(422, f"date hors limites ({FIRST_DAY} à {LAST_DAY}) : {day}")
+    return datetime.combine(day, time(0), zone)
 
 
 def _day_after(text: str, zone: ZoneInfo) -> datetime | None:

@@ -48,6 +48,13 @@ def _mac(secret: str, purpose: str, body: str) -> str:
     return _b64(hmac.new(_key(secret, purpose), body.encode(), hashlib.sha256).digest())
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time equality of a value from the request (any text) with an ASCII MAC.
+
+    compare_digest raises on str with non-ASCII characters: compare the UTF-8 bytes."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode())
+
+
 def new_session(editor_id: int, credential_version: str, now: datetime) -> Session:
     return Session(editor_id, credential_version, int(now.timestamp()), secrets.token_urlsafe(16))
 
@@ -61,7 +68,7 @@ def seal_session(secret: str, session: Session) -> str:
 def open_session(secret: str, cookie: str, now: datetime, lifetime: timedelta) -> Session | None:
     """The session in a cookie that this deployment signed and that has not expired, else None."""
     body, _, mac = cookie.partition(".")
-    if not body or not mac or not hmac.compare_digest(mac, _mac(secret, "session", body)):
+    if not body or not mac or not _same(mac, _mac(secret, "session", body)):
         return None
     try:
         editor_id, version, issued_at, nonce = json.loads(_unb64(body))
@@ -82,11 +89,14 @@ def csrf_token(secret: str, anchor: str) -> str:
 def csrf_valid(secret: str, anchor: str | None, token: str | None) -> bool:
     if not anchor or not token:
         return False
-    return hmac.compare_digest(token, csrf_token(secret, anchor))
+    return _same(token, csrf_token(secret, anchor))
 
 
 def origin_of(url: str) -> str | None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket in a Referer
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     return f"{parts.scheme}://{parts.netloc}".lower()

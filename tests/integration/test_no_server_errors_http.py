@@ -1,0 +1,388 @@
+"""Hostile input anywhere on the HTTP surface gets the 4xx (or the login redirect) the contract
+names, with a readable message, never a 5xx: each case is sent as raw as HTTP allows to the
+real app under uvicorn on loopback."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from newsletter.editors import add_editor
+from tests.desk_support import EDITOR, PASSWORD, newsroom
+
+from .conftest import LiveServer
+from .test_webhook_http import SendGridSigner
+
+pytestmark = pytest.mark.integration
+
+Start = Callable[..., LiveServer]
+
+
+@dataclass(frozen=True)
+class Case:
+    why: str
+    method: str
+    path: str
+    status: int
+    words: str  # in the answer's message
+    content: bytes = b""
+    headers: dict[str, bytes] = field(default_factory=dict)
+    signed: bool = False  # webhook body signed with the configured key
+    editor: bool = False  # sent with a logged-in editor's session cookie
+    csrf: bool = False  # the form gets the session's valid CSRF token appended
+
+
+def _json(text: str) -> bytes:
+    return text.encode()
+
+
+JSON = {"Content-Type": b"application/json"}
+FORM = {"Content-Type": b"application/x-www-form-urlencoded"}
+NESTED = "[" * 3000 + "]" * 3000  # within the sign-up's 8 KiB, deeper than any parser stack
+SURROGATE = "\\ud800"  # JSON escape of a lone surrogate: not a character
+
+CASES = [
+    # -- link tokens ---------------------------------------------------------------------------
+    Case("non-ASCII confirm token, GET", "GET", "/confirm/%C3%A9t%C3%A9.%C3%A9", 400, "invalide"),
+    Case("non-ASCII confirm token, POST", "POST", "/confirm/%C3%A9t%C3%A9.%C3%A9", 400, "invalide"),
+    Case("non-ASCII confirm signature", "POST", "/confirm/WyJj.%C3%A9%C3%A9", 400, "invalide"),
+    Case("non-ASCII unsubscribe token, GET", "GET", "/unsubscribe/%C3%A9.%C3%A9", 400, "invalide"),
+    Case(
+        "non-ASCII unsubscribe token, POST", "POST", "/unsubscribe/%C3%A9.%C3%A9", 400, "invalide"
+    ),
+    # -- sign-up bodies ------------------------------------------------------------------------
+    Case(
+        "deeply nested JSON sign-up",
+        "POST",
+        "/subscribe",
+        400,
+        "JSON",
+        _json('{"email": ' + NESTED + "}"),
+        JSON,
+    ),
+    Case(
+        "lone surrogate in the name",
+        "POST",
+        "/subscribe",
+        400,
+        "surrogate",
+        _json('{"email": "ada@example.org", "name": "Ada' + SURROGATE + '"}'),
+        JSON,
+    ),
+    Case(
+        "lone surrogate in the address",
+        "POST",
+        "/subscribe",
+        400,
+        "surrogate",
+        _json('{"email": "ada' + SURROGATE + '@example.org"}'),
+        JSON,
+    ),
+    Case(
+        "lone surrogate as a key",
+        "POST",
+        "/subscribe",
+        400,
+        "surrogate",
+        _json('{"email": "ada@example.org", "' + SURROGATE + '": 1}'),
+        JSON,
+    ),
+    Case(
+        "surrogate bytes in a form name (replaced as invalid UTF-8)",
+        "POST",
+        "/subscribe",
+        202,
+        "",
+        b"email=ada%40example.org&name=Ada%ED%A0%80",
+        FORM,
+    ),
+    Case("infinite address", "POST", "/subscribe", 400, "too large", b'{"email": 1e999}', JSON),
+    Case("NaN as the address", "POST", "/subscribe", 400, "NaN", b'{"email": NaN}', JSON),
+    Case(
+        "a 5000-digit address",
+        "POST",
+        "/subscribe",
+        400,
+        "JSON",
+        b'{"email": ' + b"9" * 5000 + b"}",
+        JSON,
+    ),
+    # -- the webhook (signed with the configured key unless said otherwise) ---------------------
+    Case(
+        "deeply nested webhook body",
+        "POST",
+        "/webhooks/sendgrid",
+        400,
+        "JSON",
+        ("[" * 200_000 + "]" * 200_000).encode(),
+        signed=True,
+    ),
+    Case(
+        "deeply nested event field",
+        "POST",
+        "/webhooks/sendgrid",
+        400,
+        "nested",
+        _json('[{"event": "open", "reason": ' + "[" * 900 + "]" * 900 + "}]"),
+        signed=True,
+    ),
+    Case(
+        "lone surrogate in an event",
+        "POST",
+        "/webhooks/sendgrid",
+        400,
+        "surrogate",
+        _json('[{"event": "bounce", "email": "a@example.org", "reason": "x' + SURROGATE + '"}]'),
+        signed=True,
+    ),
+    Case(
+        "lone surrogate as the event kind",
+        "POST",
+        "/webhooks/sendgrid",
+        400,
+        "surrogate",
+        _json('[{"event": "' + SURROGATE + '"}]'),
+        signed=True,
+    ),
+    Case(
+        "infinite event timestamp",
+        "POST",
+        "/webhooks/sendgrid",
+        400,
+        "too large",
+        b'[{"event": "open", "sg_event_id": "e1", "timestamp": 1e999}]',
+        signed=True,
+    ),
+    Case(
+        "event timestamp far beyond any date",
+        "POST",
+        "/webhooks/sendgrid",
+        400,
+        "timestamp",
+        b'[{"event": "open", "sg_event_id": "e1", "timestamp": ' + b"9" * 16 + b"}]",
+        signed=True,
+    ),
+    Case(
+        "event timestamp of 400 digits",
+        "POST",
+        "/webhooks/sendgrid",
+        400,
+        "digits",
+        b'[{"event": "open", "sg_event_id": "e1", "timestamp": ' + b"9" * 400 + b"}]",
+        signed=True,
+    ),
+    Case(
+        "400-digit timestamp header",
+        "POST",
+        "/webhooks/sendgrid",
+        403,
+        "Unix time",
+        b"[]",
+        {"X-Twilio-Email-Event-Webhook-Timestamp": b"9" * 400, **JSON},
+        signed=True,
+    ),
+    Case(
+        "5000-digit timestamp header",
+        "POST",
+        "/webhooks/sendgrid",
+        403,
+        "Unix time",
+        b"[]",
+        {"X-Twilio-Email-Event-Webhook-Timestamp": b"9" * 5000, **JSON},
+        signed=True,
+    ),
+    Case(
+        "non-ASCII signature header",
+        "POST",
+        "/webhooks/sendgrid",
+        403,
+        "signature",
+        b"[]",
+        {"X-Twilio-Email-Event-Webhook-Signature": "é".encode("latin-1"), **JSON},
+        signed=True,
+    ),
+    # -- the desk ------------------------------------------------------------------------------
+    Case(
+        "non-ASCII session cookie, page",
+        "GET",
+        "/desk",
+        303,
+        "",
+        headers={"Cookie": "desk_session=\u00e9t\u00e9.\u00e9".encode("latin-1")},
+    ),
+    Case(
+        "non-ASCII session cookie, form",
+        "POST",
+        "/desk/logout",
+        401,
+        "login",
+        b"csrf=x",
+        {"Cookie": "desk_session=\u00e9.\u00e9".encode("latin-1"), **FORM},
+    ),
+    Case(
+        "non-ASCII CSRF field on the login form",
+        "POST",
+        "/desk/login",
+        403,
+        "reload",
+        b"csrf=%C3%A9t%C3%A9&name=camille&password=x",
+        {"Cookie": b"desk_login=abc", **FORM},
+    ),
+    Case(
+        "non-ASCII login cookie",
+        "POST",
+        "/desk/login",
+        403,
+        "reload",
+        b"csrf=abc&name=camille&password=x",
+        {"Cookie": "desk_login=\u00e9".encode("latin-1"), **FORM},
+    ),
+    Case(
+        "non-ASCII CSRF field in a session",
+        "POST",
+        "/desk/issues/draft",
+        403,
+        "reload",
+        b"csrf=%C3%A9t%C3%A9",
+        FORM,
+        editor=True,
+    ),
+    Case(
+        "unparsable Referer",
+        "POST",
+        "/desk/login",
+        403,
+        "reload",
+        b"csrf=abc&name=camille&password=x",
+        {"Referer": b"http://[::1", "Cookie": b"desk_login=abc", **FORM},
+    ),
+    Case("unparsable Host", "GET", "/unsubscribe/a.b", 400, "Host", headers={"Host": b"[::1"}),
+    Case(
+        "Host with a path",
+        "POST",
+        "/desk/login",
+        400,
+        "Host",
+        b"csrf=x",
+        {"Host": b"evil.example/x", **FORM},
+    ),
+    Case("inbox since year 9999", "GET", "/desk/inbox?until=9999-12-31", 422, "date", editor=True),
+    Case("inbox since year 1", "GET", "/desk/inbox?since=0001-01-01", 422, "date", editor=True),
+    Case("inbox until garbage", "GET", "/desk/inbox?until=2026-13-45", 422, "date", editor=True),
+    Case(
+        "inbox page 10**30", "GET", "/desk/inbox?page=" + "1" + "0" * 30, 422, "page", editor=True
+    ),
+    Case("inbox page 0", "GET", "/desk/inbox?page=0", 422, "page", editor=True),
+    Case(
+        "subscribers page 10**30",
+        "GET",
+        "/desk/subscribers?page=" + "1" + "0" * 30,
+        422,
+        "page",
+        editor=True,
+    ),
+    Case(
+        "schedule in year 1",
+        "POST",
+        "/desk/issues/1/schedule",
+        303,
+        "",
+        b"date=0001-01-01&time=00:00",
+        FORM,
+        editor=True,
+        csrf=True,
+    ),
+    Case(
+        "schedule in year 9999",
+        "POST",
+        "/desk/issues/1/schedule",
+        303,
+        "",
+        b"date=9999-12-31&time=23:59",
+        FORM,
+        editor=True,
+        csrf=True,
+    ),
+]
+
+
+@pytest.fixture
+def server(live_server: Start) -> Iterator[tuple[LiveServer, SendGridSigner]]:
+    signer = SendGridSigner()
+    live = live_server(environ={"SENDGRID_WEBHOOK_PUBLIC_KEY": signer.public_key})
+    add_editor(live.services, EDITOR, PASSWORD)
+    yield live, signer
+
+
+def _login(live: LiveServer) -> tuple[str, str]:
+    """A desk session cookie and its CSRF token, through the real login form.
+
+    base_url is https: a client on http keeps no Secure cookie, so they are carried by hand."""
+    http = live.client()
+    page = http.get("/desk/login")
+    anchor = _cookie(page, "desk_login")
+    answer = http.post(
+        "/desk/login",
+        data={"csrf": _csrf(page.text), "name": EDITOR, "password": PASSWORD},
+        headers={"Cookie": f"desk_login={anchor}"},
+    )
+    cookie = _cookie(answer, "desk_session")
+    desk = http.get("/desk", headers={"Cookie": f"desk_session={cookie}"})
+    return cookie, _csrf(desk.text)
+
+
+def _cookie(answer: httpx.Response, name: str) -> str:
+    found = re.search(rf"{name}=([^;]+)", answer.headers.get("set-cookie", ""))
+    assert found, (answer.status_code, answer.headers)
+    return found.group(1)
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html[:300]
+    return found.group(1)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.why for case in CASES])
+def test_hostile_input_gets_a_readable_4xx(
+    server: tuple[LiveServer, SendGridSigner], case: Case
+) -> None:
+    """The answer has the expected status and says what is wrong; no 5xx."""
+    live, signer = server
+    headers: dict[str, bytes] = {}
+    content = case.content
+    if case.signed:
+        timestamp = int(live.clock.now.timestamp())
+        headers.update({k: v.encode() for k, v in signer.headers(content, timestamp).items()})
+    cookies: list[bytes] = []
+    if case.editor:
+        newsroom(live.services)
+        cookie, csrf = _login(live)
+        cookies.append(f"desk_session={cookie}".encode())
+        if case.csrf:
+            content += f"&csrf={csrf}".encode()
+    headers.update(case.headers)
+    if cookies:
+        headers["Cookie"] = b"; ".join(
+            [*cookies, *([headers["Cookie"]] if "Cookie" in headers else [])]
+        )
+
+    with httpx.Client(base_url=live.url, timeout=20) as http:
+        answer = http.request(case.method, case.path, content=content, headers=headers)
+
+    assert answer.status_code == case.status, (case.why, answer.status_code, answer.text[:300])
+    if case.words:
+        message = _message(answer)
+        assert case.words.lower() in message.lower(), (case.why, message)
+
+
+def _message(answer: httpx.Response) -> str:
+    if answer.headers.get("content-type", "").startswith("application/json"):
+        detail = answer.json()["detail"]
+        return detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False)
+    return answer.text
