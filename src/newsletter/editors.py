@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from newsletter.bootstrap import Services
 from newsletter.errors import InvalidAddress, UsageError
-from newsletter.passwords import MIN_LENGTH, hash_password, verify_password
+from newsletter.passwords import MIN_LENGTH, hash_password, verify_nothing, verify_password
 from newsletter.store.tables import editors
 
 
@@ -60,8 +60,9 @@ def authenticate(services: Services, name: str, password: str) -> Editor | None:
     with services.store.engine.connect() as connection:
         row = connection.execute(select(editors).where(editors.c.name == name)).mappings().first()
     if row is None:
-        # Same work either way, so timing does not tell which names exist.
-        verify_password(password, hash_password("not-an-account"))
+        # One hash verification of the same cost either way: timing does not tell which
+        # names exist.
+        verify_nothing(password)
         return None
     return _editor(row) if verify_password(password, row["password_hash"]) else None
 

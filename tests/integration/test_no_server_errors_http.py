@@ -5,7 +5,6 @@ real app under uvicorn on loopback."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -16,6 +15,7 @@ from newsletter.editors import add_editor
 from tests.desk_support import EDITOR, PASSWORD, newsroom
 
 from .conftest import LiveServer
+from .desk_http import session
 from .test_webhook_http import SendGridSigner
 
 pytestmark = pytest.mark.integration
@@ -319,35 +319,6 @@ def server(live_server: Start) -> Iterator[tuple[LiveServer, SendGridSigner]]:
     yield live, signer
 
 
-def _login(live: LiveServer) -> tuple[str, str]:
-    """A desk session cookie and its CSRF token, through the real login form.
-
-    base_url is https: a client on http keeps no Secure cookie, so they are carried by hand."""
-    http = live.client()
-    page = http.get("/desk/login")
-    anchor = _cookie(page, "desk_login")
-    answer = http.post(
-        "/desk/login",
-        data={"csrf": _csrf(page.text), "name": EDITOR, "password": PASSWORD},
-        headers={"Cookie": f"desk_login={anchor}"},
-    )
-    cookie = _cookie(answer, "desk_session")
-    desk = http.get("/desk", headers={"Cookie": f"desk_session={cookie}"})
-    return cookie, _csrf(desk.text)
-
-
-def _cookie(answer: httpx.Response, name: str) -> str:
-    found = re.search(rf"{name}=([^;]+)", answer.headers.get("set-cookie", ""))
-    assert found, (answer.status_code, answer.headers)
-    return found.group(1)
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, html[:300]
-    return found.group(1)
-
-
 @pytest.mark.parametrize("case", CASES, ids=[case.why for case in CASES])
 def test_hostile_input_gets_a_readable_4xx(
     server: tuple[LiveServer, SendGridSigner], case: Case
@@ -362,7 +333,7 @@ def test_hostile_input_gets_a_readable_4xx(
     cookies: list[bytes] = []
     if case.editor:
         newsroom(live.services)
-        cookie, csrf = _login(live)
+        cookie, csrf = session(live.client(), EDITOR, PASSWORD)
         cookies.append(f"desk_session={cookie}".encode())
         if case.csrf:
             content += f"&csrf={csrf}".encode()

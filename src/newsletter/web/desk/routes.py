@@ -113,6 +113,7 @@ class Desk:
         self.lifetime = timedelta(hours=settings.desk.session_hours)
         self.limiter = security.LoginLimiter(
             attempts=settings.desk.login_attempts,
+            client_attempts=settings.desk.login_attempts_per_client,
             window=timedelta(minutes=settings.desk.login_window_minutes),
         )
         self.secure_cookies = settings.newsletter.base_url.startswith("https://")
@@ -313,9 +314,8 @@ def desk_router(services: Services) -> APIRouter:
         password = str(form.get("password", ""))[:1024]
         target = safe_next(str(form.get("next", "/desk")))
         client = request.client.host if request.client else "unknown"
-        keys = (f"ip:{client}", f"name:{name.lower()}")
         now = desk.now()
-        if desk.limiter.blocked(keys, now):
+        if desk.limiter.blocked(name, client, now):
             response = desk.page(
                 request,
                 "desk/login.html",
@@ -328,7 +328,7 @@ def desk_router(services: Services) -> APIRouter:
             return response
         editor = await _threaded(authenticate, services, name, password)
         if editor is None:
-            desk.limiter.failed(keys, now)
+            desk.limiter.failed(name, client, now)
             return desk.page(
                 request,
                 "desk/login.html",
@@ -337,7 +337,7 @@ def desk_router(services: Services) -> APIRouter:
                 name=name,
                 problem="Nom ou mot de passe incorrect.",
             )
-        desk.limiter.succeeded(keys)
+        desk.limiter.succeeded(name, client)
         session = security.new_session(editor.id, editor.credential_version, now)
         success = redirect(target)
         desk.cookie(

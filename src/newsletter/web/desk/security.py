@@ -117,24 +117,33 @@ def same_origin(origin: str | None, referer: str | None, allowed: set[str]) -> b
 
 @dataclass
 class LoginLimiter:
-    """At most `attempts` failed logins per client address and per account name in `window`."""
+    """Failed logins tolerated in `window`: `attempts` per (account name, client address), and
+    `client_attempts` per client address whatever the names.
+
+    Counting a name per client means nobody elsewhere can lock an editor out by failing on
+    their name; the looser per-client count stops one client from trying name after name.
+    """
 
     attempts: int
+    client_attempts: int
     window: timedelta
     _failures: dict[str, deque[datetime]] = field(default_factory=dict)
 
-    def blocked(self, keys: tuple[str, ...], now: datetime) -> bool:
-        return any(len(self._recent(key, now)) >= self.attempts for key in keys)
+    def blocked(self, name: str, client: str, now: datetime) -> bool:
+        return (
+            len(self._recent(_name_key(name, client), now)) >= self.attempts
+            or len(self._recent(_client_key(client), now)) >= self.client_attempts
+        )
 
-    def failed(self, keys: tuple[str, ...], now: datetime) -> None:
+    def failed(self, name: str, client: str, now: datetime) -> None:
         if len(self._failures) > 10_000:
             self._prune(now)
-        for key in keys:
+        for key in (_name_key(name, client), _client_key(client)):
             self._recent(key, now).append(now)
 
-    def succeeded(self, keys: tuple[str, ...]) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
+    def succeeded(self, name: str, client: str) -> None:
+        # The client's own count stays: knowing one password does not buy guesses at others.
+        self._failures.pop(_name_key(name, client), None)
 
     def _recent(self, key: str, now: datetime) -> deque[datetime]:
         times = self._failures.setdefault(key, deque())
@@ -146,3 +155,11 @@ class LoginLimiter:
         for key in list(self._failures):
             if not self._recent(key, now):
                 del self._failures[key]
+
+
+def _name_key(name: str, client: str) -> str:
+    return f"name:{name.lower()}\nclient:{client}"
+
+
+def _client_key(client: str) -> str:
+    return f"client:{client}"
