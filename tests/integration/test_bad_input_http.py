@@ -66,6 +66,7 @@ def test_bad_sign_up_is_refused_readably(
     assert answer.status_code == status, why
     detail = answer.json()["detail"]
     assert isinstance(detail, str) and words in detail, detail
+    live.stored()
     assert live.services.store.subscribers.count() == 0
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from typing import Any
 
+import httpx
 import pytest
 
-from newsletter import issues
+from newsletter import issues, subscribers
 from newsletter.model import SubscriberStatus
 from newsletter.store.tables import subscribers as subscribers_table
 
@@ -18,6 +21,7 @@ Start = Callable[..., LiveServer]
 
 
 def _status(live: LiveServer, email: str) -> SubscriberStatus:
+    live.stored()
     found = live.services.store.subscribers.by_email(email)
     assert found is not None
     return found.status
@@ -136,6 +140,48 @@ def test_no_enumeration_and_resend_throttle(live_server: Start) -> None:
     live.clock.advance(minutes=6)
     http.post("/subscribe", json={"email": "new@example.org"})
     assert len(live.mail_to("new@example.org", count=2)) == 2
+
+
+def test_the_answer_leaves_before_any_sign_up_work(
+    live_server: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New, pending and active addresses are answered before the sign-up touches the
+    database: with the work held back, every 202 still arrives, identical, and exactly one
+    piece of deferred work per request is waiting; released, it stores each as usual."""
+    live = live_server()
+    live.services.store.subscribers.add(
+        "active@example.org", None, SubscriberStatus.ACTIVE, live.clock.now
+    )
+    live.services.store.subscribers.add(
+        "pending@example.org", None, SubscriberStatus.PENDING, live.clock.now
+    )
+    release = threading.Event()
+    started: list[str] = []
+    real_request = subscribers.request_subscription
+
+    def held_back(services: Any, email: str, *args: Any) -> Any:
+        started.append(email)
+        assert release.wait(10), "the test never released the sign-up work"
+        return real_request(services, email, *args)
+
+    monkeypatch.setattr(subscribers, "request_subscription", held_back)
+    emails = ["new@example.org", "pending@example.org", "active@example.org"]
+    # One connection: a next request must not wait for the previous one's work either. A
+    # handler (or the connection) waiting for the work would time out here.
+    try:
+        with httpx.Client(base_url=live.url, timeout=3) as http:
+            answers = [http.post("/subscribe", json={"email": email}) for email in emails]
+        waiting = live.app.state.public.signups_in_flight
+    finally:
+        release.set()
+
+    assert [answer.status_code for answer in answers] == [202, 202, 202]
+    assert answers[0].content == answers[1].content == answers[2].content
+    assert waiting == 3
+    live.settle()
+    assert sorted(started) == sorted(emails)
+    assert _status(live, "new@example.org") is SubscriberStatus.PENDING
+    assert len(live.mail_to("new@example.org")) == 1
 
 
 def test_one_click_unsubscribe_exactly_as_a_mailbox_provider_sends_it(live_server: Start) -> None:
@@ -305,6 +351,7 @@ def test_cors_only_for_configured_origins(live_server: Start) -> None:
     assert "access-control-allow-origin" not in refused
     assert posted.status_code == 202
     assert posted.headers["access-control-allow-origin"] == "https://www.maddyness.com"
+    live.stored()
     assert (
         live.services.store.subscribers.consent(
             live.services.store.subscribers.by_email("gus@example.org").id  # type: ignore[union-attr]

@@ -39,6 +39,7 @@ def create_app(
         try:
             yield
         finally:
+            app.state.public.close()  # first: its sign-ups may owe confirmation emails
             if worker is not None:
                 worker.stop()
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +34,7 @@ log = logging.getLogger("newsletter.web")
 
 HONEYPOT = "website"
 WEBHOOK_MAX_BYTES = 5_000_000
+SIGNUP_THREADS = 4
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,100}$"
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -61,6 +64,13 @@ class Public:
     per_address: TokenBuckets
     worker: OutboxWorker | None
     consent_version: str
+    # Sign-ups are stored by these threads after the answer, away from the request: not
+    # even a next request on the same connection waits for them.
+    signup_threads: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(SIGNUP_THREADS, thread_name_prefix="signup")
+    )
+    signups_in_flight: int = 0  # answered, not yet stored
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def build(cls, services: Services, worker: OutboxWorker | None) -> Public:
@@ -99,6 +109,27 @@ class Public:
     def wake_worker(self) -> None:
         if self.worker is not None:
             self.worker.wake()
+
+    def sign_up_later(self, address: str, name: str | None, consent: subscribers.Consent) -> None:
+        """Hand the sign-up's database work to the sign-up threads."""
+        with self._lock:
+            self.signups_in_flight += 1
+        self.signup_threads.submit(self._sign_up, address, name, consent)
+
+    def close(self) -> None:
+        """Store the sign-ups already answered, then stop the sign-up threads."""
+        self.signup_threads.shutdown(wait=True)
+
+    def _sign_up(self, address: str, name: str | None, consent: subscribers.Consent) -> None:
+        try:
+            outcome = subscribers.request_subscription(self.services, address, name, consent)
+            log.debug("sign-up: %s", outcome)
+            self.wake_worker()
+        except Exception:  # the requester has had their answer: the log is the only witness
+            log.exception("a sign-up accepted with 202 could not be stored")
+        finally:
+            with self._lock:
+                self.signups_in_flight -= 1
 
 
 def limit_for(max_body_bytes: int) -> Any:
@@ -242,14 +273,9 @@ async def subscribe(request: Request) -> Response:
     source = ("web-form" if is_form else "web-json") + (f" {origin}" if origin else "")
     version = fields.get("consent_version") or public.consent_version
     consent = subscribers.Consent(ip=_client_ip(request), source=source, text=version)
-    try:
-        outcome = await run_in_threadpool(
-            subscribers.request_subscription, public.services, address, fields.get("name"), consent
-        )
-    except InvalidAddress as exc:
-        return refuse(422, t("invalid_email", reason=str(exc)))
-    log.debug("sign-up: %s", outcome)
-    public.wake_worker()
+    # Answer first, store after: whether the address is new, pending or active, the answer
+    # has the same content and leaves at the same point, before any database work.
+    public.sign_up_later(address, fields.get("name"), consent)
     accepted = t("accepted")
     if browser:
         return public.message_page(t("accepted_title"), accepted, status=202)
