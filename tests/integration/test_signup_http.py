@@ -12,6 +12,7 @@ import pytest
 from newsletter import issues, subscribers
 from newsletter.model import SubscriberStatus
 from newsletter.store.tables import subscribers as subscribers_table
+from newsletter.web import public
 
 from .conftest import LiveServer
 
@@ -147,7 +148,8 @@ def test_the_answer_leaves_before_any_sign_up_work(
 ) -> None:
     """New, pending and active addresses are answered before the sign-up touches the
     database: with the work held back, every 202 still arrives, identical, and exactly one
-    piece of deferred work per request is waiting; released, it stores each as usual."""
+    piece of deferred work per request is waiting; released, it stores each as usual. Past
+    the bound of waiting work, a sign-up gets 503 and is not stored."""
     live = live_server()
     live.services.store.subscribers.add(
         "active@example.org", None, SubscriberStatus.ACTIVE, live.clock.now
@@ -165,12 +167,14 @@ def test_the_answer_leaves_before_any_sign_up_work(
         return real_request(services, email, *args)
 
     monkeypatch.setattr(subscribers, "request_subscription", held_back)
+    monkeypatch.setattr(public, "MAX_SIGNUPS_WAITING", 3)
     emails = ["new@example.org", "pending@example.org", "active@example.org"]
     # One connection: a next request must not wait for the previous one's work either. A
     # handler (or the connection) waiting for the work would time out here.
     try:
         with httpx.Client(base_url=live.url, timeout=3) as http:
             answers = [http.post("/subscribe", json={"email": email}) for email in emails]
+            busy = http.post("/subscribe", json={"email": "late@example.org"})
         waiting = live.app.state.public.signups_in_flight
     finally:
         release.set()
@@ -178,8 +182,11 @@ def test_the_answer_leaves_before_any_sign_up_work(
     assert [answer.status_code for answer in answers] == [202, 202, 202]
     assert answers[0].content == answers[1].content == answers[2].content
     assert waiting == 3
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "30"
+    assert "rien n’a été fait" in busy.json()["detail"]
     live.settle()
     assert sorted(started) == sorted(emails)
+    assert live.services.store.subscribers.by_email("late@example.org") is None
     assert _status(live, "new@example.org") is SubscriberStatus.PENDING
     assert len(live.mail_to("new@example.org")) == 1
 

@@ -55,6 +55,7 @@ ENGLISH: dict[str, str] = {
     "bad_length": "The Content-Length header is not a number.",
     "rate_limited": "Too many sign-ups; try again in {seconds} seconds.",
     "bad_host": "The Host header is not a host name and port.",
+    "busy": "Too many sign-ups at the moment; nothing was done. Try again in a minute.",
 }
 
 FRENCH: dict[str, str] = {
@@ -115,6 +116,9 @@ FRENCH: dict[str, str] = {
     "bad_length": "L\u2019en-tête Content-Length n\u2019est pas un nombre.",
     "rate_limited": "Trop d\u2019inscriptions ; réessayez dans {seconds} secondes.",
     "bad_host": "L\u2019en-tête Host n\u2019est pas un nom d\u2019hôte suivi d\u2019un port.",
+    "busy": (
+        "Trop d\u2019inscriptions en ce moment ; rien n\u2019a été fait. Réessayez dans une minute."
+    ),
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": ENGLISH, "fr": FRENCH}

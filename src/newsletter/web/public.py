@@ -35,6 +35,9 @@ log = logging.getLogger("newsletter.web")
 HONEYPOT = "website"
 WEBHOOK_MAX_BYTES = 5_000_000
 SIGNUP_THREADS = 4
+# Sign-ups answered and waiting to be stored, beyond which new ones get 503: the queue (and the
+# memory it holds) stays bounded when requests come faster than the database takes them.
+MAX_SIGNUPS_WAITING = 2000
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,100}$"
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -110,11 +113,14 @@ class Public:
         if self.worker is not None:
             self.worker.wake()
 
-    def sign_up_later(self, address: str, name: str | None, consent: subscribers.Consent) -> None:
-        """Hand the sign-up's database work to the sign-up threads."""
+    def sign_up_later(self, address: str, name: str | None, consent: subscribers.Consent) -> bool:
+        """Hand the sign-up's database work to the sign-up threads; False when too many wait."""
         with self._lock:
+            if self.signups_in_flight >= MAX_SIGNUPS_WAITING:
+                return False
             self.signups_in_flight += 1
         self.signup_threads.submit(self._sign_up, address, name, consent)
+        return True
 
     def close(self) -> None:
         """Store the sign-ups already answered, then stop the sign-up threads."""
@@ -156,6 +162,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     429: {
         "model": ErrorBody,
         "description": "Too many sign-ups from this client or for this address",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+    },
+    503: {
+        "model": ErrorBody,
+        "description": "Too many sign-ups waiting to be stored; nothing was done",
         "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
     },
 }
@@ -275,7 +286,8 @@ async def subscribe(request: Request) -> Response:
     consent = subscribers.Consent(ip=_client_ip(request), source=source, text=version)
     # Answer first, store after: whether the address is new, pending or active, the answer
     # has the same content and leaves at the same point, before any database work.
-    public.sign_up_later(address, fields.get("name"), consent)
+    if not public.sign_up_later(address, fields.get("name"), consent):
+        return refuse(503, t("busy"), {"Retry-After": "30"})
     accepted = t("accepted")
     if browser:
         return public.message_page(t("accepted_title"), accepted, status=202)
