@@ -17,6 +17,7 @@ from newsletter.untrusted_json import MAX_DEPTH, UnreadableJson, parse
         (b'{"name": "\\ud800"}', "surrogate"),
         (b'{"\\udfff": 1}', "surrogate"),
         (b'["ok", ["\\ud83d"]]', "surrogate"),  # half of an emoji
+        (b'{"reason": "a\\u0000b"}', "NUL"),
         (b"1e999", "too large"),
         (b"-1e999", "too large"),
         (b"NaN", "NaN"),

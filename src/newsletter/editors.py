@@ -26,7 +26,7 @@ class Editor:
 
 def add_editor(services: Services, name: str, password: str, email: str | None = None) -> None:
     name = name.strip()
-    if not name or len(name) > 200 or any(ord(ch) < 32 for ch in name):
+    if not _possible_name(name):
         raise UsageError("an editor name needs 1 to 200 printable characters")
     if len(password) < MIN_LENGTH:
         raise UsageError(f"the password needs at least {MIN_LENGTH} characters")
@@ -57,6 +57,9 @@ def check_login(services: Services, name: str, password: str) -> bool:
 
 def authenticate(services: Services, name: str, password: str) -> Editor | None:
     """The editor when the name and password match, else None (in about the same time)."""
+    if not _possible_name(name):  # no account has it, and PostgreSQL refuses a NUL in a query
+        verify_nothing(password)
+        return None
     with services.store.engine.connect() as connection:
         row = connection.execute(select(editors).where(editors.c.name == name)).mappings().first()
     if row is None:
@@ -83,6 +86,10 @@ def end_sessions(services: Services, editor_id: int) -> None:
             .where(editors.c.id == editor_id)
             .values(session_epoch=editors.c.session_epoch + 1)
         )
+
+
+def _possible_name(name: str) -> bool:
+    return 0 < len(name) <= 200 and not any(ord(ch) < 32 or ord(ch) == 127 for ch in name)
 
 
 def _editor(row: RowMapping) -> Editor:

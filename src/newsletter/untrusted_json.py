@@ -2,8 +2,9 @@
 
 `json.loads` accepts things that fail much later and far away: nesting deep enough to exhaust
 the stack (RecursionError), `"\\ud800"` (a lone surrogate: a str that cannot be encoded, so no
-database or email can take it), numbers of thousands of digits, `NaN` and `1e999`. `parse`
-refuses all of them up front with `UnreadableJson`, whose message says what is wrong. Pure.
+database or email can take it), `"\\u0000"` (PostgreSQL text cannot hold NUL), numbers of
+thousands of digits, `NaN` and `1e999`. `parse` refuses all of them up front with
+`UnreadableJson`, whose message says what is wrong. Pure.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ def _text(text: str) -> None:
         raise UnreadableJson(
             "a string holds a lone surrogate (\\ud800 to \\udfff), which is not a character"
         ) from None
+    if "\x00" in text:
+        raise UnreadableJson("a string holds a NUL character (\\u0000), which is not text")
 
 
 def _integer(digits: str) -> int:

@@ -15,7 +15,7 @@ from newsletter.editors import add_editor
 from tests.desk_support import EDITOR, PASSWORD, newsroom
 
 from .conftest import LiveServer
-from .desk_http import session
+from .desk_http import cookie_set, csrf_in, session
 from .test_webhook_http import SendGridSigner
 
 pytestmark = pytest.mark.integration
@@ -34,7 +34,7 @@ class Case:
     headers: dict[str, bytes] = field(default_factory=dict)
     signed: bool = False  # webhook body signed with the configured key
     editor: bool = False  # sent with a logged-in editor's session cookie
-    csrf: bool = False  # the form gets the session's valid CSRF token appended
+    csrf: bool = False  # the form gets a valid CSRF token (the session's, or the login form's)
 
 
 def _json(text: str) -> bytes:
@@ -112,7 +112,34 @@ CASES = [
         b'{"email": ' + b"9" * 5000 + b"}",
         JSON,
     ),
+    Case(
+        "NUL in the name (no text column stores it)",
+        "POST",
+        "/subscribe",
+        400,
+        "NUL",
+        _json('{"email": "ada@example.org", "name": "Ada\\u0000"}'),
+        JSON,
+    ),
+    Case(
+        "NUL in a form's consent version",
+        "POST",
+        "/subscribe",
+        422,
+        "consent_version",
+        b"email=ada%40example.org&consent_version=v1%00",
+        FORM,
+    ),
     # -- the webhook (signed with the configured key unless said otherwise) ---------------------
+    Case(
+        "NUL in an event",
+        "POST",
+        "/webhooks/sendgrid",
+        400,
+        "NUL",
+        _json('[{"event": "bounce", "sg_event_id": "x\\u0000", "reason": "a\\u0000b"}]'),
+        signed=True,
+    ),
     Case(
         "deeply nested webhook body",
         "POST",
@@ -271,6 +298,41 @@ CASES = [
         b"csrf=x",
         {"Host": b"evil.example/x", **FORM},
     ),
+    Case(
+        "NUL in the login name",
+        "POST",
+        "/desk/login",
+        401,
+        "incorrect",
+        b"name=camille%00&password=x",
+        FORM,
+        csrf=True,
+    ),
+    Case("NUL in the inbox search", "GET", "/desk/inbox?q=a%00b", 422, "q", editor=True),
+    Case("NUL in the inbox feed", "GET", "/desk/inbox?feed=a%00b", 422, "feed", editor=True),
+    Case("NUL in the subscriber search", "GET", "/desk/subscribers?q=%00", 422, "q", editor=True),
+    Case(
+        "NUL in an issue's subject",
+        "POST",
+        "/desk/issues/1",
+        303,
+        "",
+        b"subject=Le%00sujet&intro=a%00b",
+        FORM,
+        editor=True,
+        csrf=True,
+    ),
+    Case(
+        "an article id beyond any row",
+        "POST",
+        "/desk/issues/1/add",
+        400,
+        "article_id",
+        b"article_id=" + b"9" * 30,
+        FORM,
+        editor=True,
+        csrf=True,
+    ),
     Case("inbox since year 9999", "GET", "/desk/inbox?until=9999-12-31", 422, "date", editor=True),
     Case("inbox since year 1", "GET", "/desk/inbox?since=0001-01-01", 422, "date", editor=True),
     Case("inbox until garbage", "GET", "/desk/inbox?until=2026-13-45", 422, "date", editor=True),
@@ -337,6 +399,10 @@ def test_hostile_input_gets_a_readable_4xx(
         cookies.append(f"desk_session={cookie}".encode())
         if case.csrf:
             content += f"&csrf={csrf}".encode()
+    elif case.csrf:  # the login form's own token, anchored by its cookie
+        form = live.client().get("/desk/login")
+        cookies.append(f"desk_login={cookie_set(form, 'desk_login')}".encode())
+        content += f"&csrf={csrf_in(form.text)}".encode()
     headers.update(case.headers)
     if cookies:
         headers["Cookie"] = b"; ".join(

@@ -43,6 +43,10 @@ ENGLISH: dict[str, str] = {
     "invalid_name": "This name cannot be used: {reason}",
     "missing_email": "An email address is required (field \u201cemail\u201d).",
     "bad_field": "The field \u201c{field}\u201d must be text.",
+    "bad_consent_version": (
+        "The field \u201cconsent_version\u201d must be at most {limit} characters, without "
+        "control characters."
+    ),
     "honeypot": "This form was filled in by a program, not a person; nothing was done.",
     "bad_json": "The body is not valid JSON: {reason}",
     "not_an_object": 'The body must be a JSON object such as {{"email": "ada@example.org"}}.',
@@ -101,6 +105,10 @@ FRENCH: dict[str, str] = {
     "invalid_name": "Ce nom ne peut pas être utilisé : {reason}",
     "missing_email": "Une adresse e-mail est nécessaire (champ « email »).",
     "bad_field": "Le champ « {field} » doit être du texte.",
+    "bad_consent_version": (
+        "Le champ « consent_version » doit tenir en {limit} caractères au plus, sans "
+        "caractère de contrôle."
+    ),
     "honeypot": (
         "Ce formulaire a été rempli par un programme, pas par une personne ; "
         "rien n\u2019a été fait."

@@ -28,6 +28,7 @@ from newsletter.errors import InvalidAddress, TokenError
 from newsletter.store.subscribers import ConfirmOutcome
 from newsletter.transactional import OutboxWorker
 from newsletter.web.messages import Messages
+from newsletter.web.params import is_control
 from newsletter.web.ratelimit import TokenBuckets
 
 log = logging.getLogger("newsletter.web")
@@ -35,6 +36,7 @@ log = logging.getLogger("newsletter.web")
 HONEYPOT = "website"
 WEBHOOK_MAX_BYTES = 5_000_000
 SIGNUP_THREADS = 4
+MAX_CONSENT_VERSION = 100
 # Sign-ups answered and waiting to be stored, beyond which new ones get 503: the queue (and the
 # memory it holds) stays bounded when requests come faster than the database takes them.
 MAX_SIGNUPS_WAITING = 2000
@@ -180,7 +182,7 @@ _SIGNUP_SCHEMA = {
         HONEYPOT: {"type": "string", "maxLength": 0, "description": "must stay empty"},
         "consent_version": {
             "type": "string",
-            "maxLength": 100,
+            "maxLength": MAX_CONSENT_VERSION,
             "description": "the version of the consent text your own form showed",
         },
     },
@@ -262,6 +264,8 @@ async def subscribe(request: Request) -> Response:
             return refuse(422, t("bad_field", field=key))
         if value is not None:
             fields[key] = value
+    if not _short_text(fields.get("consent_version", ""), MAX_CONSENT_VERSION):
+        return refuse(422, t("bad_consent_version", limit=MAX_CONSENT_VERSION))
     if fields.get(HONEYPOT):
         log.info("sign-up refused: honeypot filled (client %s)", _client_ip(request))
         return refuse(400, t("honeypot"))
@@ -313,6 +317,11 @@ async def _read_fields(request: Request, content_type: str) -> dict[str, Any] | 
             return 400, t("bad_form")
         return {key: value for key, value in form.items()}
     return 415, t("unsupported_type")
+
+
+def _short_text(text: str, limit: int) -> bool:
+    """At most `limit` characters, no control character."""
+    return len(text) <= limit and not any(is_control(ch) for ch in text)
 
 
 def _too_many(refuse: Any, t: Messages, wait: float) -> Response:

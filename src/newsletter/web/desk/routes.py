@@ -32,7 +32,7 @@ from newsletter import issues as issue_cases
 from newsletter.bootstrap import Services, secret_key
 from newsletter.editors import Editor, authenticate, end_sessions, get_editor
 from newsletter.errors import InvalidAddress, NewsletterError, UsageError
-from newsletter.model import Issue, IssueState, RenderedMessage, SubscriberStatus
+from newsletter.model import MAX_ROW_ID, Issue, IssueState, RenderedMessage, SubscriberStatus
 from newsletter.personalise import personalise
 from newsletter.store.desk import DeskQueries, InboxFilter
 from newsletter.store.issues import NewItem
@@ -40,7 +40,7 @@ from newsletter.web.desk import security
 from newsletter.web.desk.checks import GMAIL_CLIP_BYTES, Alert, check_issue
 from newsletter.web.desk.growth import growth_svg, weeks
 from newsletter.web.pages import environment
-from newsletter.web.params import RowId
+from newsletter.web.params import RowId, is_control
 
 PAGE_SIZE = 50
 # A page number beyond this is refused (422): its offset would overflow the database's integers.
@@ -414,9 +414,9 @@ def desk_router(services: Services) -> APIRouter:
         page: Page = 1,
     ) -> HTMLResponse:
         chosen = InboxFilter(
-            feed=feed or None,
-            section=section or None,
-            text=q.strip()[:200] or None,
+            feed=_filter_text("feed", feed) or None,
+            section=_filter_text("section", section) or None,
+            text=_filter_text("q", q).strip()[:200] or None,
             since=_local_day(since, desk.zone),
             until=_day_after(until, desk.zone),
             show_dismissed=bool(dismissed),
@@ -520,6 +520,8 @@ def desk_router(services: Services) -> APIRouter:
             article_id = int(str(form.get("article_id", "")))
         except ValueError:
             raise HTTPException(400, "article_id must be a number") from None
+        if not 1 <= article_id <= MAX_ROW_ID:
+            raise HTTPException(400, f"article_id must be between 1 and {MAX_ROW_ID}")
         article = services.store.articles.get(article_id)
         if article is None:
             raise HTTPException(404, "no such article")
@@ -675,7 +677,7 @@ def desk_router(services: Services) -> APIRouter:
     ) -> HTMLResponse:
         chosen = SubscriberStatus(status) if status in set(SubscriberStatus) else None
         found, total = desk.queries.subscribers(
-            q.strip()[:200] or None, chosen, PAGE_SIZE, (page - 1) * PAGE_SIZE
+            _filter_text("q", q).strip()[:200] or None, chosen, PAGE_SIZE, (page - 1) * PAGE_SIZE
         )
         filters = {"q": q, "status": status}
         return desk.page(
@@ -754,10 +756,21 @@ def _day_after(text: str, zone: ZoneInfo) -> datetime | None:
     return start + timedelta(days=1) if start else None
 
 
+def _filter_text(name: str, value: str) -> str:
+    """A filter's text from the query string; 422 when it holds control characters (which
+    match nothing, and PostgreSQL refuses NUL outright)."""
+    if any(is_control(ch) for ch in value):
+        raise HTTPException(422, f"le filtre « {name} » contient des caractères de contrôle")
+    return value
+
+
 def _field(form: FormData, name: str, limit: int, multiline: bool = False) -> str:
+    """A form field's text: line breaks normalised (none unless `multiline`), no other
+    control character (PostgreSQL refuses NUL), at most `limit` characters."""
     value = form.get(name, "")
     text = value if isinstance(value, str) else ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if not is_control(ch) or ch in "\n\t")
     if not multiline:
         text = " ".join(text.split())
     return text.strip()[:limit]
