@@ -148,12 +148,17 @@ def request_subscription(
     )
 
 
-def confirm(services: Services, token: str) -> ConfirmOutcome:
-    """Follow a confirmation link. TokenError when forged, expired or meant for something else."""
-    now = services.clock()
+def check_confirm_token(services: Services, token: str) -> tuple[int, datetime]:
+    """The subscriber id and issue time of a confirmation token. TokenError when forged,
+    expired or meant for something else."""
     max_age = timedelta(days=services.config.settings.subscribe.confirm_days)
-    subscriber_id, issued_at = services.signer.verify_issued(token, CONFIRM_PURPOSE, now, max_age)
-    return services.store.subscribers.confirm(subscriber_id, issued_at, now)
+    return services.signer.verify_issued(token, CONFIRM_PURPOSE, services.clock(), max_age)
+
+
+def confirm(services: Services, token: str) -> ConfirmOutcome:
+    """Confirm a sign-up (the button of the confirmation page). TokenError as above."""
+    subscriber_id, issued_at = check_confirm_token(services, token)
+    return services.store.subscribers.confirm(subscriber_id, issued_at, services.clock())
 
 
 def unsubscribe(services: Services, token: str) -> bool:
