@@ -167,11 +167,17 @@ def unsubscribe(services: Services, token: str) -> bool:
     TokenError when the link is forged, meant for something else, or its subscriber was
     erased: ids are never given again, so the link can only mean that nobody is left to act on.
     """
-    now = services.clock()
-    subscriber_id = services.signer.verify(token, UNSUBSCRIBE, now)
+    return services.store.subscribers.unsubscribe(
+        check_unsubscribe_token(services, token), services.clock()
+    )
+
+
+def check_unsubscribe_token(services: Services, token: str) -> int:
+    """The subscriber id of an unsubscribe link. TokenError as for `unsubscribe`."""
+    subscriber_id = services.signer.verify(token, UNSUBSCRIBE, services.clock())
     if services.store.subscribers.get(subscriber_id) is None:
         raise TokenError("this link belongs to an address that is no longer on the list")
-    return services.store.subscribers.unsubscribe(subscriber_id, now)
+    return subscriber_id
 
 
 def purge_pending(services: Services) -> int:

@@ -407,7 +407,7 @@ def _bad_link(public: Public, request: Request, key: str) -> HTMLResponse:
 def unsubscribe_page(request: Request, token: str = _TOKEN) -> HTMLResponse:
     public = _public(request)
     try:
-        public.services.signer.verify(token, "unsubscribe", public.services.clock())
+        subscribers.check_unsubscribe_token(public.services, token)
     except TokenError:
         return _bad_link(public, request, "link_invalid")
     return public.page(
