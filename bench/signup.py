@@ -51,6 +51,7 @@ def serve(config_path: str) -> None:
     import uvicorn
 
     from newsletter import bootstrap, config
+    from newsletter.app import server_settings
     from newsletter.web import create_app
 
     loaded = config.load(config_path, {**os.environ, "NEWSLETTER_SECRET_KEY": "bench"})
@@ -70,8 +71,7 @@ def serve(config_path: str) -> None:
             )  # type: ignore[arg-type]
 
     app = create_app(services, render_email=render_email)  # type: ignore[arg-type]
-    web = loaded.settings.web
-    uvicorn.run(app, host=web.host, port=web.port, log_level="warning", access_log=False)
+    uvicorn.run(app, **server_settings(loaded.settings.web), log_level="warning")
 
 
 def free_port() -> int:

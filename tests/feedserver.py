@@ -8,6 +8,7 @@ forever, lie about its charset or redirect in circles.
 from __future__ import annotations
 
 import gzip
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,8 +25,12 @@ class _QuietServer(ThreadingHTTPServer):
         pass  # clients hanging up on misbehaving routes is the point of the exercise
 
 
+class _QuietServer6(_QuietServer):
+    address_family = socket.AF_INET6
+
+
 class FeedServer:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.stopping = threading.Event()
@@ -46,14 +51,19 @@ class FeedServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
+        server_class = _QuietServer6 if ":" in host else _QuietServer
+        self.httpd = server_class((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    @property
     def base(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        host = str(self.httpd.server_address[0])
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -75,8 +85,8 @@ class FeedServer:
 
 
 @contextmanager
-def running() -> Iterator[FeedServer]:
-    server = FeedServer()
+def running(host: str = "127.0.0.1") -> Iterator[FeedServer]:
+    server = FeedServer(host)
     server.start()
     try:
         yield server

@@ -45,6 +45,10 @@ STORIES = [
     ),
 ]
 
+# The image sizes the feeds declare, by article: landscape (the usual og:image), square,
+# none (no image), portrait, and not declared at all.
+IMAGE_SIZES: list[tuple[int, int] | None] = [(1200, 630), (600, 600), None, (800, 1200), None]
+
 INTRO = (
     "Bonjour à toutes et à tous !\n\n"
     "Cette semaine, **la logistique verte** lève des fonds et le "
@@ -55,6 +59,7 @@ INTRO = (
 def article(index: int, feed: str, title: str, summary: str, image: bool = True) -> Article:
     published = datetime(2026, 11, 24, 7, 30, tzinfo=UTC) - timedelta(hours=19 * index)
     slug = f"article-{index + 1}"
+    size = IMAGE_SIZES[index % len(IMAGE_SIZES)] if image else None
     return Article(
         id=index + 1,
         feed_name=feed,
@@ -67,6 +72,8 @@ def article(index: int, feed: str, title: str, summary: str, image: bool = True)
         author="Rédaction",
         published_at=published,
         collected_at=datetime(2026, 11, 24, 8, 0, tzinfo=UTC),
+        image_width=size[0] if size else None,
+        image_height=size[1] if size else None,
     )
 
 

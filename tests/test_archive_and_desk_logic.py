@@ -8,6 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from xml.etree import ElementTree
 
 import feedparser
+import lxml.html
+import pytest
+from lxml import etree
 
 from newsletter import jobs
 from newsletter.bootstrap import Services
@@ -77,6 +80,44 @@ def test_archive_feed_is_valid_rss(services: Services) -> None:
     assert not parsed.bozo, parsed.get("bozo_exception")
     assert parsed.version == "rss20"
     assert parsed.entries[0].title == issue.subject
+
+
+HOSTILE = [
+    "<script>alert(document.cookie)</script> Levée de fonds",
+    '<img src=x onerror="alert(1)"> French Tech',
+    "Fin de CDATA ]]> <b>gras</b> & AT&T",
+    "Caractères de contrôle \x0b\x1b et \ufffe",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=["script", "img-onerror", "cdata-end", "controls"])
+def test_archive_feed_shows_hostile_titles_as_text(services: Services, hostile: str) -> None:
+    """A subject and a preheader (the lead article's title, from a feed) full of markup reach
+    readers of feed.xml as text: title and description are HTML whose only content is that
+    text, as lxml and feedparser read them; no element, no attribute anywhere."""
+    issue = newsroom(services, subscribers=1)
+    services.store.issues.update_content(issue.id, subject=hostile, preheader=hostile)
+    send_now(services, issue.id)
+    jobs.dispatch_due(services)
+    shown = hostile.translate({0x0B: None, 0x1B: None, 0xFFFE: None})  # XML cannot hold those
+
+    served = client_for(services).get("/archive/feed.xml")
+
+    assert served.status_code == 200
+    item = etree.fromstring(served.content).find("channel/item")  # lxml refuses malformed XML
+    assert item is not None
+    for tag in ("title", "description"):
+        assert only_text(item.findtext(tag) or "") == shown, tag
+    entry = feedparser.parse(served.content).entries[0]
+    assert entry.summary_detail.type == "text/html"
+    assert only_text(entry.summary) == only_text(entry.title) == shown.strip()
+
+
+def only_text(html: str) -> str:
+    """The text of an HTML fragment, which must hold no element at all."""
+    fragment = lxml.html.fragment_fromstring(html, create_parent="p")
+    assert len(fragment) == 0, html
+    return str(fragment.text_content())
 
 
 def article(index: int, url: str, summary: str = "Résumé.") -> Article:

@@ -80,6 +80,7 @@ def test_shipped_sample_feed_normalises_cleanly() -> None:
         ("https://www.lemonde.fr/a.html?xtor=RSS-3208", "https://www.lemonde.fr/a.html"),
         ("https://example.org", "https://example.org/"),
         ("https://example.org/search?q=a+b&page=2", "https://example.org/search?q=a+b&page=2"),
+        ("http://[2001:DB8::1]:8080/a?utm_source=x", "http://[2001:db8::1]:8080/a"),
     ],
 )
 def test_canonical_url_drops_tracking_and_fragment(url: str, expected: str) -> None:

@@ -3,10 +3,12 @@ isolation between deployments."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
@@ -148,6 +150,37 @@ def test_login_is_rate_limited(services: Services, clock: FrozenClock) -> None:
     clock.advance(minutes=services.config.settings.desk.login_window_minutes + 1)
     allowed = client.post("/desk/login", data={"csrf": token, "name": EDITOR, "password": PASSWORD})
     assert allowed.status_code == 303
+
+
+def test_unknown_and_known_names_cost_the_same(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every login attempt (unknown name, known name with a wrong or the right password) runs
+    exactly one scrypt of the same cost: response time cannot tell which names exist."""
+    add_editor(services, EDITOR, PASSWORD)
+    client = client_for(services)
+    token = csrf_of(client.get("/desk/login").text)
+    real_scrypt = hashlib.scrypt
+    calls: list[tuple[int, int, int]] = []
+
+    def counting_scrypt(password: bytes, **options: Any) -> bytes:
+        calls.append((options["n"], options["r"], options["p"]))
+        return real_scrypt(password, **options)
+
+    monkeypatch.setattr(hashlib, "scrypt", counting_scrypt)
+    costs = []
+    for name, password in [
+        ("nobody", "some password"),
+        ("Camille", "some password"),  # names are exact: unknown
+        (EDITOR, "wrong password"),
+        (EDITOR, PASSWORD),
+    ]:
+        calls.clear()
+        client.post("/desk/login", data={"csrf": token, "name": name, "password": password})
+        costs.append(list(calls))
+
+    assert len(costs[0]) == 1, costs
+    assert costs == [costs[0]] * 4
 
 
 def test_session_expires_and_logout_clears_it(services: Services, clock: FrozenClock) -> None:

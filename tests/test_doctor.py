@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
 
+from newsletter import config as config_module
 from newsletter.cli import cli
 from newsletter.config import Config
-from newsletter.doctor import run_checks
-from tests.conftest import shared_path
+from newsletter.doctor import check_base_url, run_checks
+from tests.conftest import ROOT, shared_path
 from tests.delivery_helpers import with_provider
 from tests.sendgrid_server import API_KEY, SendgridServer
 
@@ -29,7 +31,8 @@ def test_healthy_deployment_passes(make_config: Callable[..., Config]) -> None:
     assert runner.invoke(cli, ["--config", str(config.path), "init"]).exit_code == 0
     result = runner.invoke(cli, ["--config", str(config.path), "doctor"])
     assert result.exit_code == 0, result.output
-    for name in ("config", "database", "migrations", "templates", "provider", "secret key"):
+    for name in ("config", "database", "migrations", "templates", "provider", "secret key",
+                 "base_url"):  # fmt: skip
         assert name in result.output
     assert "FAIL" not in result.output
 
@@ -58,3 +61,52 @@ def test_sendgrid_key_is_checked(
     provider_check = next(c for c in run_checks(bad) if c.name == "provider")
     assert not provider_check.ok
     assert "SENDGRID_API_KEY" in provider_check.detail
+
+
+def _serving_at(config: Config, url: str) -> Config:
+    """The same deployment with another [newsletter] base_url, in its file too."""
+    config.path.write_text(config.path.read_text().replace("https://news.example.org", url))
+    return config_module.load(config.path, {"NEWSLETTER_SECRET_KEY": "test-secret"})
+
+
+@pytest.mark.parametrize("url", ["http://news.example.org", "http://203.0.113.5:8000"])
+def test_plain_http_base_url_fails_and_says_why(
+    make_config: Callable[..., Config], url: str
+) -> None:
+    """Links over plain http to the public: the check fails, citing RFC 8058, exit 1."""
+    config = _serving_at(make_config(), url)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--config", str(config.path), "init"]).exit_code == 0
+
+    check = next(c for c in run_checks(config) if c.name == "base_url")
+    result = runner.invoke(cli, ["--config", str(config.path), "doctor"])
+
+    assert not check.ok
+    assert "RFC 8058" in check.detail and "https" in check.detail and url in check.detail
+    assert result.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:8000",
+        "http://127.0.0.1:8000",
+        "http://[::1]:8000",
+        "http://newsletter.localhost",
+    ],
+)
+def test_http_on_loopback_passes_as_development(
+    make_config: Callable[..., Config], url: str
+) -> None:
+    """http on this machine is development: accepted, and the detail says so."""
+    detail = check_base_url(_serving_at(make_config(), url))
+    assert "development" in detail
+
+
+def test_shipped_config_is_development_and_doctor_says_so() -> None:
+    """The shipped config.toml serves http://localhost (a demo): the check passes as
+    development, and names https as what readers need."""
+    config = config_module.load(ROOT / "config.toml", {})
+    assert urlsplit(config.settings.newsletter.base_url).hostname == "localhost"
+    detail = check_base_url(config)
+    assert "development" in detail and "https" in detail

@@ -5,14 +5,32 @@ from __future__ import annotations
 import logging
 import signal
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
 from newsletter import bootstrap
-from newsletter.config import Config
+from newsletter.config import Config, WebSection
 from newsletter.logs import configure_logging
 from newsletter.schedule import SchedulerService
 from newsletter.web import create_app
+
+
+def server_settings(web: WebSection) -> dict[str, Any]:
+    """uvicorn's settings for the app (keyword arguments of `uvicorn.run` / `uvicorn.Config`).
+
+    uvicorn must not read proxy headers itself (by default it believes X-Forwarded-For from
+    127.0.0.1): the app decides the client address from `[web] forwarded_allow_ips`
+    (`web.forwarded`). uvicorn's access log would print link tokens: the app writes its own
+    (`web.access`)."""
+    return {
+        "host": web.host,
+        "port": web.port,
+        "log_config": None,
+        "proxy_headers": False,
+        "forwarded_allow_ips": [],
+        "access_log": False,
+    }
 
 
 def run_forever(config: Config, log_json: bool = False) -> None:
@@ -39,7 +57,7 @@ def run_forever(config: Config, log_json: bool = False) -> None:
     # finishes its batch in flight) instead of dying with the default handler.
     previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
     try:
-        uvicorn.run(create_app(services), host=web.host, port=web.port, log_config=None)
+        uvicorn.run(create_app(services), **server_settings(web))
     finally:
         services.stopping.set()
         log.info("stopping: letting the job in flight finish")

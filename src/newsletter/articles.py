@@ -3,7 +3,8 @@
 Pure: an entry as feedparser reads it goes in, an `ArticleDraft` comes out. The canonical URL
 (tracking parameters and fragment removed, host lower-cased) is what dedupes an article across
 feeds; the summary is plain text from the description or the first meaningful paragraphs; the
-image is the best one the entry offers that is not a tracking pixel.
+image is the best one the entry offers that is not a tracking pixel, with the size the entry
+declares for it (media:content / media:thumbnail / enclosure / <img> width and height).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from newsletter.images import FoundImage, image_size
 from newsletter.model import ArticleDraft
 from newsletter.sanitize import (
     absolute_url,
@@ -61,6 +63,8 @@ def normalise(entry: Mapping[str, Any], feed_name: str, feed_url: str) -> Articl
     summary_raw, summary_kind = _summary(entry)
     content = _as_html(content_raw, content_kind)
     summary_html = _as_html(summary_raw, summary_kind)
+    image = best_image(entry, content, summary_html, base_url=link)
+    size = image.size if image else None
     return ArticleDraft(
         feed_name=feed_name,
         guid=str(entry.get("id") or "").strip()[:2000] or url,
@@ -69,10 +73,12 @@ def normalise(entry: Mapping[str, Any], feed_name: str, feed_url: str) -> Articl
         # Text fields never carry markup, even from feeds that label HTML as plain text.
         summary=summarise(summary_raw, content_raw),
         content_html=sanitize_html(content or summary_html, base_url=link),
-        image_url=best_image(entry, content, summary_html, base_url=link),
+        image_url=image.url if image else None,
         author=_author(entry),
         published_at=published_at(entry),
         categories=_categories(entry.get("tags") or ()),
+        image_width=size.width if size else None,
+        image_height=size.height if size else None,
     )
 
 
@@ -105,6 +111,8 @@ def canonical_url(url: str) -> str:
         return url.strip()
     if (scheme, port) in {("http", 80), ("https", 443)}:
         port = None
+    if ":" in host:  # an IPv6 address keeps its brackets
+        host = f"[{host}]"
     netloc = f"{host}:{port}" if port else host
     if parts.username:
         netloc = f"{parts.username}@{netloc}"
@@ -158,7 +166,7 @@ def shorten(text: str, length: int = SUMMARY_LENGTH) -> str:
 
 def best_image(
     entry: Mapping[str, Any], content_html: str, summary_html: str, base_url: str
-) -> str | None:
+) -> FoundImage | None:
     """media:content, media:thumbnail, an image enclosure, else the first real content image."""
     for candidate in _media_images(entry):
         found = _usable_image(candidate.get("url") or candidate.get("href"), base_url, candidate)
@@ -201,7 +209,7 @@ def _link_enclosures(entry: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
     return [link for link in entry.get("links") or () if link.get("rel") == "enclosure"]
 
 
-def _usable_image(src: object, base_url: str, attributes: Mapping[str, Any]) -> str | None:
+def _usable_image(src: object, base_url: str, attributes: Mapping[str, Any]) -> FoundImage | None:
     if not isinstance(src, str) or not src.strip():
         return None
     resolved = absolute_url(src, base_url)
@@ -211,7 +219,7 @@ def _usable_image(src: object, base_url: str, attributes: Mapping[str, Any]) -> 
     height = attributes.get("height")
     if is_tracking_image(resolved, _text(width), _text(height)):
         return None
-    return resolved
+    return FoundImage(resolved, image_size(width, height))
 
 
 def _text(value: object) -> str | None:

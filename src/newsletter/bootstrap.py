@@ -13,6 +13,7 @@ from pathlib import Path
 from newsletter.clock import Clock, utc_now
 from newsletter.config import Config
 from newsletter.deliver import Provider, make_provider
+from newsletter.private_files import create_private, private_dir
 from newsletter.store import Store
 from newsletter.tokens import TokenSigner
 
@@ -68,7 +69,6 @@ def secret_key(config: Config) -> str:
 
 
 def _write_private(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
+    private_dir(path.parent)
+    with os.fdopen(create_private(path, exclusive=True), "w") as handle:
         handle.write(content + "\n")

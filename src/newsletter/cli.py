@@ -403,36 +403,65 @@ def subscribers() -> None:
 @click.option("--name", default=None, help="The subscriber's name.")
 @click.option("--confirmed", is_flag=True, help="Active at once (you vouch for consent).")
 def subscribers_add(email: str, name: str | None, confirmed: bool) -> None:
-    """Add one subscriber (pending unless --confirmed)."""
+    """Add one subscriber (pending unless --confirmed); you are recorded as who added it."""
     from newsletter import subscribers as subs
 
     with services() as svc:
-        subscriber, created = subs.add(svc, email, name, confirmed)
+        subscriber, created = subs.add(svc, email, name, confirmed, by=_os_user(), source="cli")
     verb = "added" if created else "already known"
     click.echo(f"{subscriber.email}: {verb} ({subscriber.status})")
+
+
+def _os_user() -> str:
+    """Who runs the command, for consent records: the OS user, else "cli"."""
+    import getpass
+
+    try:
+        return getpass.getuser() or "cli"
+    except (KeyError, OSError):  # no name for this uid (e.g. in a container)
+        return "cli"
 
 
 @subscribers.command("import")
 @config_option
 @json_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--pending", is_flag=True, help="Import as pending (they must confirm).")
+@click.option("--pending", is_flag=True, help="Import as pending: each is sent a confirmation.")
 @click.option(
     "--force-resubscribe",
     is_flag=True,
     help="Bring back addresses that unsubscribed or bounced (never ones that complained).",
 )
-def subscribers_import(file: Path, pending: bool, force_resubscribe: bool, as_json: bool) -> None:
-    """Import a CSV with a header row: `email` required, `name` optional.
+@click.option("--dry-run", is_flag=True, help="Show what would be recorded; import nothing.")
+def subscribers_import(
+    file: Path, pending: bool, force_resubscribe: bool, dry_run: bool, as_json: bool
+) -> None:
+    """Import a CSV with a header row: `email` required; `name`, `consent_at` (ISO 8601) and
+    `consent_source` optional. UTF-8, UTF-16 (with BOM) or Latin-1; `,` `;` or tab separated.
 
-    Rejected rows are reported with their line number; addresses that left the list are not
-    imported again unless --force-resubscribe.
+    What every row's consent record will say (file, time, who imports, source, pending or
+    not) is shown first. Rejected rows are reported with their line number; addresses that
+    left the list are not imported again unless --force-resubscribe.
     """
     from newsletter import subscribers as subs
 
-    with services() as svc, file.open(encoding="utf-8-sig", newline="") as handle:
-        report = subs.import_csv(svc, handle, pending=pending, force_resubscribe=force_resubscribe)
-    data = report.to_json()
+    with services() as svc:
+        rows = subs.load_csv(file)
+        plan = subs.plan_import(rows, file.name, _os_user(), pending)
+        if not as_json:
+            _print_plan(plan)
+        if dry_run:
+            emit(as_json, {"dry_run": True, "recorded": plan.to_json()}, lambda: None)
+            return
+        report = subs.import_csv(
+            svc,
+            rows,
+            file=plan.file,
+            by=plan.by,
+            pending=pending,
+            force_resubscribe=force_resubscribe,
+        )
+    data = {**report.to_json(), "recorded": plan.to_json()}
 
     def human() -> None:
         click.echo(
@@ -445,20 +474,54 @@ def subscribers_import(file: Path, pending: bool, force_resubscribe: bool, as_js
     emit(as_json, data, human)
 
 
+def _print_plan(plan: Any) -> None:
+    status = "pending" if plan.pending else "active"
+    rows = []
+    for source in plan.sources:
+        if source.dated == source.rows:
+            dated = "from the file"
+        elif source.dated == 0:
+            dated = "not given"
+        else:
+            dated = f"{source.dated} from the file, {source.rows - source.dated} not given"
+        rows.append([source.rows, source.consent_source or "(none)", dated, plan.file, status])
+    table(
+        f"consent recorded for the {plan.rows} row(s) of {plan.file}, imported by {plan.by}",
+        ["rows", "consent source", "consent date", "file", "status"],
+        rows,
+    )
+    click.echo(
+        "pending: each new address is sent a confirmation email and stays pending until it confirms"
+        if plan.pending
+        else "active: you vouch that each of them consented"
+    )
+
+
 @subscribers.command("export")
 @config_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
-def subscribers_export(out: Path | None) -> None:
-    """Export the list as CSV (email, name, status)."""
+@click.option(
+    "--email",
+    "address",
+    metavar="ADDRESS",
+    help="Only this reader, with everything kept about them (GDPR access).",
+)
+def subscribers_export(out: Path | None, address: str | None) -> None:
+    """Export the list as CSV (email, name, status), or with --email one reader's data: their
+    consent record and the issues they were sent. --out files are readable by you only."""
     from newsletter import subscribers as subs
+    from newsletter.private_files import write_private_text
 
     with services() as svc:
+        chunks = (
+            iter([subs.export_personal_data(svc, address)]) if address else subs.export_csv(svc)
+        )
         if out:
-            with out.open("w", encoding="utf-8", newline="") as handle:
-                for chunk in subs.export_csv(svc):
+            with write_private_text(out) as handle:
+                for chunk in chunks:
                     handle.write(chunk)
         else:
-            for chunk in subs.export_csv(svc):
+            for chunk in chunks:
                 click.echo(chunk, nl=False)
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from newsletter import health
+from newsletter.address_guard import AddressRefused
 from newsletter.articles import normalise
 from newsletter.bootstrap import Services
 from newsletter.enrich import PageMetadata, enriched, needs_enrichment, page_metadata
@@ -140,12 +141,16 @@ async def _collect_all(services: Services, jobs: list[_Job], progress: bool) -> 
         async with slots:
             try:
                 validators = Validators(job.state.etag, job.state.last_modified)
-                result = await fetch(client, job.state.url, limits, validators)
+                result = await fetch(
+                    client, job.state.url, limits, validators, listed_url=job.source.url
+                )
             except FeedError as exc:
                 result = exc
         read = await loop.run_in_executor(worker, _guarded, services, job, _read, result)
         if isinstance(read, _Read) and settings.enrich:
-            read = await _enrich(read, client, limits, slots, settings.enrich_max_per_feed)
+            read = await _enrich(
+                read, client, limits, slots, settings.enrich_max_per_feed, job.source.url
+            )
         outcome = (
             await loop.run_in_executor(worker, _guarded, services, job, _save, read)
             if isinstance(read, _Read)
@@ -242,12 +247,19 @@ def _save(services: Services, job: _Job, read: _Read) -> FeedOutcome:
 
 
 async def _enrich(
-    read: _Read, client: Any, limits: FetchLimits, slots: asyncio.Semaphore, at_most: int
+    read: _Read,
+    client: Any,
+    limits: FetchLimits,
+    slots: asyncio.Semaphore,
+    at_most: int,
+    listed_url: str,
 ) -> _Read:
     """Fill in the summary or image of new, thin articles from their pages (OpenGraph, JSON-LD).
 
-    Pages are fetched like feeds (same deadline, size cap, redirect limit) and only once: an
-    article already stored is never fetched again. A page that fails leaves its article as is.
+    Pages are fetched like feeds (same deadline, size cap, redirect limit, address guard: a
+    public address or the origin of the feed the operator listed at `listed_url`) and only
+    once: an article already stored is never fetched again. A page that fails or is refused
+    leaves its article as is.
     """
     wanted = [
         index
@@ -259,7 +271,10 @@ async def _enrich(
         url = read.drafts[index].url
         async with slots:
             try:
-                fetched = await fetch(client, url, limits)
+                fetched = await fetch(client, url, limits, listed_url=listed_url)
+            except AddressRefused as exc:  # a feed pointing inside the network: worth a look
+                log.warning("enrichment refused for %s: %s", url, exc)
+                return index, PageMetadata()
             except FeedError as exc:
                 log.info("enrichment skipped for %s: %s", url, exc)
                 return index, PageMetadata()

@@ -6,6 +6,7 @@ naming the file, the key and the problem.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -215,14 +216,43 @@ class WebSection(_Section):
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    # Reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed; none by default,
+    # so a client cannot choose the address its rate limit and consent record are kept under.
+    forwarded_allow_ips: list[str] = []
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _networks(cls, entries: list[str]) -> list[str]:
+        networks = []
+        for entry in entries:
+            try:
+                networks.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network like 10.0.0.5 or 10.0.0.0/24"
+                ) from None
+        return networks
 
 
 class DeskSection(_Section):
-    """The editors' desk: how long a login lasts, how many failed logins are tolerated."""
+    """The editors' desk: how long a login lasts, how many failed logins are tolerated.
+
+    Failures count per (name, client address), so nobody can lock an editor out from elsewhere,
+    and per client address over all names, so one client cannot try name after name."""
 
     session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12
-    login_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    login_attempts: Annotated[int, Field(ge=1, le=100)] = 5  # per name and client address
+    login_attempts_per_client: Annotated[int, Field(ge=1, le=1000)] = 20  # any names
     login_window_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 15
+
+    @model_validator(mode="after")
+    def _client_limit_is_looser(self) -> DeskSection:
+        if self.login_attempts_per_client < self.login_attempts:
+            raise ValueError(
+                f"login_attempts_per_client ({self.login_attempts_per_client}) must be at least "
+                f"login_attempts ({self.login_attempts})"
+            )
+        return self
 
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -243,7 +273,8 @@ class ThemeSection(_Section):
     dark_surface_color: str = "#1c2026"
     logo_url: str = ""
     logo_width: Annotated[int, Field(ge=16, le=600)] = 160
-    logo_height: Annotated[int, Field(ge=16, le=300)] = 40
+    # Unset: no height attribute, so Outlook keeps the logo's own ratio at `logo_width`.
+    logo_height: Annotated[int, Field(ge=16, le=300)] | None = None
     font_family: str = "Helvetica, Arial, sans-serif"
     heading_font_family: str = "Georgia, 'Times New Roman', Times, serif"
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from newsletter import bootstrap
@@ -29,6 +31,7 @@ def run_checks(config: Config) -> list[Check]:
         results.append(_check("templates", lambda: _templates(config)))
         results.append(_check("provider", lambda: _provider(services)))
         results.append(_check("secret key", lambda: _secret(config)))
+        results.append(_check("base_url", lambda: check_base_url(config)))
         results.append(_check("clock", lambda: _clock(services)))
     finally:
         services.close()
@@ -81,6 +84,33 @@ def _clock(services: bootstrap.Services) -> str:
             raise RuntimeError(f"this clock is {skew:.0f} s off the database server's")
     local = now.astimezone(ZoneInfo(zone))
     return f"{local:%Y-%m-%d %H:%M %Z} ({zone})"
+
+
+def check_base_url(config: Config) -> str:
+    """https, or http on this machine only: one-click unsubscribe (RFC 8058) needs an https URI,
+    and confirm and unsubscribe links must not travel in clear text."""
+    url = config.settings.newsletter.base_url
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return url
+    if is_loopback_host(parts.hostname or ""):
+        return f"{url}: http on this machine only (development); readers need https"
+    raise RuntimeError(
+        f"[newsletter] base_url {url} is not https: RFC 8058 one-click unsubscribe needs an "
+        "https URI in List-Unsubscribe, and links with tokens must not travel in clear text "
+        "(http is for localhost only)"
+    )
+
+
+def is_loopback_host(host: str) -> bool:
+    """localhost (and *.localhost, RFC 6761) or a loopback address."""
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _secret(config: Config) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from newsletter.bootstrap import Services
 from newsletter.errors import InvalidAddress, UsageError
-from newsletter.passwords import MIN_LENGTH, hash_password, verify_password
+from newsletter.passwords import MIN_LENGTH, hash_password, verify_nothing, verify_password
 from newsletter.store.tables import editors
 
 
@@ -26,7 +26,7 @@ class Editor:
 
 def add_editor(services: Services, name: str, password: str, email: str | None = None) -> None:
     name = name.strip()
-    if not name or len(name) > 200 or any(ord(ch) < 32 for ch in name):
+    if not _possible_name(name):
         raise UsageError("an editor name needs 1 to 200 printable characters")
     if len(password) < MIN_LENGTH:
         raise UsageError(f"the password needs at least {MIN_LENGTH} characters")
@@ -57,11 +57,15 @@ def check_login(services: Services, name: str, password: str) -> bool:
 
 def authenticate(services: Services, name: str, password: str) -> Editor | None:
     """The editor when the name and password match, else None (in about the same time)."""
+    if not _possible_name(name):  # no account has it, and PostgreSQL refuses a NUL in a query
+        verify_nothing(password)
+        return None
     with services.store.engine.connect() as connection:
         row = connection.execute(select(editors).where(editors.c.name == name)).mappings().first()
     if row is None:
-        # Same work either way, so timing does not tell which names exist.
-        verify_password(password, hash_password("not-an-account"))
+        # One hash verification of the same cost either way: timing does not tell which
+        # names exist.
+        verify_nothing(password)
         return None
     return _editor(row) if verify_password(password, row["password_hash"]) else None
 
@@ -82,6 +86,10 @@ def end_sessions(services: Services, editor_id: int) -> None:
             .where(editors.c.id == editor_id)
             .values(session_epoch=editors.c.session_epoch + 1)
         )
+
+
+def _possible_name(name: str) -> bool:
+    return 0 < len(name) <= 200 and not any(ord(ch) < 32 or ord(ch) == 127 for ch in name)
 
 
 def _editor(row: RowMapping) -> Editor:

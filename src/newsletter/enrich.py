@@ -2,7 +2,8 @@
 for sharing (OpenGraph, Twitter cards, JSON-LD, the meta description). Pure: bytes in, fields out.
 
 The page is untrusted like the feed: descriptions become plain text, images must be absolute
-http(s) URLs that are not tracking pixels.
+http(s) URLs that are not tracking pixels, and their declared size (og:image:width/height,
+a JSON-LD ImageObject's width/height) is kept only when it is a plausible pixel size.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from newsletter.articles import shorten
+from newsletter.images import FoundImage, ImageSize, image_size
 from newsletter.model import ArticleDraft
 from newsletter.sanitize import absolute_url, is_boilerplate, is_tracking_image, to_text
 
@@ -27,6 +29,7 @@ MAX_JSON_LD_CHARS = 200_000
 class PageMetadata:
     description: str | None = None
     image: str | None = None
+    image_size: ImageSize | None = None
 
 
 def needs_enrichment(draft: ArticleDraft) -> bool:
@@ -48,27 +51,38 @@ def page_metadata(body: bytes, url: str) -> PageMetadata:
         *(_ld_text(item.get("description")) for item in ld),
         meta.get("description"),
     ]
-    images = [
-        meta.get("og:image:secure_url"),
-        meta.get("og:image"),
-        meta.get("og:image:url"),
-        meta.get("twitter:image"),
-        meta.get("twitter:image:src"),
+    # og:image:width/height describe the og:image (its secure_url and url name the same one).
+    og_size = image_size(meta.get("og:image:width"), meta.get("og:image:height"))
+    images: list[tuple[str | None, ImageSize | None]] = [
+        (meta.get("og:image:secure_url"), og_size),
+        (meta.get("og:image"), og_size),
+        (meta.get("og:image:url"), og_size),
+        (meta.get("twitter:image"), None),
+        (meta.get("twitter:image:src"), None),
         *(_ld_image(item.get("image")) for item in ld),
         *(_ld_image(item.get("thumbnailUrl")) for item in ld),
     ]
+    image = next(filter(None, (_clean_image(i, size, url) for i, size in images)), None)
     return PageMetadata(
         description=next(filter(None, map(_clean_description, descriptions)), None),
-        image=next(filter(None, (_clean_image(i, url) for i in images)), None),
+        image=image.url if image else None,
+        image_size=image.size if image else None,
     )
 
 
 def enriched(draft: ArticleDraft, metadata: PageMetadata) -> ArticleDraft:
     """The draft with what it lacked filled in from the page; what the feed gave is kept."""
+    image_url, size = draft.image_url, None
+    if image_url is None:
+        image_url, size = metadata.image, metadata.image_size
+    elif draft.image_width is None and image_url == metadata.image:
+        size = metadata.image_size  # the feed's own image, whose size only the page declares
     return replace(
         draft,
         summary=draft.summary or metadata.description or "",
-        image_url=draft.image_url or metadata.image,
+        image_url=image_url,
+        image_width=size.width if size else draft.image_width,
+        image_height=size.height if size else draft.image_height,
     )
 
 
@@ -112,14 +126,21 @@ def _ld_text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _ld_image(value: Any) -> str | None:
+def _ld_image(value: Any) -> tuple[str | None, ImageSize | None]:
+    """The URL of a JSON-LD image (a URL, an ImageObject, a list of either) and its size."""
     if isinstance(value, str):
-        return value
+        return value, None
     if isinstance(value, dict):
-        return _ld_image(value.get("url") or value.get("contentUrl"))
+        url, _ = _ld_image(value.get("url") or value.get("contentUrl"))
+        return url, image_size(_ld_number(value.get("width")), _ld_number(value.get("height")))
     if isinstance(value, list) and value:
         return _ld_image(value[0])
-    return None
+    return None, None
+
+
+def _ld_number(value: Any) -> Any:
+    """1200, "1200" or a QuantitativeValue {"value": 1200}."""
+    return value.get("value") if isinstance(value, dict) else value
 
 
 def _clean_description(value: str | None) -> str | None:
@@ -131,10 +152,11 @@ def _clean_description(value: str | None) -> str | None:
     return shorten(text)
 
 
-def _clean_image(value: str | None, page_url: str) -> str | None:
+def _clean_image(value: str | None, size: ImageSize | None, page_url: str) -> FoundImage | None:
     if not value:
         return None
     resolved = absolute_url(value.strip(), page_url)
     if not resolved or not resolved.startswith(("http://", "https://")):
         return None
-    return None if is_tracking_image(resolved) else resolved
+    declared = (str(size.width), str(size.height)) if size else (None, None)
+    return None if is_tracking_image(resolved, *declared) else FoundImage(resolved, size)

@@ -4,7 +4,9 @@
 cannot stretch: one deadline covering connect, redirects and the whole body; a byte cap applied
 while streaming and again after decompression (gzip, deflate, brotli); a capped number of
 redirects, only to http(s). It sends the validators of the previous fetch (ETag,
-Last-Modified) so an unchanged feed costs a 304.
+Last-Modified) so an unchanged feed costs a 304. Every connection, redirects included, goes
+through the address guard (newsletter.address_guard): public addresses only, except the origin
+of the feed the operator listed; only that listed location may be a local file.
 
 `parse` turns the bytes into entries with feedparser, after refusing XML that defines entities
 (entity-expansion bombs, external entities), and tells an HTML page from a feed.
@@ -31,6 +33,7 @@ import feedparser
 import httpx
 
 from newsletter import __version__
+from newsletter.address_guard import LISTED_ORIGIN, GuardedTransport, Origin, origin_of
 from newsletter.errors import FetchError, ParseError
 
 USER_AGENT = f"newsletter/{__version__} (feed collector; +https://github.com/newsletter/newsletter)"
@@ -80,12 +83,15 @@ class Fetched:
 
 
 def make_client(concurrency: int, limits: FetchLimits) -> httpx.AsyncClient:
-    """The HTTP client of one collection run: pooled, no automatic redirects or decoding."""
+    """The HTTP client of one collection run: pooled, guarded, no automatic redirects or decoding.
+
+    No proxy from the environment: a proxy would resolve host names past the address guard.
+    """
+    pools = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.AsyncClient(
-        verify=_tls_context(),
+        transport=GuardedTransport(_tls_context(), pools),
         follow_redirects=False,
         timeout=httpx.Timeout(limits.timeout),
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
     )
 
@@ -102,13 +108,25 @@ async def fetch(
     url: str,
     limits: FetchLimits,
     validators: Validators | None = None,
+    listed_url: str | None = None,
 ) -> Fetched:
-    """Fetch `url` (http, https, file: or a path) within `limits`; FetchError on any failure."""
+    """Fetch `url` (http, https, file: or a path) within `limits`; FetchError on any failure.
+
+    `listed_url` is the feed location the operator listed that this fetch serves (the feed, or
+    a page one of its items links to). Only that very location may be a file or a path, and
+    only its origin may be on a non-public address: a client from `make_client` refuses the
+    rest (AddressRefused).
+    """
     scheme = urlsplit(url).scheme.lower()
+    if scheme not in {"http", "https"} and url != listed_url:
+        raise FetchError(f"refused: {url[:200]} is not an http(s) URL")
+    listed_origin = origin_of(listed_url) if listed_url else None
     try:
         async with asyncio.timeout(limits.timeout):
             if scheme in {"http", "https"}:
-                return await _fetch_http(client, url, limits, validators or Validators())
+                return await _fetch_http(
+                    client, url, limits, validators or Validators(), listed_origin
+                )
             return await asyncio.to_thread(read_local, url, limits.max_bytes)
     except TimeoutError:
         raise FetchError(f"timed out after {limits.timeout:g}s") from None
@@ -130,7 +148,11 @@ def read_local(url: str, max_bytes: int) -> Fetched:
 
 
 async def _fetch_http(
-    client: httpx.AsyncClient, url: str, limits: FetchLimits, validators: Validators
+    client: httpx.AsyncClient,
+    url: str,
+    limits: FetchLimits,
+    validators: Validators,
+    listed_origin: Origin | None,
 ) -> Fetched:
     headers = {}
     if validators.etag:
@@ -140,9 +162,12 @@ async def _fetch_http(
     seen = {url}
     permanent = True
     current = url
+    extensions = {LISTED_ORIGIN: listed_origin} if listed_origin else None
     for _ in range(limits.max_redirects + 1):
         try:
-            async with client.stream("GET", current, headers=headers) as response:
+            async with client.stream(
+                "GET", current, headers=headers, extensions=extensions
+            ) as response:
                 if response.status_code in REDIRECTS:
                     target = _redirect_target(response, current)
                     if target in seen:
@@ -174,6 +199,8 @@ async def _fetch_http(
             raise FetchError(f"timed out after {limits.timeout:g}s") from None
         except httpx.HTTPError as exc:
             raise FetchError(_describe_http_error(exc)) from None
+        except httpx.InvalidURL as exc:  # 0177.0.0.1, [::1: what the HTTP client cannot read
+            raise FetchError(f"invalid URL: {exc}"[:300]) from None
     raise FetchError(f"too many redirects (more than {limits.max_redirects})")
 
 

@@ -81,6 +81,9 @@ class ArticleDraft:
     author: str | None
     published_at: datetime | None
     categories: tuple[str, ...] = ()
+    # The image's pixel size as the feed or the page declared it; None when not declared.
+    image_width: int | None = None
+    image_height: int | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ class Article:
     collected_at: datetime
     section: str | None = None
     categories: tuple[str, ...] = ()
+    image_width: int | None = None
+    image_height: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,26 @@ class Subscriber:
     status: SubscriberStatus
     created_at: datetime
     confirmed_at: datetime | None = None
+
+
+class ConsentMethod(StrEnum):
+    SIGN_UP = "sign-up"  # the person filled the form (double opt-in follows)
+    IMPORT = "import"  # a list was imported; whoever imported it vouches, or --pending asks
+    EDITOR = "editor"  # an editor added the address (desk or `subscribers add`)
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """How a subscriber's consent was obtained: kept with the row as proof, shown on export."""
+
+    method: ConsentMethod
+    recorded_at: datetime  # when this was recorded: the request, the import, the editor's add
+    given_at: datetime | None = None  # when the person consented, when known
+    source: str | None = None  # the form (web-form, web-json, desk, cli) or the import's column
+    ip: str | None = None
+    text: str | None = None  # the version of the consent text the person saw
+    by: str | None = None  # the editor, or the OS user who ran the command
+    file: str | None = None  # the imported file's name
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,13 @@ _N, _R, _P = 2**14, 8, 1
 MIN_LENGTH = 10
 
 
+def verify_nothing(password: str) -> bool:
+    """The work of `verify_password` against a hash of the current cost that no password
+    matches: a login for an unknown name costs what one for a known name costs. False."""
+    verify_password(password, _NO_ACCOUNT)
+    return False
+
+
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
@@ -33,6 +40,10 @@ def verify_password(password: str, stored: str) -> bool:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+# Same parameters as `hash_password`; the digest is not the scrypt of anything one can type.
+_NO_ACCOUNT = f"scrypt${_N}${_R}${_P}${_b64(bytes(16))}${_b64(bytes(32))}"
 
 
 def _unb64(text: str) -> bytes:

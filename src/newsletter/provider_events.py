@@ -12,10 +12,12 @@ from __future__ import annotations
 import binascii
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from newsletter import untrusted_json
 from newsletter.bootstrap import Services
 from newsletter.errors import InvalidAddress, NewsletterError
 from newsletter.model import EventAction, ProviderEvent
@@ -24,6 +26,9 @@ from newsletter.subscribers import normalise_address
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 MAX_SKEW = timedelta(minutes=10)
+# Seconds since 1970 in digits: at most 11 (past the year 5000), so no arithmetic overflows.
+_UNIX_TIME = re.compile(r"[0-9]{1,11}")
+_LATEST_EVENT_TIME = 10**11
 
 _ACTIONS = {
     "processed": EventAction.DELIVERED,
@@ -58,10 +63,9 @@ def verify(
         )
     if not signature or not timestamp:
         raise WebhookRefused(f"the {SIGNATURE_HEADER} and {TIMESTAMP_HEADER} headers are required")
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        raise WebhookRefused(f"{TIMESTAMP_HEADER} is not a Unix time") from None
+    if not _UNIX_TIME.fullmatch(timestamp):
+        raise WebhookRefused(f"{TIMESTAMP_HEADER} is not a Unix time")
+    sent_at = int(timestamp)
     if abs(now.timestamp() - sent_at) > MAX_SKEW.total_seconds():
         raise WebhookRefused("the request's timestamp is more than ten minutes away from now")
     try:
@@ -80,16 +84,20 @@ def verify(
 def read_events(body: bytes) -> list[ProviderEvent]:
     """The events of a webhook body (a JSON list of objects)."""
     try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadPayload("the body is not JSON") from None
+        raw = untrusted_json.parse(body)
+    except untrusted_json.UnreadableJson as exc:
+        raise BadPayload(f"the body is not usable JSON: {exc}") from None
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
         raise BadPayload("the body must be a JSON list of event objects")
     return [to_event(item) for item in raw]
 
 
 def to_event(raw: dict[str, Any]) -> ProviderEvent:
-    """One SendGrid event, reduced to what it asks of the newsletter."""
+    """One SendGrid event, reduced to what it asks of the newsletter. BadPayload when its
+    timestamp is not a Unix time."""
+    stamp = raw.get("timestamp")
+    if stamp is not None and not _is_unix_time(stamp):
+        raise BadPayload(f"an event's timestamp is not a Unix time: {str(stamp)[:20]}")
     kind = str(raw.get("event") or "unknown")
     action = _ACTIONS.get(kind, EventAction.IGNORED)
     reason = _text(raw.get("reason")) or _text(raw.get("response"))
@@ -136,6 +144,12 @@ def apply_events(services: Services, events: list[ProviderEvent]) -> EventReport
         else:
             report.duplicates += 1
     return report
+
+
+def _is_unix_time(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return 0 <= value < _LATEST_EVENT_TIME
 
 
 def _text(value: object) -> str | None:

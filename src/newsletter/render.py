@@ -23,6 +23,7 @@ from lxml import html as lxml_html
 
 from newsletter.config import Config
 from newsletter.errors import RenderError
+from newsletter.images import ImageSize, display_box, image_size
 from newsletter.links import http_url, with_utm
 from newsletter.markup import markdown_html, markdown_text
 from newsletter.model import Issue, IssueItem, Placeholders, RenderedMessage
@@ -47,6 +48,7 @@ class ItemView:
     summary: str
     url: str | None
     image_url: str | None
+    image_size: ImageSize | None  # declared by the feed or the page; None when unknown
     source: str
     author: str | None
     date: str | None
@@ -79,6 +81,7 @@ class Renderer:
         )
         self._env.filters["typo"] = self._typography
         self._env.filters["http_url"] = lambda url: http_url(str(url)) or ""
+        self._env.filters["image_box"] = display_box
 
     # -- public ------------------------------------------------------------------------------
 
@@ -165,11 +168,13 @@ class Renderer:
             campaign = links.utm_campaign.format(name=newsletter.name, number=issue.number)
             url = with_utm(url, links.utm_source, links.utm_medium, _slug(campaign))
         published = article.published_at
+        image = http_url(article.image_url)
         return ItemView(
             title=self._typography(item.display_title),
             summary=self._typography(item.display_summary),
             url=url,
-            image_url=http_url(article.image_url),
+            image_url=image,
+            image_size=image_size(article.image_width, article.image_height) if image else None,
             source=article.feed_name,
             author=article.author,
             date=format_date(published, newsletter.timezone, newsletter.language)

@@ -1,8 +1,9 @@
 """Screenshots of an email in headless Chromium (Debian's /usr/bin/chromium via Playwright),
 at desktop (600px) and phone (375px) widths, for review before sending.
 
-The page gets no network: requests to anything but loopback are refused, and remote images
-are replaced by a neutral placeholder of the size the markup gives them, so the layout shows.
+The page gets no network at all, loopback included: an image URL comes from a feed, and a
+preview must not let it reach a service on this machine or a tracker. Images are replaced by a
+neutral placeholder of the size the markup gives them, so the layout shows.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# No size and no viewBox of its own: the placeholder takes the box the markup gives the image
+# (width and height attributes), so a preview shows the ratio the email declares.
 _PLACEHOLDER_SVG = (
-    b'<svg xmlns="http://www.w3.org/2000/svg" width="600" height="315" viewBox="0 0 600 315">'
-    b'<rect width="600" height="315" fill="#d9dde3"/>'
+    b'<svg xmlns="http://www.w3.org/2000/svg">'
+    b'<rect width="100%" height="100%" fill="#d9dde3"/>'
+    b'<svg width="100%" height="100%" viewBox="0 0 600 315">'
     b'<path d="M220 215l60-70 45 50 30-30 65 50z" fill="#b3bac4"/>'
-    b'<circle cx="380" cy="120" r="22" fill="#b3bac4"/></svg>'
+    b'<circle cx="380" cy="120" r="22" fill="#b3bac4"/></svg></svg>'
 )
 
 
@@ -98,11 +101,9 @@ def _shoot(browser: Any, html: str, width: int, path: Path) -> None:
 
 
 def request_policy(url: str, resource_type: str) -> str:
-    """What the page may load: `continue` (loopback, inline), `placeholder` (a remote image),
-    or `abort` (anything else remote: the machine may have no network, and a preview must
-    not call trackers)."""
-    parts = urlsplit(url)
-    if parts.scheme in ("data", "about", "blob") or parts.hostname in _LOOPBACK:
+    """What the page may load: `continue` (inline data only), `placeholder` (any image fetched
+    over the network), or `abort` (anything else)."""
+    if urlsplit(url).scheme in ("data", "about", "blob"):
         return "continue"
     if resource_type == "image":
         return "placeholder"

@@ -14,20 +14,28 @@ The answer to the requester is the same in every case, so the form reveals nothi
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 
 from newsletter.bootstrap import Services
-from newsletter.errors import InvalidAddress, UsageError
+from newsletter.csvfile import (
+    DEFAULT_LIMITS,
+    CsvLimits,
+    CsvRefused,
+    CsvTable,
+    live,
+    read_table,
+    write_rows,
+)
+from newsletter.errors import InvalidAddress, NewsletterError, TokenError, UsageError
 from newsletter.headers import display_text
-from newsletter.model import Subscriber, SubscriberStatus
-from newsletter.store.outbox import CONFIRM
+from newsletter.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
 from newsletter.store.subscribers import ConfirmOutcome, SignupOutcome
 from newsletter.tokens import CONFIRM as CONFIRM_PURPOSE
 from newsletter.tokens import UNSUBSCRIBE
@@ -108,7 +116,7 @@ class Consent:
     """Where a sign-up came from: recorded with it, as proof of consent."""
 
     ip: str | None
-    source: str  # e.g. "web-form", "web-json", "cli", "import"
+    source: str  # the form: "web-form", "web-json"
     text: str  # the version of the consent text the person saw
 
 
@@ -142,22 +150,36 @@ def request_subscription(
     )
 
 
-def confirm(services: Services, token: str) -> ConfirmOutcome:
-    """Follow a confirmation link. TokenError when forged, expired or meant for something else."""
-    now = services.clock()
+def check_confirm_token(services: Services, token: str) -> tuple[int, datetime]:
+    """The subscriber id and issue time of a confirmation token. TokenError when forged,
+    expired or meant for something else."""
     max_age = timedelta(days=services.config.settings.subscribe.confirm_days)
-    subscriber_id, issued_at = services.signer.verify_issued(token, CONFIRM_PURPOSE, now, max_age)
-    return services.store.subscribers.confirm(subscriber_id, issued_at, now)
+    return services.signer.verify_issued(token, CONFIRM_PURPOSE, services.clock(), max_age)
+
+
+def confirm(services: Services, token: str) -> ConfirmOutcome:
+    """Confirm a sign-up (the button of the confirmation page). TokenError as above."""
+    subscriber_id, issued_at = check_confirm_token(services, token)
+    return services.store.subscribers.confirm(subscriber_id, issued_at, services.clock())
 
 
 def unsubscribe(services: Services, token: str) -> bool:
     """Follow an unsubscribe link (never expires). True if the status changed; idempotent.
 
-    TokenError when the link is forged or meant for something else.
+    TokenError when the link is forged, meant for something else, or its subscriber was
+    erased: ids are never given again, so the link can only mean that nobody is left to act on.
     """
-    now = services.clock()
-    subscriber_id = services.signer.verify(token, UNSUBSCRIBE, now)
-    return services.store.subscribers.unsubscribe(subscriber_id, now)
+    return services.store.subscribers.unsubscribe(
+        check_unsubscribe_token(services, token), services.clock()
+    )
+
+
+def check_unsubscribe_token(services: Services, token: str) -> int:
+    """The subscriber id of an unsubscribe link. TokenError as for `unsubscribe`."""
+    subscriber_id = services.signer.verify(token, UNSUBSCRIBE, services.clock())
+    if services.store.subscribers.get(subscriber_id) is None:
+        raise TokenError("this link belongs to an address that is no longer on the list")
+    return subscriber_id
 
 
 def purge_pending(services: Services) -> int:
@@ -167,19 +189,82 @@ def purge_pending(services: Services) -> int:
 
 
 def add(
-    services: Services, email: str, name: str | None = None, confirmed: bool = False
+    services: Services,
+    email: str,
+    name: str | None = None,
+    confirmed: bool = False,
+    *,
+    by: str = "cli",
+    source: str = "cli",
 ) -> tuple[Subscriber, bool]:
-    """Add a subscriber (active when the caller vouches for consent, else pending)."""
+    """An editor adds a subscriber: active when they vouch for consent, else pending (and owed a
+    confirmation email). `by` (the editor, or the OS user) and `source` (desk, cli) are kept as
+    the consent record of a new subscriber."""
     address = normalise_address(email)
     if services.store.subscribers.is_suppressed(address):
         raise UsageError(f"{address} was erased at its owner's request and stays suppressed")
     status = SubscriberStatus.ACTIVE if confirmed else SubscriberStatus.PENDING
-    subscriber, created = services.store.subscribers.add(
-        address, clean_name(name), status, services.clock(), consent_source="cli"
-    )
-    if created and not confirmed:
-        services.store.outbox.enqueue(CONFIRM, subscriber.id, services.clock())
-    return subscriber, created
+    now = services.clock()
+    consent = ConsentRecord(ConsentMethod.EDITOR, recorded_at=now, source=source, by=by)
+    return services.store.subscribers.add(address, clean_name(name), status, now, consent=consent)
+
+
+def load_csv(path: Path, limits: CsvLimits = DEFAULT_LIMITS) -> CsvTable:
+    """A CSV file read for import (never more than the size limit, plus one byte).
+
+    UsageError naming the file and the line when its encoding, size or shape is refused.
+    """
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limits.file_bytes + 1)
+    except OSError as exc:
+        raise NewsletterError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return read_table(data, limits)
+    except CsvRefused as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    consent_source: str | None
+    rows: int
+    dated: int  # rows giving a consent_at
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """What an import records as every row's consent, shown before it is done."""
+
+    file: str
+    by: str
+    pending: bool
+    rows: int
+    sources: list[SourceCount]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "by": self.by,
+            "pending": self.pending,
+            "rows": self.rows,
+            "sources": [
+                {"consent_source": s.consent_source, "rows": s.rows, "consent_at_given": s.dated}
+                for s in self.sources
+            ],
+        }
+
+
+def plan_import(table: CsvTable, file: str, by: str, pending: bool) -> ImportPlan:
+    """The consent record an import will write, grouped by the file's `consent_source` column."""
+    rows: dict[str | None, list[int]] = {}
+    for row in table.rows:
+        source = _one_line(live(row.cells.get("consent_source", "")))
+        counts = rows.setdefault(source, [0, 0])
+        counts[0] += 1
+        counts[1] += bool(row.cells.get("consent_at", "").strip())
+    sources = [SourceCount(source, n, dated) for source, (n, dated) in rows.items()]
+    return ImportPlan(file, by, pending, len(table.rows), sources)
 
 
 @dataclass
@@ -200,45 +285,53 @@ class ImportReport:
 
 def import_csv(
     services: Services,
-    rows: Iterable[str],
+    table: CsvTable,
+    *,
+    file: str,
+    by: str,
     pending: bool = False,
     force_resubscribe: bool = False,
 ) -> ImportReport:
-    """Import a CSV with a header row (`email` required, `name` optional), row by row.
+    """Import the rows of a CSV (`email` required; `name`, `consent_at`, `consent_source`
+    optional), row by row, each recorded as imported from `file` by `by`.
 
     An address that left the list (unsubscribed, bounced) is rejected unless
     `force_resubscribe`; a complained one always is: only its owner's confirmation brings it
-    back. Pending rows are owed a confirmation email (sent by the outbox worker).
+    back. Pending rows are owed a confirmation email (sent by the outbox worker) and stay
+    pending until their owner confirms.
     """
-    reader = csv.DictReader(rows)
-    fields = [name.strip().lower() for name in reader.fieldnames or []]
-    if "email" not in fields:
-        raise UsageError("the CSV needs a header row with an `email` column")
-    reader.fieldnames = fields
     report = ImportReport()
     status = SubscriberStatus.PENDING if pending else SubscriberStatus.ACTIVE
-    for row in reader:
-        line = reader.line_num
+    zone = ZoneInfo(services.config.settings.newsletter.timezone)
+    for row in table.rows:
+        now = services.clock()
         try:
-            address = normalise_address(_live_cell(row.get("email") or ""))
-            name = clean_name(_live_cell(row.get("name") or "") or None)
+            address = normalise_address(live(row.cells.get("email", "")))
+            name = clean_name(live(row.cells.get("name", "")) or None)
+            given_at = _consent_date(row.cells.get("consent_at", ""), zone, now)
+            consent = ConsentRecord(
+                ConsentMethod.IMPORT,
+                recorded_at=now,
+                given_at=given_at,
+                source=_one_line(live(row.cells.get("consent_source", ""))),
+                by=by,
+                file=file,
+            )
         except InvalidAddress as exc:
-            report.rejected.append((line, str(exc)))
+            report.rejected.append((row.line, str(exc)))
             continue
         if services.store.subscribers.is_suppressed(address):
-            report.rejected.append((line, f"{address} is suppressed (erased on request)"))
+            report.rejected.append((row.line, f"{address} is suppressed (erased on request)"))
             continue
         subscriber, created = services.store.subscribers.add(
-            address, name, status, services.clock(), consent_source="import"
+            address, name, status, now, consent=consent
         )
         if created:
             report.added += 1
-            if pending:
-                services.store.outbox.enqueue(CONFIRM, subscriber.id, services.clock())
             continue
-        problem = _resubscribe(services, subscriber, pending, force_resubscribe)
+        problem = _resubscribe(services, subscriber, consent, pending, force_resubscribe)
         if problem:
-            report.rejected.append((line, problem))
+            report.rejected.append((row.line, problem))
         elif subscriber.status in _LEFT:
             report.resubscribed += 1
         else:
@@ -246,11 +339,38 @@ def import_csv(
     return report
 
 
+def _one_line(raw: str) -> str | None:
+    """A free text cell (consent_source) on one line, without control characters."""
+    return clean_name(raw or None)
+
+
+def _consent_date(raw: str, zone: ZoneInfo, now: datetime) -> datetime | None:
+    """The row's `consent_at`: an ISO 8601 date or date-time, local time when it has no offset."""
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidAddress(
+            f"consent_at {text[:40]!r} is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    if parsed > now:
+        raise InvalidAddress(f"consent_at {text[:40]!r} is in the future")
+    return parsed.astimezone(UTC)
+
+
 _LEFT = (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED)
 
 
 def _resubscribe(
-    services: Services, subscriber: Subscriber, pending: bool, force: bool
+    services: Services,
+    subscriber: Subscriber,
+    consent: ConsentRecord,
+    pending: bool,
+    force: bool,
 ) -> str | None:
     """Bring back an address that left the list, if allowed; else why not."""
     if subscriber.status is SubscriberStatus.COMPLAINED:
@@ -262,42 +382,57 @@ def _resubscribe(
         return None
     if not force:
         return f"{subscriber.email} is {subscriber.status} (--force-resubscribe brings it back)"
-    if pending:
-        services.store.outbox.enqueue(CONFIRM, subscriber.id, services.clock())
-    else:
-        services.store.subscribers.reactivate(subscriber.id, services.clock())
+    services.store.subscribers.resubscribe(
+        subscriber.id, consent, services.clock(), pending=pending
+    )
     return None
 
 
 def export_csv(services: Services) -> Iterator[str]:
-    """The list as CSV lines (email, name, status), streamed."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["email", "name", "status"])
+    """The list as CSV lines (email, name, status), streamed; every cell inert for spreadsheets."""
+    yield write_rows([["email", "name", "status"]])
+    page: list[list[str]] = []
     for subscriber in services.store.subscribers.iter():
-        writer.writerow(
-            [_inert_cell(subscriber.email), _inert_cell(subscriber.name or ""), subscriber.status]
+        page.append([subscriber.email, subscriber.name or "", str(subscriber.status)])
+        if len(page) == 1000:
+            yield write_rows(page)
+            page = []
+    if page:
+        yield write_rows(page)
+
+
+def export_personal_data(services: Services, email: str) -> str:
+    """Everything kept about one reader, consent record included (GDPR access), as CSV rows
+    `field,value`: the subscriber row, then one row per issue they were sent."""
+    address = normalise_address(email)
+    data = services.store.subscribers.personal_data(address)
+    if data is None:
+        if services.store.subscribers.is_suppressed(address):
+            raise UsageError(
+                f"{address} was erased at its owner's request: only a hash of it is kept"
+            )
+        raise UsageError(f"{address} is not on the list")
+    copies = data.pop("deliveries")
+    data.pop("id", None)
+    rows = [["field", "value"]]
+    rows += [[key, _cell(value)] for key, value in data.items()]
+    assert isinstance(copies, list)
+    for copy in copies:
+        rows.append(
+            [
+                f"issue {copy['number']}",
+                f"{copy['state']} {_cell(copy['updated_at'])}: {copy['subject']}".strip(),
+            ]
         )
-        if buffer.tell() > 64_000:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return write_rows(rows)
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _inert_cell(value: str) -> str:
-    """A cell a spreadsheet will not run as a formula (OWASP CSV injection): prefix with '."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
-
-
-def _live_cell(value: str) -> str:
-    """Undo `_inert_cell`, so an exported file imports back unchanged."""
-    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
-        return value[1:]
-    return value
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 def remove(services: Services, email: str) -> bool:

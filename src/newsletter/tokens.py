@@ -40,6 +40,8 @@ class TokenSigner:
         self, token: str, purpose: str, now: datetime, max_age: timedelta | None = None
     ) -> tuple[int, datetime]:
         """The subscriber id and the issue time (whole seconds) inside a valid token."""
+        if not token.isascii():  # base64url and a dot; compare_digest refuses non-ASCII
+            raise TokenError("this link is invalid or has been altered")
         body, _, signature = token.partition(".")
         if not body or not signature or not hmac.compare_digest(signature, self._mac(body)):
             raise TokenError("this link is invalid or has been altered")

@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from newsletter import bootstrap
+from newsletter.app import server_settings
 from newsletter.bootstrap import Services
 from newsletter.clock import FrozenClock
 from newsletter.deliver import sender_of
@@ -49,6 +51,7 @@ class LiveServer:
     clock: FrozenClock
     server: uvicorn.Server
     thread: threading.Thread
+    app: FastAPI
     clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self, **options: Any) -> httpx.Client:
@@ -66,8 +69,16 @@ class LiveServer:
             time.sleep(0.02)
         raise AssertionError(f"{count} email(s) to {email} expected, got {self.provider.to(email)}")
 
+    def stored(self) -> None:
+        """Wait until every sign-up answered so far is in the database (they are stored
+        after the answer)."""
+        deadline = time.monotonic() + 10
+        while self.app.state.public.signups_in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     def settle(self) -> None:
-        """Wait until the outbox worker has nothing left to send."""
+        """Wait until sign-ups are stored and the outbox worker has nothing left to send."""
+        self.stored()
         deadline = time.monotonic() + 10
         while self.services.store.outbox.count() and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -83,22 +94,25 @@ class LiveServer:
 def live_server(
     make_config: Callable[..., Any], clock: FrozenClock
 ) -> Iterator[Callable[..., LiveServer]]:
-    """Start the app on a free loopback port; `extra` TOML and `environ` tune its config."""
+    """Start the app on a free loopback port; `extra` TOML and `environ` tune its config;
+    `log_level` is uvicorn's own."""
     started: list[LiveServer] = []
 
     def start(
         extra: str = "",
         environ: dict[str, str] | None = None,
         render_email: RenderEmail | None = fake_render,
+        log_level: str = "warning",
     ) -> LiveServer:
         config = make_config(extra, environ=environ)
         provider = MemoryProvider(sender=sender_of(config))
         services = bootstrap.build(config, clock=clock, provider=provider)
         services.store.migrate()
         app = create_app(services, render_email=render_email)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        )
+        # The production settings (no proxy headers read by uvicorn itself, the app's own
+        # access log) on a free loopback port.
+        settings = {**server_settings(config.settings.web), "host": "127.0.0.1", "port": 0}
+        server = uvicorn.Server(uvicorn.Config(app, **settings, log_level=log_level, lifespan="on"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 15
@@ -107,7 +121,9 @@ def live_server(
                 raise RuntimeError("the test server did not start")
             time.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
-        live = LiveServer(f"http://127.0.0.1:{port}", services, provider, clock, server, thread)
+        live = LiveServer(
+            f"http://127.0.0.1:{port}", services, provider, clock, server, thread, app
+        )
         started.append(live)
         return live
 

@@ -66,6 +66,7 @@ def test_bad_sign_up_is_refused_readably(
     assert answer.status_code == status, why
     detail = answer.json()["detail"]
     assert isinstance(detail, str) and words in detail, detail
+    live.stored()
     assert live.services.store.subscribers.count() == 0
 
 
@@ -119,11 +120,12 @@ def test_rate_limits_per_ip_and_per_address(live_server: Start) -> None:
     """Past the burst, a client IP or an address gets 429 with Retry-After; others go on."""
     live = live_server(
         "[subscribe]\nip_per_minute = 1\nip_burst = 3\naddress_per_hour = 1\naddress_burst = 2\n"
+        '[web]\nforwarded_allow_ips = ["127.0.0.1"]\n'
     )
     http = live.client()
 
     def post(email: str, ip: str) -> int:
-        # uvicorn trusts X-Forwarded-For from loopback: it stands for distinct clients here.
+        # The test client is a trusted proxy here: X-Forwarded-For stands for distinct clients.
         answer = http.post("/subscribe", json={"email": email}, headers={"X-Forwarded-For": ip})
         if answer.status_code == 429:
             assert int(answer.headers["Retry-After"]) >= 1

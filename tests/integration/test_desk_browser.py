@@ -21,6 +21,7 @@ import uvicorn
 
 from newsletter import bootstrap, jobs
 from newsletter import config as config_module
+from newsletter.app import server_settings
 from newsletter.bootstrap import Services
 from newsletter.clock import FrozenClock
 from newsletter.deliver import sender_of
@@ -61,9 +62,8 @@ def desk_server(tmp_path: Path, database_url: str) -> Iterator[tuple[str, Servic
     clock = FrozenClock(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
     services = bootstrap.build(config, clock=clock, provider=MemoryProvider(sender_of(config)))
     services.store.migrate()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
-    )
+    settings = {**server_settings(config.settings.web), "host": "127.0.0.1", "port": port}
+    server = uvicorn.Server(uvicorn.Config(create_app(services), **settings, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

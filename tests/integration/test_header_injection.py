@@ -5,19 +5,19 @@ send. The raw bytes written are parsed: one To, nothing injected, the two parts 
 from __future__ import annotations
 
 import csv
-import io
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from newsletter import subscribers
 from newsletter.bootstrap import Services
+from newsletter.cli import cli
 from newsletter.deliver import sender_of
 from newsletter.deliver.file import FileProvider
 from newsletter.deliver.send import send_issue
-from newsletter.model import IssueState
+from newsletter.model import IssueState, SubscriberStatus
 from tests.delivery_helpers import make_issue
 from tests.mail_checks import (
     ATTACK_NAMES,
@@ -79,13 +79,18 @@ def test_csv_import_names_cannot_inject_headers_into_the_digest(
     services.config = production_like(services.config)
     outbox = tmp_path / "sent"
     services._provider = FileProvider(sender=sender_of(services.config), outbox=outbox)
-    table = io.StringIO()
-    writer = csv.writer(table)
-    writer.writerow(["email", "name"])
-    for n, name in enumerate(ATTACK_NAMES.values()):
-        writer.writerow([f"r{n}@example.org", name])
-    report = subscribers.import_csv(services, table.getvalue().splitlines())
-    assert report.added == len(ATTACK_NAMES) and report.rejected == []
+    table = tmp_path / "readers.csv"
+    with table.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "name"])
+        for n, name in enumerate(ATTACK_NAMES.values()):
+            writer.writerow([f"r{n}@example.org", name])
+    imported = CliRunner().invoke(
+        cli, ["subscribers", "import", str(table), "--config", str(services.config.path)]
+    )
+    assert imported.exit_code == 0, imported.output
+    active = list(services.store.subscribers.iter(SubscriberStatus.ACTIVE))
+    assert len(active) == len(ATTACK_NAMES)
     issue_id = make_issue(services)
 
     counts = send_issue(services, issue_id, sleep=lambda _s: None)

@@ -26,7 +26,7 @@ def test_real_templates_confirm_and_welcome(live_server: Callable[..., LiveServe
     assert link in confirmation.copy.text
     assert link.replace("&", "&amp;") in confirmation.copy.html
     assert "%%" not in confirmation.copy.html + confirmation.copy.text
-    assert http.get(link.removeprefix("https://news.example.org")).status_code == 200
+    assert http.post(link.removeprefix("https://news.example.org")).status_code == 200
     welcome = live.mail_to("real@example.org", count=2)[1]
     assert welcome.copy.subject != confirmation.copy.subject
     assert "%%" not in welcome.copy.html + welcome.copy.text

@@ -3,7 +3,9 @@ tests/artifacts/ (git-ignored) for review. Skips cleanly without Chromium or Pla
 
 from __future__ import annotations
 
+import http.server
 import struct
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +72,43 @@ def test_page_cannot_reach_the_network(chromium: Path, tmp_path: Path) -> None:
     assert path.exists() and png_size(path)[0] == 375
 
 
+def test_feed_urls_cannot_reach_this_machine(chromium: Path, tmp_path: Path) -> None:
+    """An image, stylesheet or iframe URL pointing at a service on loopback (what a hostile
+    feed would write) gets no request from the preview browser."""
+    requests: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        html = (
+            f'<html><head><link rel="stylesheet" href="{base}/admin.css"></head><body>'
+            f'<img src="{base}/flushall" alt="" width="100" height="50">'
+            f'<iframe src="{base}/frame"></iframe><p>piège</p></body></html>'
+        )
+        [path] = screenshot_html(html, tmp_path / "local.png", widths=(375,))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert path.exists()
+    assert requests == []
+
+
 @pytest.mark.parametrize(
     ("url", "kind", "expected"),
     [
-        ("http://127.0.0.1:8000/a.css", "stylesheet", "continue"),
-        ("http://localhost/img.png", "image", "continue"),
+        ("http://127.0.0.1:8000/a.css", "stylesheet", "abort"),
+        ("http://localhost/img.png", "image", "placeholder"),
+        ("http://[::1]:6379/", "image", "placeholder"),
         ("data:image/png;base64,AAAA", "image", "continue"),
         ("https://img.example.org/a.jpg", "image", "placeholder"),
         ("https://fonts.example.org/x.css", "stylesheet", "abort"),
@@ -82,7 +116,7 @@ def test_page_cannot_reach_the_network(chromium: Path, tmp_path: Path) -> None:
     ],
 )
 def test_request_policy(url: str, kind: str, expected: str) -> None:
-    """Loopback and inline data load; remote images become placeholders; the rest is refused."""
+    """Inline data loads; images become placeholders; the rest is refused, loopback included."""
     assert request_policy(url, kind) == expected
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from typing import Any
 
+import httpx
 import pytest
 
-from newsletter import issues
+from newsletter import issues, subscribers
 from newsletter.model import SubscriberStatus
 from newsletter.store.tables import subscribers as subscribers_table
+from newsletter.web import public
 
 from .conftest import LiveServer
 
@@ -18,14 +22,16 @@ Start = Callable[..., LiveServer]
 
 
 def _status(live: LiveServer, email: str) -> SubscriberStatus:
+    live.stored()
     found = live.services.store.subscribers.by_email(email)
     assert found is not None
     return found.status
 
 
 def test_double_opt_in_from_sign_up_to_welcome(live_server: Start) -> None:
-    """A JSON sign-up answers 202, mails a confirmation link; following it activates the
-    subscriber, shows a French page and sends the welcome email; consent is recorded."""
+    """A JSON sign-up answers 202, mails a confirmation link; opening it shows a button, and
+    the button's POST activates the subscriber, shows a French page and sends the welcome
+    email; consent is recorded."""
     live = live_server()
     http = live.client()
 
@@ -41,7 +47,15 @@ def test_double_opt_in_from_sign_up_to_welcome(live_server: Start) -> None:
     link = live.confirm_link("ada@example.org")
     assert link.startswith("https://news.example.org/confirm/")
 
-    page = http.get(link.replace("https://news.example.org", ""))
+    path = link.replace("https://news.example.org", "")
+    shown = http.get(path)
+    assert shown.status_code == 200
+    assert "<button" in shown.text and 'method="post"' in shown.text
+    assert f'action="{path}"' in shown.text
+    assert shown.headers["cache-control"] == "no-store"
+    assert _status(live, "ada@example.org") is SubscriberStatus.PENDING  # a fetch is not a click
+
+    page = http.post(path)
 
     assert page.status_code == 200
     assert '<html lang="fr">' in page.text
@@ -58,11 +72,30 @@ def test_double_opt_in_from_sign_up_to_welcome(live_server: Start) -> None:
     assert str(consent["consent_text"]).startswith("fr:")
     assert consent["confirmed_at"] == live.clock.now
 
-    again = http.get(link.replace("https://news.example.org", ""))
+    again = http.post(path)
     assert again.status_code == 200
     assert "déjà confirmée" in again.text
     live.settle()
     assert len(live.provider.to("ada@example.org")) == 2  # no second welcome
+
+
+def test_link_scanners_do_not_confirm(live_server: Start) -> None:
+    """A mail service's scanner opening the confirmation link (GET, HEAD, again and again)
+    confirms nothing and triggers no welcome email; only the page's button does."""
+    live = live_server()
+    http = live.client()
+    http.post("/subscribe", json={"email": "scan@example.org"})
+    path = live.confirm_link("scan@example.org").removeprefix("https://news.example.org")
+
+    opened = [http.get(path).status_code for _ in range(3)]
+    probed = http.head(path).status_code
+
+    assert opened == [200, 200, 200] and probed < 500
+    assert _status(live, "scan@example.org") is SubscriberStatus.PENDING
+    live.settle()
+    assert len(live.provider.to("scan@example.org")) == 1  # the confirmation only
+    assert http.post(path).status_code == 200
+    assert _status(live, "scan@example.org") is SubscriberStatus.ACTIVE
 
 
 def test_browser_form_sign_up_gets_a_page(live_server: Start) -> None:
@@ -108,6 +141,54 @@ def test_no_enumeration_and_resend_throttle(live_server: Start) -> None:
     live.clock.advance(minutes=6)
     http.post("/subscribe", json={"email": "new@example.org"})
     assert len(live.mail_to("new@example.org", count=2)) == 2
+
+
+def test_the_answer_leaves_before_any_sign_up_work(
+    live_server: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New, pending and active addresses are answered before the sign-up touches the
+    database: with the work held back, every 202 still arrives, identical, and exactly one
+    piece of deferred work per request is waiting; released, it stores each as usual. Past
+    the bound of waiting work, a sign-up gets 503 and is not stored."""
+    live = live_server()
+    live.services.store.subscribers.add(
+        "active@example.org", None, SubscriberStatus.ACTIVE, live.clock.now
+    )
+    live.services.store.subscribers.add(
+        "pending@example.org", None, SubscriberStatus.PENDING, live.clock.now
+    )
+    release = threading.Event()
+    started: list[str] = []
+    real_request = subscribers.request_subscription
+
+    def held_back(services: Any, email: str, *args: Any) -> Any:
+        started.append(email)
+        assert release.wait(10), "the test never released the sign-up work"
+        return real_request(services, email, *args)
+
+    monkeypatch.setattr(subscribers, "request_subscription", held_back)
+    monkeypatch.setattr(public, "MAX_SIGNUPS_WAITING", 3)
+    emails = ["new@example.org", "pending@example.org", "active@example.org"]
+    # One connection: a next request must not wait for the previous one's work either. A
+    # handler (or the connection) waiting for the work would time out here.
+    try:
+        with httpx.Client(base_url=live.url, timeout=3) as http:
+            answers = [http.post("/subscribe", json={"email": email}) for email in emails]
+            busy = http.post("/subscribe", json={"email": "late@example.org"})
+        waiting = live.app.state.public.signups_in_flight
+    finally:
+        release.set()
+
+    assert [answer.status_code for answer in answers] == [202, 202, 202]
+    assert answers[0].content == answers[1].content == answers[2].content
+    assert waiting == 3
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "30"
+    assert "rien n’a été fait" in busy.json()["detail"]
+    live.settle()
+    assert sorted(started) == sorted(emails)
+    assert live.services.store.subscribers.by_email("late@example.org") is None
+    assert _status(live, "new@example.org") is SubscriberStatus.PENDING
+    assert len(live.mail_to("new@example.org")) == 1
 
 
 def test_one_click_unsubscribe_exactly_as_a_mailbox_provider_sends_it(live_server: Start) -> None:
@@ -158,15 +239,19 @@ def test_unsubscribe_and_confirm_refuse_bad_links(live_server: Start) -> None:
     http = live.client()
 
     forged = http.post(f"/unsubscribe/{unsubscribe_token[:-2]}xx")
+    forged_confirm = http.post(f"/confirm/{confirm_token[:-2]}xx")
     wrong_purpose = http.get(f"/confirm/{unsubscribe_token}")
+    wrong_purpose_post = http.post(f"/confirm/{unsubscribe_token}")
     live.clock.advance(days=8)
     expired = http.get(f"/confirm/{confirm_token}")
+    expired_post = http.post(f"/confirm/{confirm_token}")
     preview_link = http.post("/unsubscribe/test")
 
-    assert forged.status_code == wrong_purpose.status_code == 400
-    assert expired.status_code == preview_link.status_code == 400
-    assert "expiré" in expired.text
-    assert "invalide" in forged.text
+    assert forged.status_code == forged_confirm.status_code == 400
+    assert wrong_purpose.status_code == wrong_purpose_post.status_code == 400
+    assert expired.status_code == expired_post.status_code == preview_link.status_code == 400
+    assert "expiré" in expired.text and "expiré" in expired_post.text
+    assert "invalide" in forged.text and "invalide" in forged_confirm.text
     assert _status(live, "dan@example.org") is SubscriberStatus.PENDING
 
 
@@ -179,18 +264,18 @@ def test_leavers_need_a_fresh_confirmation(live_server: Start) -> None:
     old_link = live.confirm_link("eve@example.org").removeprefix("https://news.example.org")
     subscriber = live.services.store.subscribers.by_email("eve@example.org")
     assert subscriber is not None
-    assert http.get(old_link).status_code == 200
+    assert http.post(old_link).status_code == 200
     live.clock.advance(minutes=1)
     live.services.store.subscribers.unsubscribe(subscriber.id, live.clock.now)
     live.clock.advance(minutes=10)
 
-    assert http.get(old_link).status_code == 400
+    assert http.post(old_link).status_code == 400
     assert http.post("/subscribe", json={"email": "eve@example.org"}).status_code == 202
     assert _status(live, "eve@example.org") is SubscriberStatus.UNSUBSCRIBED
     new_link = live.confirm_link("eve@example.org", count=3).removeprefix(
         "https://news.example.org"
     )
-    assert http.get(new_link).status_code == 200
+    assert http.post(new_link).status_code == 200
     assert _status(live, "eve@example.org") is SubscriberStatus.ACTIVE
     live.mail_to("eve@example.org", count=4)  # the welcome, before complaining below drops it
 
@@ -201,9 +286,9 @@ def test_leavers_need_a_fresh_confirmation(live_server: Start) -> None:
     live.clock.advance(minutes=10)
     assert http.post("/subscribe", json={"email": "eve@example.org"}).status_code == 202
     assert _status(live, "eve@example.org") is SubscriberStatus.COMPLAINED
-    assert http.get(new_link).status_code == 400
+    assert http.post(new_link).status_code == 400
     newest = live.confirm_link("eve@example.org", count=5).removeprefix("https://news.example.org")
-    assert http.get(newest).status_code == 200
+    assert http.post(newest).status_code == 200
     assert _status(live, "eve@example.org") is SubscriberStatus.ACTIVE
 
 
@@ -219,7 +304,7 @@ def test_erased_address_can_opt_in_again(live_server: Start) -> None:
     assert http.post("/subscribe", json={"email": "fay@example.org"}).status_code == 202
     assert store.is_suppressed("fay@example.org")
     link = live.confirm_link("fay@example.org").removeprefix("https://news.example.org")
-    assert http.get(link).status_code == 200
+    assert http.post(link).status_code == 200
     assert not store.is_suppressed("fay@example.org")
     assert _status(live, "fay@example.org") is SubscriberStatus.ACTIVE
 
@@ -273,6 +358,7 @@ def test_cors_only_for_configured_origins(live_server: Start) -> None:
     assert "access-control-allow-origin" not in refused
     assert posted.status_code == 202
     assert posted.headers["access-control-allow-origin"] == "https://www.maddyness.com"
+    live.stored()
     assert (
         live.services.store.subscribers.consent(
             live.services.store.subscribers.by_email("gus@example.org").id  # type: ignore[union-attr]
@@ -298,6 +384,7 @@ def test_healthz_and_openapi(live_server: Start) -> None:
         "/webhooks/sendgrid",
         "/healthz",
     }
+    assert set(paths["/confirm/{token}"]) == {"get", "post"}
     body = paths["/subscribe"]["post"]["requestBody"]["content"]
     assert set(body) == {
         "application/json",

@@ -2,6 +2,7 @@
 
 Each file is written under a temporary name and then linked into place, so a reader never sees
 half a message, and a name that exists already is never overwritten (a rerun adds, not replaces).
+Messages carry addresses and personal links: files are 0600 in a folder created 0700.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from newsletter.deliver.base import Sender
 from newsletter.deliver.message import copy_bytes
 from newsletter.errors import InvalidAddress, PermanentProviderError, UnsafeHeaders
 from newsletter.model import BatchResult, Recipient, RenderedMessage
+from newsletter.private_files import create_private, private_dir
 
 
 @dataclass
@@ -28,7 +30,7 @@ class FileProvider:
 
     def send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
         try:
-            self.outbox.mkdir(parents=True, exist_ok=True)
+            private_dir(self.outbox)
         except OSError as exc:
             raise PermanentProviderError(f"cannot create the outbox {self.outbox}: {exc}") from None
         failed: dict[int, str] = {}
@@ -49,7 +51,7 @@ class FileProvider:
     def check(self) -> str:
         """The outbox exists (or can be made) and accepts files."""
         try:
-            self.outbox.mkdir(parents=True, exist_ok=True)
+            private_dir(self.outbox)
             probe = self.outbox / f".check.{secrets.token_hex(4)}.tmp"
             probe.write_bytes(b"")
             probe.unlink()
@@ -69,8 +71,9 @@ class FileProvider:
 
     def _write(self, stem: str, data: bytes) -> Path:
         temporary = self.outbox / f".{stem}.{secrets.token_hex(4)}.tmp"
-        temporary.write_bytes(data)
         try:
+            with os.fdopen(create_private(temporary, exclusive=True), "wb") as handle:
+                handle.write(data)
             for attempt in range(100):
                 target = self.outbox / (f"{stem}.eml" if attempt == 0 else f"{stem}-{attempt}.eml")
                 try:

@@ -251,9 +251,13 @@ class _SendRun:
                     "again to resume",
                     retry_after=result.retry_after,
                 )
-            deliveries.renew(list(deferred), self.worker, self.services.clock())
             self._wait(self.retry.delay(retries, result.retry_after, self.rng))
             retries += 1
+            # Claimed again for the retry: whoever complained or bounced meanwhile is skipped.
+            kept = deliveries.renew(list(deferred), self.worker, self.services.clock())
+            remaining = [r for r in remaining if r.delivery_id in kept]
+            if not remaining:
+                return sent_count
 
     def _wait(self, seconds: float) -> None:
         """Sleep, waking early when asked to stop."""

@@ -46,6 +46,8 @@ class ArticleRepository:
                         summary=draft.summary,
                         content_html=draft.content_html,
                         image_url=draft.image_url,
+                        image_width=draft.image_width,
+                        image_height=draft.image_height,
                         author=draft.author,
                         categories=CATEGORY_SEPARATOR.join(draft.categories),
                         published_at=draft.published_at,
@@ -130,4 +132,6 @@ def to_article(row: RowMapping) -> Article:
         collected_at=row["collected_at"],
         section=row["section"],
         categories=tuple(categories.split(CATEGORY_SEPARATOR)) if categories else (),
+        image_width=row["image_width"],
+        image_height=row["image_height"],
     )

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, func, literal, select
+from sqlalchemy import Connection, Engine, func, literal, select
 
 from newsletter.model import DeliveryCounts, DeliveryState, IssueState, SubscriberStatus
 from newsletter.store.dialect import insert_ignore
@@ -98,19 +99,30 @@ class DeliveryRepository:
             ).scalars()
             return [str(worker) for worker in rows if worker is not None]
 
-    def renew(self, ids: Sequence[int], worker: str, now: datetime) -> None:
-        """Extend this worker's lease on rows it still holds (while it waits to retry)."""
+    def renew(self, ids: Sequence[int], worker: str, now: datetime) -> set[int]:
+        """Claim again, before a retry, the rows this worker still holds: their lease is
+        extended, except for rows whose subscriber left meanwhile (a complaint or bounce that
+        came in while the batch waited), which become `skipped`. Returns the ids still to send.
+        """
+        kept: set[int] = set()
         with self.engine.begin() as connection:
             for chunk in _chunks(list(ids), 500):
-                connection.execute(
-                    deliveries.update()
+                rows = connection.execute(
+                    select(deliveries.c.id, subscribers.c.status)
+                    .outerjoin(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
                     .where(
                         deliveries.c.id.in_(chunk),
                         deliveries.c.state == DeliveryState.SENDING,
                         deliveries.c.worker == worker,
                     )
-                    .values(claimed_at=now)
-                )
+                ).all()
+                held = _skip_leavers(connection, rows, now)
+                if held:
+                    connection.execute(
+                        deliveries.update().where(deliveries.c.id.in_(held)).values(claimed_at=now)
+                    )
+                kept.update(held)
+        return kept
 
     def requeue_uncertain(self, issue_id: int, now: datetime) -> int:
         with self.engine.begin() as connection:
@@ -150,14 +162,8 @@ class DeliveryRepository:
             if connection.dialect.name == "postgresql":
                 query = query.with_for_update(of=deliveries, skip_locked=True)
             rows = connection.execute(query).all()
-            active = [row for row in rows if row.status == SubscriberStatus.ACTIVE]
-            gone = [row.id for row in rows if row.status != SubscriberStatus.ACTIVE]
-            if gone:
-                connection.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id.in_(gone))
-                    .values(state=DeliveryState.SKIPPED, updated_at=now)
-                )
+            held = set(_skip_leavers(connection, rows, now))
+            active = [row for row in rows if row.id in held]
             if active:
                 connection.execute(
                     deliveries.update()
@@ -245,6 +251,19 @@ class DeliveryRepository:
             skipped=counts[DeliveryState.SKIPPED],
             sending=counts[DeliveryState.SENDING],
         )
+
+
+def _skip_leavers(connection: Connection, rows: Sequence[Any], now: datetime) -> list[int]:
+    """Mark `skipped` the rows (id, subscriber status) whose subscriber is no longer active
+    (left, or erased); the ids of the others, still to send."""
+    gone = [row.id for row in rows if row.status != SubscriberStatus.ACTIVE]
+    if gone:
+        connection.execute(
+            deliveries.update()
+            .where(deliveries.c.id.in_(gone))
+            .values(state=DeliveryState.SKIPPED, updated_at=now)
+        )
+    return [row.id for row in rows if row.status == SubscriberStatus.ACTIVE]
 
 
 def _chunks(items: list[int], size: int) -> list[list[int]]:

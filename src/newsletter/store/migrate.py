@@ -7,17 +7,19 @@ A test keeps `HEAD` equal to the newest migration.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0002_mail"
+HEAD = "0004_mail"
 
 
 def _alembic_config() -> AlembicConfig:
@@ -51,9 +53,43 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     config = _alembic_config()
-    with engine.begin() as connection:
+    with (
+        engine.connect() as connection,
+        _sqlite_foreign_keys_off(connection),
+        connection.begin(),
+    ):
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        _check_references(connection)
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite's way to rebuild a table (the only way to change some of its definitions).
+
+    With foreign keys on, dropping the old copy of a table would run the ON DELETE actions of
+    the tables that refer to it (emptying the outbox, unlinking the ledger). The pragma only
+    works outside a transaction, hence on the driver's connection before SQLAlchemy begins one.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_references(connection: Connection) -> None:
+    """Refuse (roll back) a migration that left a reference to a missing row."""
+    if connection.dialect.name != "sqlite":
+        return  # PostgreSQL checks every statement
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"the migration left broken references: {broken[:5]}")
 
 
 def is_current(engine: Engine) -> bool:

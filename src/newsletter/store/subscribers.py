@@ -10,10 +10,10 @@ from enum import StrEnum
 from sqlalchemy import Connection, Engine, RowMapping, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from newsletter.model import Subscriber, SubscriberStatus
+from newsletter.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
 from newsletter.store.dialect import insert_ignore, write_lock
 from newsletter.store.outbox import CONFIRM, WELCOME, enqueue
-from newsletter.store.tables import outbox, subscribers, suppressions
+from newsletter.store.tables import deliveries, issues, outbox, subscribers, suppressions
 
 # How strongly a status keeps an address off the list: a weaker one never replaces a stronger.
 _LEAVING_RANK = {
@@ -53,32 +53,37 @@ class SubscriberRepository:
         status: SubscriberStatus,
         now: datetime,
         *,
-        consent_ip: str | None = None,
-        consent_source: str | None = None,
-        consent_text: str | None = None,
+        consent: ConsentRecord | None = None,
     ) -> tuple[Subscriber, bool]:
-        """Insert the subscriber, or return the existing one; the flag says whether it is new."""
+        """Insert the subscriber, or return the existing one; the flag says whether it is new.
+
+        A pending subscriber with a `consent` is owed a confirmation email, written with it.
+        """
         values: dict[str, object] = {
             "email": email,
             "name": name,
             "status": status,
             "created_at": now,
-            "consent_at": now,
-            "consent_ip": consent_ip,
-            "consent_source": consent_source,
-            "consent_text": consent_text,
+            **(consent_values(consent) if consent else {"consent_at": now}),
         }
         if status is SubscriberStatus.ACTIVE:
             values["confirmed_at"] = now
+        owes_confirmation = consent is not None and status is SubscriberStatus.PENDING
+        if owes_confirmation:
+            values["confirmation_sent_at"] = now
         try:
             with self.engine.begin() as connection:
-                connection.execute(subscribers.insert().values(**values))
-            created = True
+                created = connection.execute(
+                    subscribers.insert().values(**values).returning(subscribers.c.id)
+                ).scalar_one()
+                if owes_confirmation:
+                    enqueue(connection, CONFIRM, int(created), now)
+            created_now = True
         except IntegrityError:
-            created = False
+            created_now = False
         found = self.by_email(email)
         assert found is not None
-        return found, created
+        return found, created_now
 
     def by_email(self, email: str) -> Subscriber | None:
         with self.engine.connect() as connection:
@@ -177,12 +182,16 @@ class SubscriberRepository:
         for after `resend_before`; the status itself does not change until the link is
         followed. Active: nothing. The consent fields record the latest request.
         """
-        consent = {
-            "consent_at": now,
-            "consent_ip": consent_ip,
-            "consent_source": consent_source[:200],
-            "consent_text": consent_text[:200],
-        }
+        consent = consent_values(
+            ConsentRecord(
+                method=ConsentMethod.SIGN_UP,
+                recorded_at=now,
+                given_at=now,
+                source=consent_source,
+                ip=consent_ip,
+                text=consent_text,
+            )
+        )
         with write_lock(self.engine), self.engine.begin() as connection:
             created = connection.execute(
                 insert_ignore(connection, subscribers)
@@ -269,18 +278,31 @@ class SubscriberRepository:
         with self.engine.begin() as connection:
             return leave_list(connection, subscriber_id, status, now)
 
-    def reactivate(self, subscriber_id: int, now: datetime) -> None:
-        """Back to active on the importer's word (`--force-resubscribe`)."""
+    def resubscribe(
+        self, subscriber_id: int, consent: ConsentRecord, now: datetime, *, pending: bool
+    ) -> None:
+        """Bring back an address that left, on an importer's word (`--force-resubscribe`).
+
+        The new consent record replaces the old one. Pending: a confirmation email is owed and
+        the status changes only when its owner confirms; else active at once.
+        """
+        values = consent_values(consent)
+        if not pending:
+            values.update(status=SubscriberStatus.ACTIVE, confirmed_at=now)
+        else:
+            values["confirmation_sent_at"] = now
         with self.engine.begin() as connection:
             connection.execute(
-                subscribers.update()
-                .where(subscribers.c.id == subscriber_id)
-                .values(status=SubscriberStatus.ACTIVE, confirmed_at=now)
+                subscribers.update().where(subscribers.c.id == subscriber_id).values(**values)
             )
+            if pending:
+                enqueue(connection, CONFIRM, subscriber_id, now)
 
     def purge_pending(self, created_before: datetime) -> int:
         """Erase sign-ups still pending whose latest request is older than `created_before`."""
-        last_request = func.coalesce(subscribers.c.consent_at, subscribers.c.created_at)
+        last_request = func.coalesce(
+            subscribers.c.consent_recorded_at, subscribers.c.consent_at, subscribers.c.created_at
+        )
         with self.engine.begin() as connection:
             result = connection.execute(
                 delete(subscribers).where(
@@ -291,22 +313,73 @@ class SubscriberRepository:
         return int(result.rowcount)
 
     def consent(self, subscriber_id: int) -> dict[str, object] | None:
-        """The consent record: when, from where, through what, with which form text."""
+        """The consent record: how, when, from where, through what, recorded by whom."""
         with self.engine.connect() as connection:
             row = (
                 connection.execute(
-                    select(
-                        subscribers.c.consent_at,
-                        subscribers.c.consent_ip,
-                        subscribers.c.consent_source,
-                        subscribers.c.consent_text,
-                        subscribers.c.confirmed_at,
-                    ).where(subscribers.c.id == subscriber_id)
+                    select(*CONSENT_COLUMNS, subscribers.c.confirmed_at).where(
+                        subscribers.c.id == subscriber_id
+                    )
                 )
                 .mappings()
                 .first()
             )
         return dict(row) if row else None
+
+    def personal_data(self, email: str) -> dict[str, object] | None:
+        """Everything kept about one address (GDPR access): its row and the copies it was sent."""
+        with self.engine.connect() as connection:
+            row = (
+                connection.execute(select(subscribers).where(subscribers.c.email == email))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            copies = connection.execute(
+                select(
+                    issues.c.number,
+                    issues.c.subject,
+                    deliveries.c.state,
+                    deliveries.c.updated_at,
+                )
+                .join(issues, issues.c.id == deliveries.c.issue_id)
+                .where(deliveries.c.subscriber_id == row["id"])
+                .order_by(deliveries.c.id)
+            ).all()
+        data = dict(row)
+        data["deliveries"] = [dict(copy._mapping) for copy in copies]
+        return data
+
+
+CONSENT_COLUMNS = (
+    subscribers.c.consent_method,
+    subscribers.c.consent_at,
+    subscribers.c.consent_recorded_at,
+    subscribers.c.consent_source,
+    subscribers.c.consent_ip,
+    subscribers.c.consent_text,
+    subscribers.c.consent_by,
+    subscribers.c.consent_file,
+)
+
+
+def consent_values(consent: ConsentRecord) -> dict[str, object]:
+    """The consent columns of a record (texts cut to their column's size)."""
+
+    def cut(text: str | None, size: int) -> str | None:
+        return text[:size] if text else None
+
+    return {
+        "consent_method": consent.method.value,
+        "consent_recorded_at": consent.recorded_at,
+        "consent_at": consent.given_at,
+        "consent_source": cut(consent.source, 200),
+        "consent_ip": cut(consent.ip, 64),
+        "consent_text": cut(consent.text, 200),
+        "consent_by": cut(consent.by, 200),
+        "consent_file": cut(consent.file, 255),
+    }
 
 
 def leave_list(

@@ -81,6 +81,8 @@ articles = Table(
     Column("summary", Text, nullable=False, server_default=""),
     Column("content_html", Text, nullable=False, server_default=""),
     Column("image_url", Text),
+    Column("image_width", Integer),  # pixels, as the feed or page declared them (else NULL)
+    Column("image_height", Integer),
     Column("author", Text),
     Column("categories", Text, nullable=False, server_default=""),
     Column("published_at", UtcDateTime()),
@@ -135,12 +137,20 @@ subscribers = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("confirmed_at", UtcDateTime()),
     Column("unsubscribed_at", UtcDateTime()),
+    # Consent provenance (see model.ConsentRecord): how, when, from where, recorded by whom.
     Column("consent_at", UtcDateTime()),
     Column("consent_ip", String(64)),
     Column("consent_source", String(200)),
     Column("consent_text", String(200)),
     Column("confirmation_sent_at", UtcDateTime()),
+    Column("consent_method", String(20)),
+    Column("consent_recorded_at", UtcDateTime()),
+    Column("consent_by", String(200)),
+    Column("consent_file", String(255)),
     Index("ix_subscribers_status", "status"),
+    # Ids are in confirm and unsubscribe links: an erased subscriber's id must never be given to
+    # a later sign-up (SQLite would reuse the highest id without AUTOINCREMENT).
+    sqlite_autoincrement=True,
 )
 
 suppressions = Table(

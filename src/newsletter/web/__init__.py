@@ -18,7 +18,9 @@ from newsletter import __version__
 from newsletter.bootstrap import Services
 from newsletter.transactional import Mailer, OutboxWorker, RenderEmail
 from newsletter.web import public
-from newsletter.web.guard import BodyLimit, SecurityHeaders
+from newsletter.web.access import AccessLog
+from newsletter.web.forwarded import ForwardedHeaders, trusted_networks
+from newsletter.web.guard import BodyLimit, HostHeader, SecurityHeaders
 
 
 def create_app(
@@ -37,6 +39,7 @@ def create_app(
         try:
             yield
         finally:
+            app.state.public.close()  # first: its sign-ups may owe confirmation emails
             if worker is not None:
                 worker.stop()
 
@@ -87,6 +90,10 @@ def create_app(
             allow_headers=["Content-Type"],
             max_age=3600,
         )
+    app.add_middleware(HostHeader, message=messages("bad_host"))
+    app.add_middleware(AccessLog)
+    # Outermost: everything inside sees the client address it decides.
+    app.add_middleware(ForwardedHeaders, trusted=trusted_networks(web.forwarded_allow_ips))
     return app
 
 

@@ -7,6 +7,8 @@ sign-up page, the name is empty): no token, no address, nothing personal.
 
 from __future__ import annotations
 
+import html
+import re
 from email.utils import format_datetime
 from xml.etree import ElementTree
 
@@ -90,32 +92,49 @@ def archive_router(services: Services) -> APIRouter:
 
 
 def rss(name: str, base_url: str, language: str, sent: list[Issue]) -> bytes:
-    """An RSS 2.0 document of the newest sent issues (ElementTree escapes every text)."""
+    """An RSS 2.0 document of the newest sent issues, written by an XML serializer.
+
+    Readers take `description` as HTML, and many (feedparser among them) guess whether a
+    `title` is HTML from its look. So every human text (the subject, the preheader, which is
+    the lead article's title from a feed, the newsletter's name) is made HTML text first, then
+    escaped by the serializer: a reader shows `<script>` as those characters and finds no
+    markup. Characters XML cannot hold are dropped.
+    """
     root = ElementTree.Element("rss", version="2.0")
     channel = ElementTree.SubElement(root, "channel")
-    for tag, text in (
-        ("title", name),
-        ("link", f"{base_url}/archive"),
-        ("description", f"Les numéros de {name}"),
-        ("language", language),
-    ):
-        ElementTree.SubElement(channel, tag).text = text
+    _text(channel, "title", _html_text(name))
+    _text(channel, "link", f"{base_url}/archive")
+    _text(channel, "description", _html_text(f"Les numéros de {name}"))
+    _text(channel, "language", language)
     ordered = sorted(sent, key=lambda i: i.sent_at or i.created_at, reverse=True)[:FEED_SIZE]
     if ordered:
         newest = ordered[0].sent_at or ordered[0].created_at
-        ElementTree.SubElement(channel, "lastBuildDate").text = format_datetime(newest)
+        _text(channel, "lastBuildDate", format_datetime(newest))
     for issue in ordered:
         item = ElementTree.SubElement(channel, "item")
         link = f"{base_url}/archive/{issue.id}"
-        ElementTree.SubElement(item, "title").text = issue.subject
-        ElementTree.SubElement(item, "link").text = link
-        ElementTree.SubElement(item, "guid", isPermaLink="true").text = link
-        ElementTree.SubElement(item, "description").text = issue.preheader or issue.subject
-        ElementTree.SubElement(item, "pubDate").text = format_datetime(
-            issue.sent_at or issue.created_at
-        )
+        _text(item, "title", _html_text(issue.subject))
+        _text(item, "link", link)
+        _text(item, "guid", link).set("isPermaLink", "true")
+        _text(item, "description", _html_text(issue.preheader or issue.subject))
+        _text(item, "pubDate", format_datetime(issue.sent_at or issue.created_at))
     body: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
     return body
+
+
+# Characters outside XML 1.0's Char production (controls, lone surrogates, U+FFFE/FFFF).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _text(parent: ElementTree.Element, tag: str, text: str) -> ElementTree.Element:
+    element = ElementTree.SubElement(parent, tag)
+    element.text = _NOT_XML.sub("", text)
+    return element
+
+
+def _html_text(text: str) -> str:
+    """Plain text as HTML: every <, > and & shown as such, never parsed as markup."""
+    return html.escape(text, quote=False)
 
 
 def _headers() -> dict[str, str]:

@@ -1,13 +1,36 @@
-"""ASGI middleware guarding the public surface: body size caps and security headers."""
+"""ASGI middleware guarding the public surface: a readable Host, body size caps and security
+headers."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+# host [":" port], host a name, an IPv4 address or a bracketed IPv6 address (RFC 9110 7.2).
+_HOST = re.compile(r"^(?:[A-Za-z0-9._~!$&'()*+,;=%-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+
+
+class HostHeader:
+    """Refuse with 400 a Host header that is not a host and port: request URLs (and the desk's
+    same-origin check) are built from it, and a malformed one would fail deep inside a route."""
+
+    def __init__(self, app: ASGIApp, message: str) -> None:
+        self.app = app
+        self.message = message
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = _header(scope, b"host")
+            if host and not _HOST.match(host):
+                await _json(send, 400, self.message)
+                return
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:

@@ -23,6 +23,9 @@ ENGLISH: dict[str, str] = {
         "If this address can receive {name}, a confirmation email is on its way. "
         "Follow its link to confirm your subscription."
     ),
+    "confirm_title": "Confirm your subscription to {name}",
+    "confirm_intro": "Press the button to confirm that you want to receive {name} by email.",
+    "confirm_button": "Confirm my subscription",
     "confirmed_title": "Subscription confirmed",
     "confirmed": "Welcome! You will receive {name} from the next issue on.",
     "already_confirmed": "This subscription was already confirmed. Thank you!",
@@ -40,6 +43,10 @@ ENGLISH: dict[str, str] = {
     "invalid_name": "This name cannot be used: {reason}",
     "missing_email": "An email address is required (field \u201cemail\u201d).",
     "bad_field": "The field \u201c{field}\u201d must be text.",
+    "bad_consent_version": (
+        "The field \u201cconsent_version\u201d must be at most {limit} characters, without "
+        "control characters."
+    ),
     "honeypot": "This form was filled in by a program, not a person; nothing was done.",
     "bad_json": "The body is not valid JSON: {reason}",
     "not_an_object": 'The body must be a JSON object such as {{"email": "ada@example.org"}}.',
@@ -51,6 +58,8 @@ ENGLISH: dict[str, str] = {
     "too_large": "The request is too large (at most {limit} bytes).",
     "bad_length": "The Content-Length header is not a number.",
     "rate_limited": "Too many sign-ups; try again in {seconds} seconds.",
+    "bad_host": "The Host header is not a host name and port.",
+    "busy": "Too many sign-ups at the moment; nothing was done. Try again in a minute.",
 }
 
 FRENCH: dict[str, str] = {
@@ -72,6 +81,11 @@ FRENCH: dict[str, str] = {
         "Si cette adresse peut recevoir {name}, un e-mail de confirmation est en route. "
         "Suivez son lien pour confirmer votre inscription."
     ),
+    "confirm_title": "Confirmez votre inscription à {name}",
+    "confirm_intro": (
+        "Appuyez sur le bouton pour confirmer que vous souhaitez recevoir {name} par e-mail."
+    ),
+    "confirm_button": "Je confirme mon inscription",
     "confirmed_title": "Inscription confirmée",
     "confirmed": "Bienvenue ! Vous recevrez {name} dès le prochain numéro.",
     "already_confirmed": "Cette inscription était déjà confirmée. Merci !",
@@ -91,6 +105,10 @@ FRENCH: dict[str, str] = {
     "invalid_name": "Ce nom ne peut pas être utilisé : {reason}",
     "missing_email": "Une adresse e-mail est nécessaire (champ « email »).",
     "bad_field": "Le champ « {field} » doit être du texte.",
+    "bad_consent_version": (
+        "Le champ « consent_version » doit tenir en {limit} caractères au plus, sans "
+        "caractère de contrôle."
+    ),
     "honeypot": (
         "Ce formulaire a été rempli par un programme, pas par une personne ; "
         "rien n\u2019a été fait."
@@ -105,6 +123,10 @@ FRENCH: dict[str, str] = {
     "too_large": "La requête est trop grande ({limit} octets au plus).",
     "bad_length": "L\u2019en-tête Content-Length n\u2019est pas un nombre.",
     "rate_limited": "Trop d\u2019inscriptions ; réessayez dans {seconds} secondes.",
+    "bad_host": "L\u2019en-tête Host n\u2019est pas un nom d\u2019hôte suivi d\u2019un port.",
+    "busy": (
+        "Trop d\u2019inscriptions en ce moment ; rien n\u2019a été fait. Réessayez dans une minute."
+    ),
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": ENGLISH, "fr": FRENCH}

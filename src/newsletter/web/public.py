@@ -7,10 +7,11 @@ browser posting the form.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-from dataclasses import dataclass
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,18 +22,24 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from newsletter import provider_events, subscribers
+from newsletter import provider_events, subscribers, untrusted_json
 from newsletter.bootstrap import Services
 from newsletter.errors import InvalidAddress, TokenError
 from newsletter.store.subscribers import ConfirmOutcome
 from newsletter.transactional import OutboxWorker
 from newsletter.web.messages import Messages
+from newsletter.web.params import is_control
 from newsletter.web.ratelimit import TokenBuckets
 
 log = logging.getLogger("newsletter.web")
 
 HONEYPOT = "website"
 WEBHOOK_MAX_BYTES = 5_000_000
+SIGNUP_THREADS = 4
+MAX_CONSENT_VERSION = 100
+# Sign-ups answered and waiting to be stored, beyond which new ones get 503: the queue (and the
+# memory it holds) stays bounded when requests come faster than the database takes them.
+MAX_SIGNUPS_WAITING = 2000
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,100}$"
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -62,6 +69,13 @@ class Public:
     per_address: TokenBuckets
     worker: OutboxWorker | None
     consent_version: str
+    # Sign-ups are stored by these threads after the answer, away from the request: not
+    # even a next request on the same connection waits for them.
+    signup_threads: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(SIGNUP_THREADS, thread_name_prefix="signup")
+    )
+    signups_in_flight: int = 0  # answered, not yet stored
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def build(cls, services: Services, worker: OutboxWorker | None) -> Public:
@@ -101,6 +115,30 @@ class Public:
         if self.worker is not None:
             self.worker.wake()
 
+    def sign_up_later(self, address: str, name: str | None, consent: subscribers.Consent) -> bool:
+        """Hand the sign-up's database work to the sign-up threads; False when too many wait."""
+        with self._lock:
+            if self.signups_in_flight >= MAX_SIGNUPS_WAITING:
+                return False
+            self.signups_in_flight += 1
+        self.signup_threads.submit(self._sign_up, address, name, consent)
+        return True
+
+    def close(self) -> None:
+        """Store the sign-ups already answered, then stop the sign-up threads."""
+        self.signup_threads.shutdown(wait=True)
+
+    def _sign_up(self, address: str, name: str | None, consent: subscribers.Consent) -> None:
+        try:
+            outcome = subscribers.request_subscription(self.services, address, name, consent)
+            log.debug("sign-up: %s", outcome)
+            self.wake_worker()
+        except Exception:  # the requester has had their answer: the log is the only witness
+            log.exception("a sign-up accepted with 202 could not be stored")
+        finally:
+            with self._lock:
+                self.signups_in_flight -= 1
+
 
 def limit_for(max_body_bytes: int) -> Any:
     def limit(path: str) -> int:
@@ -128,6 +166,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "Too many sign-ups from this client or for this address",
         "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
     },
+    503: {
+        "model": ErrorBody,
+        "description": "Too many sign-ups waiting to be stored; nothing was done",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+    },
 }
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 _SIGNUP_SCHEMA = {
@@ -139,7 +182,7 @@ _SIGNUP_SCHEMA = {
         HONEYPOT: {"type": "string", "maxLength": 0, "description": "must stay empty"},
         "consent_version": {
             "type": "string",
-            "maxLength": 100,
+            "maxLength": MAX_CONSENT_VERSION,
             "description": "the version of the consent text your own form showed",
         },
     },
@@ -221,6 +264,8 @@ async def subscribe(request: Request) -> Response:
             return refuse(422, t("bad_field", field=key))
         if value is not None:
             fields[key] = value
+    if not _short_text(fields.get("consent_version", ""), MAX_CONSENT_VERSION):
+        return refuse(422, t("bad_consent_version", limit=MAX_CONSENT_VERSION))
     if fields.get(HONEYPOT):
         log.info("sign-up refused: honeypot filled (client %s)", _client_ip(request))
         return refuse(400, t("honeypot"))
@@ -243,14 +288,10 @@ async def subscribe(request: Request) -> Response:
     source = ("web-form" if is_form else "web-json") + (f" {origin}" if origin else "")
     version = fields.get("consent_version") or public.consent_version
     consent = subscribers.Consent(ip=_client_ip(request), source=source, text=version)
-    try:
-        outcome = await run_in_threadpool(
-            subscribers.request_subscription, public.services, address, fields.get("name"), consent
-        )
-    except InvalidAddress as exc:
-        return refuse(422, t("invalid_email", reason=str(exc)))
-    log.debug("sign-up: %s", outcome)
-    public.wake_worker()
+    # Answer first, store after: whether the address is new, pending or active, the answer
+    # has the same content and leaves at the same point, before any database work.
+    if not public.sign_up_later(address, fields.get("name"), consent):
+        return refuse(503, t("busy"), {"Retry-After": "30"})
     accepted = t("accepted")
     if browser:
         return public.message_page(t("accepted_title"), accepted, status=202)
@@ -263,9 +304,9 @@ async def _read_fields(request: Request, content_type: str) -> dict[str, Any] | 
     if content_type == "application/json":
         body = await request.body()
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return 400, t("bad_json", reason=str(exc).split(":")[0])
+            data = untrusted_json.parse(body)
+        except untrusted_json.UnreadableJson as exc:
+            return 400, t("bad_json", reason=str(exc))
         if not isinstance(data, dict):
             return 400, t("not_an_object")
         return data
@@ -276,6 +317,11 @@ async def _read_fields(request: Request, content_type: str) -> dict[str, Any] | 
             return 400, t("bad_form")
         return {key: value for key, value in form.items()}
     return 415, t("unsupported_type")
+
+
+def _short_text(text: str, limit: int) -> bool:
+    """At most `limit` characters, no control character."""
+    return len(text) <= limit and not any(is_control(ch) for ch in text)
 
 
 def _too_many(refuse: Any, t: Messages, wait: float) -> Response:
@@ -289,8 +335,37 @@ def _too_many(refuse: Any, t: Messages, wait: float) -> Response:
 @router.get(
     "/confirm/{token}",
     response_class=HTMLResponse,
-    summary="Confirm a sign-up from the link of the confirmation email",
+    summary="A page with a button confirming the sign-up (changes nothing by itself)",
+    description=(
+        "Link scanners of mail services open every link of an email: opening the link must "
+        "not confirm. The page's button posts to the same URL."
+    ),
     responses={200: {"content": _HTML}, 400: {"content": _HTML, "description": "Bad link"}},
+)
+def confirm_page(request: Request, token: str = _TOKEN) -> HTMLResponse:
+    public = _public(request)
+    try:
+        subscribers.check_confirm_token(public.services, token)
+    except TokenError as exc:
+        return _bad_link(public, request, _link_problem(exc))
+    return public.page("confirm.html", title=public.t("confirm_title"), action=request.url.path)
+
+
+@router.post(
+    "/confirm/{token}",
+    response_class=HTMLResponse,
+    summary="Confirm a sign-up (the button of the confirmation page; no cookie needed)",
+    responses={
+        200: {"content": _HTML},
+        400: {"content": _HTML, "description": "Bad or expired link"},
+        413: {"model": ErrorBody, "description": "Body too large"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {media: {"schema": {"type": "object"}} for media in _FORM_TYPES},
+        }
+    },
 )
 def confirm(request: Request, token: str = _TOKEN) -> HTMLResponse:
     public = _public(request)
@@ -298,14 +373,17 @@ def confirm(request: Request, token: str = _TOKEN) -> HTMLResponse:
     try:
         outcome = subscribers.confirm(public.services, token)
     except TokenError as exc:
-        key = "link_expired" if "expired" in str(exc) else "link_invalid"
-        return _bad_link(public, request, key)
+        return _bad_link(public, request, _link_problem(exc))
     if outcome is ConfirmOutcome.REFUSED:
         return _bad_link(public, request, "link_invalid")
     if outcome is ConfirmOutcome.CONFIRMED:
         public.wake_worker()
         return public.message_page(t("confirmed_title"), t("confirmed"))
     return public.message_page(t("confirmed_title"), t("already_confirmed"))
+
+
+def _link_problem(error: TokenError) -> str:
+    return "link_expired" if "expired" in str(error) else "link_invalid"
 
 
 def _bad_link(public: Public, request: Request, key: str) -> HTMLResponse:
@@ -329,7 +407,7 @@ def _bad_link(public: Public, request: Request, key: str) -> HTMLResponse:
 def unsubscribe_page(request: Request, token: str = _TOKEN) -> HTMLResponse:
     public = _public(request)
     try:
-        public.services.signer.verify(token, "unsubscribe", public.services.clock())
+        subscribers.check_unsubscribe_token(public.services, token)
     except TokenError:
         return _bad_link(public, request, "link_invalid")
     return public.page(

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import jinja2
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
@@ -32,7 +32,7 @@ from newsletter import issues as issue_cases
 from newsletter.bootstrap import Services, secret_key
 from newsletter.editors import Editor, authenticate, end_sessions, get_editor
 from newsletter.errors import InvalidAddress, NewsletterError, UsageError
-from newsletter.model import Issue, IssueState, RenderedMessage, SubscriberStatus
+from newsletter.model import MAX_ROW_ID, Issue, IssueState, RenderedMessage, SubscriberStatus
 from newsletter.personalise import personalise
 from newsletter.store.desk import DeskQueries, InboxFilter
 from newsletter.store.issues import NewItem
@@ -40,9 +40,12 @@ from newsletter.web.desk import security
 from newsletter.web.desk.checks import GMAIL_CLIP_BYTES, Alert, check_issue
 from newsletter.web.desk.growth import growth_svg, weeks
 from newsletter.web.pages import environment
-from newsletter.web.params import RowId
+from newsletter.web.params import RowId, is_control
 
 PAGE_SIZE = 50
+# A page number beyond this is refused (422): its offset would overflow the database's integers.
+Page = Annotated[int, Query(ge=1, le=1_000_000, description="page number")]
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)  # of the inbox's date filters
 STATIC = Path(__file__).parent.parent / "static"
 
 ISSUE_STATES = {
@@ -73,6 +76,8 @@ NOTICES = {
     "tested": "Copie de test envoyée.",
     "drafted": "Nouveau brouillon créé.",
     "loggedout": "Vous êtes déconnecté·e.",
+    "subscribed": "Abonné ajouté.",
+    "known": "Cette adresse est déjà inscrite : rien n’a changé.",
 }
 PROBLEMS = {
     "state": "Cette action n’est pas possible dans l’état actuel du numéro.",
@@ -84,6 +89,9 @@ PROBLEMS = {
     "nodraft": "Aucun brouillon ouvert : créez-en un depuis le tableau de bord.",
     "confirm": "Cochez la case de confirmation pour envoyer.",
     "render": "L’e-mail n’a pas pu être généré (voir les journaux).",
+    "subscriber": "Adresse e-mail invalide : l’abonné n’a pas été ajouté.",
+    "erased": "Cette adresse a été effacée à la demande de son titulaire : seule sa propre "
+    "inscription peut la rétablir.",
 }
 
 
@@ -110,6 +118,7 @@ class Desk:
         self.lifetime = timedelta(hours=settings.desk.session_hours)
         self.limiter = security.LoginLimiter(
             attempts=settings.desk.login_attempts,
+            client_attempts=settings.desk.login_attempts_per_client,
             window=timedelta(minutes=settings.desk.login_window_minutes),
         )
         self.secure_cookies = settings.newsletter.base_url.startswith("https://")
@@ -310,9 +319,8 @@ def desk_router(services: Services) -> APIRouter:
         password = str(form.get("password", ""))[:1024]
         target = safe_next(str(form.get("next", "/desk")))
         client = request.client.host if request.client else "unknown"
-        keys = (f"ip:{client}", f"name:{name.lower()}")
         now = desk.now()
-        if desk.limiter.blocked(keys, now):
+        if desk.limiter.blocked(name, client, now):
             response = desk.page(
                 request,
                 "desk/login.html",
@@ -325,7 +333,7 @@ def desk_router(services: Services) -> APIRouter:
             return response
         editor = await _threaded(authenticate, services, name, password)
         if editor is None:
-            desk.limiter.failed(keys, now)
+            desk.limiter.failed(name, client, now)
             return desk.page(
                 request,
                 "desk/login.html",
@@ -334,7 +342,7 @@ def desk_router(services: Services) -> APIRouter:
                 name=name,
                 problem="Nom ou mot de passe incorrect.",
             )
-        desk.limiter.succeeded(keys)
+        desk.limiter.succeeded(name, client)
         session = security.new_session(editor.id, editor.credential_version, now)
         success = redirect(target)
         desk.cookie(
@@ -408,13 +416,12 @@ def desk_router(services: Services) -> APIRouter:
         since: str = "",
         until: str = "",
         dismissed: str = "",
-        page: int = 1,
+        page: Page = 1,
     ) -> HTMLResponse:
-        page = max(1, page)
         chosen = InboxFilter(
-            feed=feed or None,
-            section=section or None,
-            text=q.strip()[:200] or None,
+            feed=_filter_text("feed", feed) or None,
+            section=_filter_text("section", section) or None,
+            text=_filter_text("q", q).strip()[:200] or None,
             since=_local_day(since, desk.zone),
             until=_day_after(until, desk.zone),
             show_dismissed=bool(dismissed),
@@ -518,6 +525,8 @@ def desk_router(services: Services) -> APIRouter:
             article_id = int(str(form.get("article_id", "")))
         except ValueError:
             raise HTTPException(400, "article_id must be a number") from None
+        if not 1 <= article_id <= MAX_ROW_ID:
+            raise HTTPException(400, f"article_id must be between 1 and {MAX_ROW_ID}")
         article = services.store.articles.get(article_id)
         if article is None:
             raise HTTPException(404, "no such article")
@@ -669,12 +678,11 @@ def desk_router(services: Services) -> APIRouter:
 
     @router.get("/subscribers")
     def subscribers_page(
-        request: Request, editor: Authed, q: str = "", status: str = "", page: int = 1
+        request: Request, editor: Authed, q: str = "", status: str = "", page: Page = 1
     ) -> HTMLResponse:
-        page = max(1, page)
         chosen = SubscriberStatus(status) if status in set(SubscriberStatus) else None
         found, total = desk.queries.subscribers(
-            q.strip()[:200] or None, chosen, PAGE_SIZE, (page - 1) * PAGE_SIZE
+            _filter_text("q", q).strip()[:200] or None, chosen, PAGE_SIZE, (page - 1) * PAGE_SIZE
         )
         filters = {"q": q, "status": status}
         return desk.page(
@@ -688,6 +696,28 @@ def desk_router(services: Services) -> APIRouter:
             page=page,
             pages=max(1, math.ceil(total / PAGE_SIZE)),
         )
+
+    @router.post("/subscribers/add")
+    def add_subscriber(form: Posted, request: Request) -> Response:
+        """An editor adds one address; they are recorded as its consent's provenance."""
+        from newsletter import subscribers as subscriber_cases
+
+        editor: Editor = request.state.editor
+        back = "/desk/subscribers"
+        try:
+            _, created = subscriber_cases.add(
+                services,
+                _field(form, "email", 400),  # longer than any address: too long is refused
+                _field(form, "name", 400) or None,
+                confirmed=form.get("confirmed") == "1",
+                by=editor.name,
+                source="desk",
+            )
+        except InvalidAddress:
+            return redirect(back, err="subscriber")
+        except UsageError:
+            return redirect(back, err="erased")
+        return redirect(back, ok="subscribed" if created else "known")
 
     @router.get("/subscribers/export.csv")
     def export(editor: Authed) -> StreamingResponse:
@@ -735,10 +765,17 @@ def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 
 def _local_day(text: str, zone: ZoneInfo) -> datetime | None:
-    try:
-        return datetime.combine(date.fromisoformat(text), time(0), zone) if text else None
-    except ValueError:
+    """Midnight of a filter's day (YYYY-MM-DD); None when empty; 422 when not a usable day."""
+    if not text:
         return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise HTTPException(422, f"date invalide (AAAA-MM-JJ attendu) : {text[:40]}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        # Beyond these, midnight in UTC or the day after falls outside what dates can hold.
+        raise HTTPException(422, f"date hors limites ({FIRST_DAY} à {LAST_DAY}) : {day}")
+    return datetime.combine(day, time(0), zone)
 
 
 def _day_after(text: str, zone: ZoneInfo) -> datetime | None:
@@ -746,10 +783,21 @@ def _day_after(text: str, zone: ZoneInfo) -> datetime | None:
     return start + timedelta(days=1) if start else None
 
 
+def _filter_text(name: str, value: str) -> str:
+    """A filter's text from the query string; 422 when it holds control characters (which
+    match nothing, and PostgreSQL refuses NUL outright)."""
+    if any(is_control(ch) for ch in value):
+        raise HTTPException(422, f"le filtre « {name} » contient des caractères de contrôle")
+    return value
+
+
 def _field(form: FormData, name: str, limit: int, multiline: bool = False) -> str:
+    """A form field's text: line breaks normalised (none unless `multiline`), no other
+    control character (PostgreSQL refuses NUL), at most `limit` characters."""
     value = form.get(name, "")
     text = value if isinstance(value, str) else ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if not is_control(ch) or ch in "\n\t")
     if not multiline:
         text = " ".join(text.split())
     return text.strip()[:limit]

@@ -48,6 +48,13 @@ def _mac(secret: str, purpose: str, body: str) -> str:
     return _b64(hmac.new(_key(secret, purpose), body.encode(), hashlib.sha256).digest())
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time equality of a value from the request (any text) with an ASCII MAC.
+
+    compare_digest raises on str with non-ASCII characters: compare the UTF-8 bytes."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode())
+
+
 def new_session(editor_id: int, credential_version: str, now: datetime) -> Session:
     return Session(editor_id, credential_version, int(now.timestamp()), secrets.token_urlsafe(16))
 
@@ -61,7 +68,7 @@ def seal_session(secret: str, session: Session) -> str:
 def open_session(secret: str, cookie: str, now: datetime, lifetime: timedelta) -> Session | None:
     """The session in a cookie that this deployment signed and that has not expired, else None."""
     body, _, mac = cookie.partition(".")
-    if not body or not mac or not hmac.compare_digest(mac, _mac(secret, "session", body)):
+    if not body or not mac or not _same(mac, _mac(secret, "session", body)):
         return None
     try:
         editor_id, version, issued_at, nonce = json.loads(_unb64(body))
@@ -82,11 +89,14 @@ def csrf_token(secret: str, anchor: str) -> str:
 def csrf_valid(secret: str, anchor: str | None, token: str | None) -> bool:
     if not anchor or not token:
         return False
-    return hmac.compare_digest(token, csrf_token(secret, anchor))
+    return _same(token, csrf_token(secret, anchor))
 
 
 def origin_of(url: str) -> str | None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket in a Referer
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     return f"{parts.scheme}://{parts.netloc}".lower()
@@ -107,24 +117,33 @@ def same_origin(origin: str | None, referer: str | None, allowed: set[str]) -> b
 
 @dataclass
 class LoginLimiter:
-    """At most `attempts` failed logins per client address and per account name in `window`."""
+    """Failed logins tolerated in `window`: `attempts` per (account name, client address), and
+    `client_attempts` per client address whatever the names.
+
+    Counting a name per client means nobody elsewhere can lock an editor out by failing on
+    their name; the looser per-client count stops one client from trying name after name.
+    """
 
     attempts: int
+    client_attempts: int
     window: timedelta
     _failures: dict[str, deque[datetime]] = field(default_factory=dict)
 
-    def blocked(self, keys: tuple[str, ...], now: datetime) -> bool:
-        return any(len(self._recent(key, now)) >= self.attempts for key in keys)
+    def blocked(self, name: str, client: str, now: datetime) -> bool:
+        return (
+            len(self._recent(_name_key(name, client), now)) >= self.attempts
+            or len(self._recent(_client_key(client), now)) >= self.client_attempts
+        )
 
-    def failed(self, keys: tuple[str, ...], now: datetime) -> None:
+    def failed(self, name: str, client: str, now: datetime) -> None:
         if len(self._failures) > 10_000:
             self._prune(now)
-        for key in keys:
+        for key in (_name_key(name, client), _client_key(client)):
             self._recent(key, now).append(now)
 
-    def succeeded(self, keys: tuple[str, ...]) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
+    def succeeded(self, name: str, client: str) -> None:
+        # The client's own count stays: knowing one password does not buy guesses at others.
+        self._failures.pop(_name_key(name, client), None)
 
     def _recent(self, key: str, now: datetime) -> deque[datetime]:
         times = self._failures.setdefault(key, deque())
@@ -136,3 +155,11 @@ class LoginLimiter:
         for key in list(self._failures):
             if not self._recent(key, now):
                 del self._failures[key]
+
+
+def _name_key(name: str, client: str) -> str:
+    return f"name:{name.lower()}\nclient:{client}"
+
+
+def _client_key(client: str) -> str:
+    return f"client:{client}"

@@ -4,8 +4,8 @@ Renders frozen before this revision hold the fixed `%%unsubscribe_url%%` and `%%
 markers: they are respelled with a nonce of their own, so a send resumed after the upgrade
 still fills them in.
 
-Revision ID: 0002_mail
-Revises: 0001
+Revision ID: 0004_mail
+Revises: 0003_audience
 Create Date: 2026-11-28 09:30:00.000000
 """
 
@@ -16,8 +16,8 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_mail"
-down_revision = "0001"
+revision = "0004_mail"
+down_revision = "0003_audience"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,84 @@
+"""JSON from outside (request bodies), parsed into values every later step can handle.
+
+`json.loads` accepts things that fail much later and far away: nesting deep enough to exhaust
+the stack (RecursionError), `"\\ud800"` (a lone surrogate: a str that cannot be encoded, so no
+database or email can take it), `"\\u0000"` (PostgreSQL text cannot hold NUL), numbers of
+thousands of digits, `NaN` and `1e999`. `parse` refuses all of them up front with
+`UnreadableJson`, whose message says what is wrong. Pure.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_DEPTH = 32  # far above any body the project reads (a webhook event: 3 levels)
+MAX_DIGITS = 20  # enough for any 64-bit integer
+
+
+class UnreadableJson(ValueError):
+    """A body that is not usable JSON; the message is one short English phrase."""
+
+
+def parse(body: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
+    """The JSON value of `body`, or UnreadableJson."""
+    try:
+        value = json.loads(
+            body, parse_int=_integer, parse_float=_finite, parse_constant=_no_constant
+        )
+    except UnreadableJson:
+        raise
+    except RecursionError:
+        raise UnreadableJson(f"nested more than {max_depth} levels deep") from None
+    except UnicodeDecodeError:
+        raise UnreadableJson("not UTF-8 text") from None
+    except ValueError as exc:
+        raise UnreadableJson(str(exc).split(":")[0]) from None
+    _check(value, max_depth)
+    return value
+
+
+def _check(value: Any, max_depth: int) -> None:
+    """Depth and text of every value, without recursion (the value may be deep)."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            _text(item)
+        elif isinstance(item, list | dict):
+            if depth >= max_depth:
+                raise UnreadableJson(f"nested more than {max_depth} levels deep")
+            if isinstance(item, dict):
+                for key in item:
+                    _text(key)
+                pending.extend((child, depth + 1) for child in item.values())
+            else:
+                pending.extend((child, depth + 1) for child in item)
+
+
+def _text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnreadableJson(
+            "a string holds a lone surrogate (\\ud800 to \\udfff), which is not a character"
+        ) from None
+    if "\x00" in text:
+        raise UnreadableJson("a string holds a NUL character (\\u0000), which is not text")
+
+
+def _integer(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise UnreadableJson(f"a number has more than {MAX_DIGITS} digits")
+    return int(digits)
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise UnreadableJson(f"the number {text[:20]} is too large")
+    return number
+
+
+def _no_constant(name: str) -> Any:
+    raise UnreadableJson(f"{name} is not a JSON number")
