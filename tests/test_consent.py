@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from newsletter import subscribers
 from newsletter.bootstrap import Services
 from newsletter.cli import cli
-from newsletter.model import ConsentMethod, RenderedMessage, SubscriberStatus
+from newsletter.model import ConsentMethod, Placeholders, RenderedMessage, SubscriberStatus
 from newsletter.store import Store, migrate
 from newsletter.store.outbox import CONFIRM
 from newsletter.store.tables import deliveries, outbox
@@ -42,9 +42,17 @@ def _consent(services: Services, email: str) -> dict[str, object]:
     return record
 
 
-def _render(name: str, context: Mapping[str, object]) -> RenderedMessage:
+def _render(
+    name: str, context: Mapping[str, object], placeholders: Placeholders
+) -> RenderedMessage:
     url = str(context.get("confirm_url") or "")
-    return RenderedMessage(subject=name, preheader="", html=f"<a href='{url}'>x</a>", text=url)
+    return RenderedMessage(
+        subject=name,
+        preheader="",
+        html=f"<a href='{url}'>x</a>",
+        text=url,
+        placeholders=placeholders,
+    )
 
 
 def _recent(value: object) -> bool:
