@@ -60,7 +60,8 @@ def test_outbox_messages_are_private(umask: int, tmp_path: Path) -> None:
     provider = FileProvider(Sender("news@example.org", "News", "https://x.example"), outbox)
     message = RenderedMessage(subject="S", preheader="", html="<p>x</p>", text="x", issue_id=1)
     recipient = Recipient(1, 1, "a@example.org", "Ada", "https://x.example/unsubscribe/t")
-    provider.send_batch(message, [recipient, Recipient(2, 2, "b@example.org", None, "u")])
+    other = Recipient(2, 2, "b@example.org", None, "https://x.example/unsubscribe/u")
+    provider.send_batch(message, [recipient, other])
 
     written = sorted(outbox.iterdir())
     assert [file.suffix for file in written] == [".eml", ".eml"]
