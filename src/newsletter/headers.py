@@ -100,18 +100,7 @@ def folded_uri_list(name: str, uris: Sequence[str], width: int = FOLD_WIDTH) -> 
     Lines are joined with a bare "\\n" followed by a space; the serialiser writes its own line
     ends. A single URI is never cut: a line may exceed `width`, never `LINE_LIMIT`.
     """
-    lines = [f"<{uris[0]}>"] if uris else [""]
-    used = len(name) + 2 + len(lines[0])
-    for uri in uris[1:]:
-        item = f"<{uri}>"
-        if used + 2 + len(item) > width:
-            lines[-1] += ","
-            lines.append(" " + item)
-            used = len(lines[-1])
-        else:
-            lines[-1] += ", " + item
-            used += 2 + len(item)
-    return "\n".join(lines)
+    return _fold(name, [f"<{uri}>" for uri in uris], ",", width)
 
 
 def slug(text: str, fallback: str = "newsletter") -> str:
@@ -180,15 +169,22 @@ def address_header(name: str, display_name: str, addr_spec: str) -> str:
 
 
 def _folded_words(name: str, words: Sequence[str]) -> str:
-    lines = [words[0] if words else ""]
+    return _fold(name, words, "", FOLD_WIDTH)
+
+
+def _fold(name: str, items: Sequence[str], separator: str, width: int) -> str:
+    """`items` joined by `separator` and a space, folded between items (never inside one) when
+    a line of the `name:` header would pass `width`."""
+    lines = [items[0] if items else ""]
     used = len(name) + 2 + len(lines[0])
-    for word in words[1:]:
-        if used + 1 + len(word) > FOLD_WIDTH:
-            lines.append(" " + word)
+    for item in items[1:]:
+        if used + len(separator) + 1 + len(item) > width:
+            lines[-1] += separator
+            lines.append(" " + item)
             used = len(lines[-1])
         else:
-            lines[-1] += " " + word
-            used += 1 + len(word)
+            lines[-1] += f"{separator} {item}"
+            used += len(separator) + 1 + len(item)
     return "\n".join(lines)
 
 
