@@ -96,9 +96,9 @@ def main() -> int:
 
     import feedparser
 
-    from newsletter import bootstrap
-    from newsletter.collect import collect
-    from newsletter.config import from_mapping
+    from newsletter.collect.pipeline import collect
+    from newsletter.runtime import wiring
+    from newsletter.runtime.config import from_mapping
 
     files = sorted(CORPUS.glob("*.xml"))
     bodies = {path.name: path.read_bytes() for path in files}
@@ -115,7 +115,7 @@ def main() -> int:
             "collect": {"concurrency": 16},
         }
         config = from_mapping(raw, Path(folder) / "config.toml", {"NEWSLETTER_SECRET_KEY": "b"})
-        services = bootstrap.build(config)
+        services = wiring.build(config)
         services.store.migrate()
         try:
             started = time.perf_counter()

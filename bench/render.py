@@ -20,10 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from newsletter import config as config_module  # noqa: E402
 from newsletter.deliver import sender_of  # noqa: E402
 from newsletter.deliver.message import copy_bytes  # noqa: E402
-from newsletter.model import (  # noqa: E402
+from newsletter.domain.model import (  # noqa: E402
     Article,
     Issue,
     IssueItem,
@@ -31,8 +30,9 @@ from newsletter.model import (  # noqa: E402
     Recipient,
     RenderedMessage,
 )
-from newsletter.personalise import personalise  # noqa: E402
-from newsletter.render import Renderer  # noqa: E402
+from newsletter.render.personalise import personalise  # noqa: E402
+from newsletter.render.renderer import Renderer  # noqa: E402
+from newsletter.runtime import config as config_module  # noqa: E402
 
 TARGET_RATIO = 100
 SECTIONS = ("À la une", "Tech & financement", "Entrepreneuriat")

@@ -40,9 +40,9 @@ from tests.delivery_helpers import (  # noqa: E402
 )
 from tests.sendgrid_server import read_records  # noqa: E402
 
-from newsletter import bootstrap  # noqa: E402
-from newsletter import config as config_module  # noqa: E402
-from newsletter.model import IssueState  # noqa: E402
+from newsletter.domain.model import IssueState  # noqa: E402
+from newsletter.runtime import config as config_module  # noqa: E402
+from newsletter.runtime import wiring  # noqa: E402
 from newsletter.store.issues import NewItem  # noqa: E402
 
 TARGET = 1.7
@@ -78,7 +78,7 @@ def measure(
     config_path = write_sendgrid_config(
         folder, url.render_as_string(hide_password=False), f"http://127.0.0.1:{port}", batch
     )
-    services = bootstrap.build(config_module.load(config_path, {"NEWSLETTER_SECRET_KEY": "b"}))
+    services = wiring.build(config_module.load(config_path, {"NEWSLETTER_SECRET_KEY": "b"}))
     try:
         services.store.migrate()
         issue_id = make_issue(services)

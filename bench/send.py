@@ -33,11 +33,9 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from delivery_helpers import write_sendgrid_config  # noqa: E402
-from newsletter import bootstrap  # noqa: E402
-from newsletter import config as config_module  # noqa: E402
 from newsletter.deliver.send import send_issue  # noqa: E402
 from newsletter.deliver.sendgrid import SendgridProvider  # noqa: E402
-from newsletter.model import (  # noqa: E402
+from newsletter.domain.model import (  # noqa: E402
     ArticleDraft,
     FeedSource,
     Placeholders,
@@ -45,9 +43,11 @@ from newsletter.model import (  # noqa: E402
     RenderedMessage,
     SubscriberStatus,
 )
+from newsletter.domain.tokens import UNSUBSCRIBE  # noqa: E402
+from newsletter.runtime import config as config_module  # noqa: E402
+from newsletter.runtime import wiring  # noqa: E402
 from newsletter.store import tables  # noqa: E402
 from newsletter.store.issues import NewItem  # noqa: E402
-from newsletter.tokens import UNSUBSCRIBE  # noqa: E402
 
 SCHEMA = ROOT.parent / "shared" / "sendgrid" / "tsg_mail_v3.json"
 API_KEY = "SG.test-key"
@@ -71,7 +71,7 @@ def throughput(folder: Path, count: int, postgres: str) -> None:
     try:
         config_path = setup(folder, port, count, postgres)
         config = config_module.load(config_path, environment(config_path))
-        services = bootstrap.build(config)
+        services = wiring.build(config)
         issue_id = 1
         payloads = build_payloads(services, issue_id)
         before = record_lines(folder)
@@ -170,7 +170,7 @@ def setup(folder: Path, port: int, count: int, postgres: str) -> Path:
     url = own_schema(postgres) if postgres else f"sqlite:///{folder / 'bench.db'}"
     path = write_sendgrid_config(folder, url, f"http://127.0.0.1:{port}", batch_size=1000)
     config = config_module.load(path, environment(path))
-    services = bootstrap.build(config)
+    services = wiring.build(config)
     store = services.store
     store.migrate()
     now = datetime.now(UTC)
@@ -186,7 +186,7 @@ def setup(folder: Path, port: int, count: int, postgres: str) -> Path:
     return path
 
 
-def insert_subscribers(services: bootstrap.Services, count: int, now: datetime) -> None:
+def insert_subscribers(services: wiring.Services, count: int, now: datetime) -> None:
     chunk = 20_000
     with services.store.engine.begin() as connection:
         for start in range(0, count, chunk):
@@ -246,7 +246,7 @@ def digest(issue_id: int) -> RenderedMessage:
     )
 
 
-def build_payloads(services: bootstrap.Services, issue_id: int) -> list[bytes]:
+def build_payloads(services: wiring.Services, issue_id: int) -> list[bytes]:
     """The request bodies the send will post, built up front for the bare loop."""
     provider = services.provider
     assert isinstance(provider, SendgridProvider)

@@ -50,20 +50,20 @@ def serve(config_path: str) -> None:
     """The server process: the app as `newsletter run` serves it, without the scheduler."""
     import uvicorn
 
-    from newsletter import bootstrap, config
-    from newsletter.app import server_settings
+    from newsletter.runtime import config, wiring
+    from newsletter.runtime.process import server_settings
     from newsletter.web import create_app
 
     loaded = config.load(config_path, {**os.environ, "NEWSLETTER_SECRET_KEY": "bench"})
-    services = bootstrap.build(loaded)
+    services = wiring.build(loaded)
     services.store.migrate()
     render_email = None
     try:
-        import newsletter.render  # noqa: F401
+        import newsletter.render.renderer  # noqa: F401
     except ImportError:  # the email renderer is not there yet: a stand-in of similar shape
 
         def render_email(name: str, context: object, placeholders: object) -> object:
-            from newsletter.model import RenderedMessage
+            from newsletter.domain.model import RenderedMessage
 
             url = context.get("confirm_url", "")  # type: ignore[attr-defined]
             return RenderedMessage(

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from newsletter import bootstrap
-from newsletter import config as config_module
-from newsletter.clock import FrozenClock
 from newsletter.deliver import sender_of
 from newsletter.deliver.memory import MemoryProvider
+from newsletter.domain.clock import FrozenClock
+from newsletter.runtime import config as config_module
+from newsletter.runtime import wiring
 from newsletter.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,11 +132,11 @@ def make_config(tmp_path: Path, database_url: str) -> Callable[..., config_modul
 @pytest.fixture
 def services(
     make_config: Callable[..., config_module.Config], clock: FrozenClock
-) -> Iterator[bootstrap.Services]:
+) -> Iterator[wiring.Services]:
     """Services on a migrated temporary database, with the memory provider and a frozen clock."""
     config = make_config()
     provider = MemoryProvider(sender=sender_of(config), batch_size=3)
-    built = bootstrap.build(config, clock=clock, provider=provider)
+    built = wiring.build(config, clock=clock, provider=provider)
     built.store.migrate()
     yield built
     built.close()

@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from newsletter.bootstrap import Services
-from newsletter.model import (
+from newsletter.domain.model import (
     ArticleDraft,
     FeedSource,
     Issue,
@@ -18,6 +17,7 @@ from newsletter.model import (
     RenderedMessage,
     SubscriberStatus,
 )
+from newsletter.runtime.wiring import Services
 from newsletter.store import tables
 from newsletter.store.issues import NewItem
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from newsletter import issues
-from newsletter.bootstrap import Services
-from newsletter.editors import add_editor
-from newsletter.model import ArticleDraft, FeedSource, Issue, SubscriberStatus
+from newsletter.curate import issues
+from newsletter.curate.editors import add_editor
+from newsletter.domain.model import ArticleDraft, FeedSource, Issue, SubscriberStatus
+from newsletter.runtime.wiring import Services
 from newsletter.web import create_app
 
 EDITOR, PASSWORD, EDITOR_EMAIL = "camille", "correct horse battery", "camille@redaction.example"

@@ -7,7 +7,7 @@ from typing import Any
 
 from lxml import html as lxml_html
 
-from newsletter import config as config_module
+from newsletter.runtime import config as config_module
 
 ROOT = Path(__file__).resolve().parent.parent
 

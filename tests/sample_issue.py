@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from newsletter.model import Article, Issue, IssueItem, IssueState
+from newsletter.domain.model import Article, Issue, IssueItem, IssueState
 
 STORIES = [
     (

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsletter.address_guard import non_public_kind, origin_of, refusal
-from newsletter.errors import FetchError
-from newsletter.feeds import FetchLimits, fetch
+from newsletter.collect.address_guard import non_public_kind, origin_of, refusal
+from newsletter.collect.feeds import FetchLimits, fetch
+from newsletter.domain.errors import FetchError
 
 PUBLIC = [
     "8.8.8.8",

@@ -12,11 +12,11 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from newsletter import jobs
-from newsletter.bootstrap import Services
-from newsletter.clock import FrozenClock
-from newsletter.issues import send_now
-from newsletter.model import Article, Issue, IssueItem, IssueState, SubscriberStatus
+from newsletter.curate.issues import send_now
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.model import Article, Issue, IssueItem, IssueState, SubscriberStatus
+from newsletter.runtime import jobs
+from newsletter.runtime.wiring import Services
 from newsletter.store.desk import DeskQueries
 from newsletter.web.desk.checks import check_html, check_issue
 from newsletter.web.desk.growth import growth_svg, weeks

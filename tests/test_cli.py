@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import cli
-from newsletter.config import Config
+from newsletter.runtime.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import config as config_module
-from newsletter.errors import ConfigError
+from newsletter.domain.errors import ConfigError
+from newsletter.runtime import config as config_module
 
 ROOT = Path(__file__).resolve().parent.parent
 

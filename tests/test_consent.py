@@ -16,14 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from newsletter import subscribers
-from newsletter.bootstrap import Services
+from newsletter.audience import subscribers
+from newsletter.audience.outbox import Mailer
 from newsletter.cli import cli
-from newsletter.model import ConsentMethod, Placeholders, RenderedMessage, SubscriberStatus
+from newsletter.domain.model import ConsentMethod, Placeholders, RenderedMessage, SubscriberStatus
+from newsletter.runtime.wiring import Services
 from newsletter.store import Store, migrate
 from newsletter.store.outbox import CONFIRM
 from newsletter.store.tables import deliveries, outbox
-from newsletter.transactional import Mailer
 from tests.delivery_helpers import add_subscribers, fake_render, make_issue
 from tests.test_cli import run_cli
 

@@ -9,7 +9,7 @@ import io
 
 import pytest
 
-from newsletter.csvfile import (
+from newsletter.audience.csvfile import (
     FORMULA_TRIGGERS,
     CsvLimits,
     CsvRefused,

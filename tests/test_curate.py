@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from newsletter.curate import can_move, plan_draft, sources_of
-from newsletter.model import Article, IssueState
+from newsletter.curate.draft import can_move, plan_draft, sources_of
+from newsletter.domain.model import Article, IssueState
 
 BASE = datetime(2026, 11, 20, tzinfo=UTC)
 

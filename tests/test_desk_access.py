@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
-from newsletter import bootstrap
-from newsletter import config as config_module
-from newsletter.bootstrap import Services
-from newsletter.clock import FrozenClock
+from newsletter.curate.editors import add_editor
 from newsletter.deliver import sender_of
 from newsletter.deliver.memory import MemoryProvider
-from newsletter.editors import add_editor
-from newsletter.model import IssueState
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.model import IssueState
+from newsletter.runtime import config as config_module
+from newsletter.runtime import wiring
+from newsletter.runtime.wiring import Services
 from newsletter.web.desk import desk_router, security
 from tests.conftest import _postgres_schema, write_config
 from tests.desk_support import (
@@ -219,7 +219,7 @@ def test_changing_the_password_ends_open_sessions(services: Services) -> None:
     client, _ = logged_in(services)
     from sqlalchemy import update
 
-    from newsletter.passwords import hash_password
+    from newsletter.curate.passwords import hash_password
     from newsletter.store.tables import editors
 
     with services.store.engine.begin() as connection:
@@ -240,7 +240,7 @@ def other_deployment(tmp_path: Path, database_url: str, clock: FrozenClock) -> I
         url = next(schemas)
     path = write_config(folder, url)
     config = config_module.load(path, {"NEWSLETTER_SECRET_KEY": "another-deployment"})
-    built = bootstrap.build(config, clock=clock, provider=MemoryProvider(sender_of(config)))
+    built = wiring.build(config, clock=clock, provider=MemoryProvider(sender_of(config)))
     built.store.migrate()
     yield built
     built.close()
@@ -281,7 +281,7 @@ def test_plain_http_deployment_does_not_mark_cookies_secure(
     path = write_config(folder, database_url)
     path.write_text(path.read_text().replace(BASE, "http://127.0.0.1:8000"))
     config = config_module.load(path, {"NEWSLETTER_SECRET_KEY": "k"})
-    built = bootstrap.build(config, clock=clock, provider=MemoryProvider(sender_of(config)))
+    built = wiring.build(config, clock=clock, provider=MemoryProvider(sender_of(config)))
     built.store.migrate()
     try:
         add_editor(built, EDITOR, PASSWORD)

@@ -7,11 +7,11 @@ import csv
 import io
 from datetime import UTC, datetime
 
-from newsletter import jobs
-from newsletter.bootstrap import Services
-from newsletter.clock import FrozenClock
 from newsletter.deliver.memory import MemoryProvider
-from newsletter.model import ArticleDraft, IssueState, SubscriberStatus
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.model import ArticleDraft, IssueState, SubscriberStatus
+from newsletter.runtime import jobs
+from newsletter.runtime.wiring import Services
 from tests.desk_support import EDITOR_EMAIL, logged_in, newsroom
 
 

@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 import pytest
 from click.testing import CliRunner
 
-from newsletter import config as config_module
 from newsletter.cli import cli
-from newsletter.config import Config
-from newsletter.doctor import check_base_url, run_checks
+from newsletter.runtime import config as config_module
+from newsletter.runtime.config import Config
+from newsletter.runtime.doctor import check_base_url, run_checks
 from tests.conftest import ROOT, shared_path
 from tests.delivery_helpers import with_provider
 from tests.sendgrid_server import API_KEY, SendgridServer

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from newsletter.enrich import PageMetadata, enriched, needs_enrichment, page_metadata
-from newsletter.model import ArticleDraft
+from newsletter.collect.enrich import PageMetadata, enriched, needs_enrichment, page_metadata
+from newsletter.domain.model import ArticleDraft
 
 URL = "https://news.example.org/2026/11/article/"
 

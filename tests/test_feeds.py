@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.errors import FetchError, ParseError
-from newsletter.feeds import (
+from newsletter.collect.feeds import (
     looks_like_html,
     parse,
     parse_french_date,
@@ -16,6 +15,7 @@ from newsletter.feeds import (
     read_local,
     refuse_entity_definitions,
 )
+from newsletter.domain.errors import FetchError, ParseError
 
 URL = "https://example.org/feed/"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import config as config_module
-from newsletter.errors import ConfigError
+from newsletter.domain.errors import ConfigError
+from newsletter.runtime import config as config_module
 from newsletter.web.access import redact_path
 from newsletter.web.forwarded import client_address, forwarded_scheme, trusted_networks
 

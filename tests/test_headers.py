@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from newsletter.headers import (
+from newsletter.render.headers import (
     NAME_LIMIT,
     address_header,
     display_text,

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from newsletter.articles import normalise
-from newsletter.enrich import PageMetadata, enriched, page_metadata
-from newsletter.feeds import parse as parse_feed
-from newsletter.images import DisplayBox, ImageSize, dimension, display_box
-from newsletter.model import ArticleDraft, FeedSource, Issue
-from newsletter.render import Renderer
+from newsletter.collect.enrich import PageMetadata, enriched, page_metadata
+from newsletter.collect.feeds import parse as parse_feed
+from newsletter.collect.normalise import normalise
+from newsletter.domain.images import DisplayBox, ImageSize, dimension, display_box
+from newsletter.domain.model import ArticleDraft, FeedSource, Issue
+from newsletter.render.renderer import Renderer
 from newsletter.store import Store
 from tests.render_support import ROOT, parse, render_config
 from tests.sample_issue import sample_issue

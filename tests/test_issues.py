@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from newsletter import issues
-from newsletter.bootstrap import Services
-from newsletter.clock import FrozenClock
+from newsletter.curate import issues
 from newsletter.deliver.memory import MemoryProvider
-from newsletter.errors import ProviderError, UsageError
-from newsletter.model import ArticleDraft, FeedSource, IssueState
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.errors import ProviderError, UsageError
+from newsletter.domain.model import ArticleDraft, FeedSource, IssueState
+from newsletter.runtime.wiring import Services
 
 
 def _articles(services: Services, n: int) -> None:

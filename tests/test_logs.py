@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from newsletter.logs import configure_logging
+from newsletter.runtime.logs import configure_logging
 
 
 def test_json_lines(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.bootstrap import Services
 from newsletter.deliver.base import Sender
 from newsletter.deliver.file import FileProvider
 from newsletter.deliver.message import (
@@ -21,9 +20,10 @@ from newsletter.deliver.message import (
     copy_headers,
 )
 from newsletter.deliver.send import send_issue
-from newsletter.errors import UnsafeHeaders
-from newsletter.model import IssueState, Placeholders, Recipient, RenderedMessage
-from newsletter.personalise import personalise
+from newsletter.domain.errors import UnsafeHeaders
+from newsletter.domain.model import IssueState, Placeholders, Recipient, RenderedMessage
+from newsletter.render.personalise import personalise
+from newsletter.runtime.wiring import Services
 from tests.delivery_helpers import SUBJECT, add_subscribers, fake_render, make_issue
 from tests.mail_checks import assert_one_safe_copy, assert_plain_list_headers, header_lines
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from newsletter import subscribers
-from newsletter.bootstrap import Services
+from newsletter.audience import subscribers
+from newsletter.audience.outbox import Mailer
 from newsletter.deliver.memory import MemoryProvider
-from newsletter.model import IssueState, Placeholders, Recipient, RenderedMessage
-from newsletter.personalise import personalise
-from newsletter.render import Renderer
+from newsletter.domain.model import IssueState, Placeholders, Recipient, RenderedMessage
+from newsletter.render.personalise import personalise
+from newsletter.render.renderer import Renderer
+from newsletter.runtime.wiring import Services
 from newsletter.store import Store, migrate
 from newsletter.store.tables import issues
-from newsletter.transactional import Mailer
 from tests.delivery_helpers import fake_render, make_issue
 from tests.render_support import render_config
 from tests.sample_issue import sample_issue

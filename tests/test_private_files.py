@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newsletter import bootstrap
 from newsletter.cli import cli
-from newsletter.config import Config
 from newsletter.deliver.base import Sender
 from newsletter.deliver.file import FileProvider
-from newsletter.model import Recipient, RenderedMessage, SubscriberStatus
+from newsletter.domain.model import Recipient, RenderedMessage, SubscriberStatus
+from newsletter.runtime import wiring
+from newsletter.runtime.config import Config
 from newsletter.store import Store
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -74,12 +74,12 @@ def test_generated_secret_key_is_private(
 ) -> None:
     """Without NEWSLETTER_SECRET_KEY the key generated into subscribers/ is 0600 (folder 0700)."""
     config = make_config(environ={"NEWSLETTER_SECRET_KEY": ""})
-    key = bootstrap.secret_key(config)
+    key = wiring.secret_key(config)
 
     path = config.data_dir / "secret_key"
     assert path.read_text().strip() == key
     assert (mode(path), mode(config.data_dir)) == (0o600, 0o700)
-    assert bootstrap.secret_key(config) == key  # read back, not generated again
+    assert wiring.secret_key(config) == key  # read back, not generated again
 
 
 def test_csv_exports_are_private(

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from newsletter.errors import ConfigError, RenderError
-from newsletter.model import Placeholders, Recipient, RenderedMessage
-from newsletter.personalise import personalise
-from newsletter.plaintext import WIDTH
-from newsletter.render import GMAIL_CLIP_BYTES, Renderer, clipping_risk, clipping_warning
+from newsletter.domain.errors import ConfigError, RenderError
+from newsletter.domain.model import Placeholders, Recipient, RenderedMessage
+from newsletter.render.personalise import personalise
+from newsletter.render.plaintext import WIDTH
+from newsletter.render.renderer import GMAIL_CLIP_BYTES, Renderer, clipping_risk, clipping_warning
 from tests.render_support import inline_styles, parse, render_config
 from tests.sample_issue import sample_issue
 

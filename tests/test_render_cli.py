@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 
-from newsletter.bootstrap import Services
 from newsletter.cli import cli
-from newsletter.model import ArticleDraft, FeedSource
+from newsletter.domain.model import ArticleDraft, FeedSource
+from newsletter.runtime.wiring import Services
 from newsletter.store.issues import NewItem
 
 

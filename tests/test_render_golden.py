@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.model import Placeholders
-from newsletter.render import Renderer
+from newsletter.domain.model import Placeholders
+from newsletter.render.renderer import Renderer
 from tests.render_support import render_config
 from tests.sample_issue import sample_issue
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from newsletter.links import http_url, with_utm
-from newsletter.markup import markdown_html, markdown_text
-from newsletter.plaintext import wrap
-from newsletter.typography import format_date, french_spacing
+from newsletter.domain.links import http_url, with_utm
+from newsletter.render.markup import markdown_html, markdown_text
+from newsletter.render.plaintext import wrap
+from newsletter.render.typography import format_date, french_spacing
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.sanitize import is_boilerplate, paragraphs, sanitize_html, to_text
+from newsletter.collect.sanitize import is_boilerplate, paragraphs, sanitize_html, to_text
 
 BASE = "https://news.example.org/2026/11/post/"
 

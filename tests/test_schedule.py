@@ -12,16 +12,17 @@ import pytest
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from newsletter import bootstrap, issues, jobs
-from newsletter.bootstrap import Services
-from newsletter.clock import FrozenClock
-from newsletter.config import Config
+from newsletter.curate import issues
 from newsletter.deliver.memory import MemoryProvider
-from newsletter.errors import UsageError
-from newsletter.model import ArticleDraft, IssueState
-from newsletter.schedule import DRAFT, SchedulerService, catch_up, weekly_trigger
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.errors import UsageError
+from newsletter.domain.model import ArticleDraft, IssueState
+from newsletter.domain.weekly import WeeklyTime
+from newsletter.runtime import jobs, wiring
+from newsletter.runtime.config import Config
+from newsletter.runtime.scheduler import DRAFT, SchedulerService, catch_up, weekly_trigger
+from newsletter.runtime.wiring import Services
 from newsletter.store import Store
-from newsletter.weekly import WeeklyTime
 from tests.conftest import write_config
 from tests.delivery_helpers import add_subscribers, make_issue
 
@@ -73,7 +74,7 @@ def _add_articles(services: Services, n: int) -> None:
 @pytest.fixture
 def scheduled_services(make_config: Callable[..., Config], clock: FrozenClock) -> Services:
     config = make_config(feeds='[[feeds]]\nname = "sample"\nurl = "https://example.org/feed"\n')
-    built = bootstrap.build(config, clock=clock)
+    built = wiring.build(config, clock=clock)
     built.store.migrate()
     return built
 
@@ -109,9 +110,9 @@ def test_second_scheduler_on_sqlite_refuses(
     config = make_config()
     if not config.database_url.startswith("sqlite"):
         pytest.skip("SQLite behaviour")
-    first = bootstrap.build(config)
+    first = wiring.build(config)
     first.store.migrate()
-    second = bootstrap.build(config)
+    second = wiring.build(config)
     one = SchedulerService(first, scheduler_factory=_idle_scheduler, retry_seconds=0.05)
     one.start()
     try:
@@ -121,7 +122,7 @@ def test_second_scheduler_on_sqlite_refuses(
         one.stop()
         first.close()
         second.close()
-    third = bootstrap.build(config)
+    third = wiring.build(config)
     again = SchedulerService(third, scheduler_factory=_idle_scheduler)
     again.start()  # the lock was released
     again.stop()
@@ -142,10 +143,10 @@ def test_postgres_leader_fails_over(postgres_url: str, tmp_path: object) -> None
     import tempfile
 
     folder = Path(tempfile.mkdtemp())
-    config = __import__("newsletter.config", fromlist=["load"]).load(
+    config = __import__("newsletter.runtime.config", fromlist=["load"]).load(
         write_config(folder, postgres_url), {"NEWSLETTER_SECRET_KEY": "k"}
     )
-    services = [bootstrap.build(config) for _ in range(2)]
+    services = [wiring.build(config) for _ in range(2)]
     services[0].store.migrate()
     runners = [
         SchedulerService(s, scheduler_factory=_idle_scheduler, retry_seconds=0.1) for s in services

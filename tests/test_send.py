@@ -16,9 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from newsletter.bootstrap import Services
 from newsletter.cli import cli
-from newsletter.clock import FrozenClock
 from newsletter.deliver.memory import MemoryProvider
 from newsletter.deliver.send import (
     CLAIM_LEASE,
@@ -27,14 +25,15 @@ from newsletter.deliver.send import (
     dry_run,
     send_issue,
 )
-from newsletter.errors import (
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.errors import (
     ConfigError,
     PermanentProviderError,
     SendInterrupted,
     TransientProviderError,
     UsageError,
 )
-from newsletter.model import (
+from newsletter.domain.model import (
     BatchResult,
     DeliveryState,
     IssueState,
@@ -42,7 +41,8 @@ from newsletter.model import (
     RenderedMessage,
     SubscriberStatus,
 )
-from newsletter.tokens import UNSUBSCRIBE
+from newsletter.domain.tokens import UNSUBSCRIBE
+from newsletter.runtime.wiring import Services
 from tests.delivery_helpers import SUBJECT, add_subscribers, fake_render, make_issue, with_provider
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from newsletter.clock import FrozenClock
-from newsletter.model import (
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.model import (
     ArticleDraft,
     DeliveryState,
     FeedSource,

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from newsletter import subscribers
-from newsletter.bootstrap import Services
+from newsletter.audience import subscribers
+from newsletter.audience.outbox import Mailer
 from newsletter.cli import cli
-from newsletter.clock import FrozenClock
-from newsletter.config import Config
-from newsletter.errors import ConfigError, InvalidAddress, TransientProviderError
-from newsletter.model import Placeholders, RenderedMessage, SubscriberStatus
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.errors import ConfigError, InvalidAddress, TransientProviderError
+from newsletter.domain.model import Placeholders, RenderedMessage, SubscriberStatus
+from newsletter.runtime.config import Config
+from newsletter.runtime.wiring import Services
 from newsletter.store.subscribers import SignupOutcome
-from newsletter.transactional import Mailer
 from newsletter.web.messages import Messages
 from newsletter.web.ratelimit import TokenBuckets
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from newsletter.errors import TokenError
-from newsletter.model import Placeholders, Recipient, RenderedMessage
-from newsletter.personalise import personalise
-from newsletter.tokens import CONFIRM, UNSUBSCRIBE, TokenSigner
+from newsletter.domain.errors import TokenError
+from newsletter.domain.model import Placeholders, Recipient, RenderedMessage
+from newsletter.domain.tokens import CONFIRM, UNSUBSCRIBE, TokenSigner
+from newsletter.render.personalise import personalise
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 

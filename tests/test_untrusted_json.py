@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.untrusted_json import MAX_DEPTH, UnreadableJson, parse
+from newsletter.domain.untrusted_json import MAX_DEPTH, UnreadableJson, parse
 
 
 @pytest.mark.parametrize(

@@ -1,3 +1,31 @@
-"""newsletter: feeds in, a curated issue out, delivered with a per-recipient ledger."""
+"""newsletter: feeds in, a curated issue out, delivered with a per-recipient ledger.
+
+The folders follow the pipeline:
+
+    domain/    model types, the error tree, clock, tokens, pure predicates and parsers; no I/O
+    collect/   feeds into articles: fetch, parse, normalise, sanitise, enrich, per-feed back-off
+    curate/    the issue state machine, the auto-drafted digest, the editors
+    render/    an issue into an inlined-CSS email once, then a cheap copy per recipient
+    deliver/   the ledger-driven send loop, the providers, the providers' events
+    audience/  subscribers, consent, import/export, the transactional outbox
+    store/     SQLAlchemy tables, Alembic migrations, one repository per concept
+    web/       the FastAPI app: public pages, archive, webhooks, the editors' desk
+    runtime/   configuration, wiring, scheduler, leader lock, jobs, doctor, logging, `run`
+    cli/       the `newsletter` command
+
+Import rule (tests/test_layout.py checks every import, those inside functions too, and lists
+the exceptions the redesign still has to remove):
+- domain/ imports nothing of ours outside domain/.
+- Nothing below the wiring imports runtime/: domain/, collect/, curate/, render/, deliver/,
+  audience/ and store/ receive what they need (repositories, clock, provider, renderer) as
+  arguments.
+- web/ and cli/ drive; nothing else imports them, with one exception each:
+  runtime/process.py serves the web app and __main__.py runs the command.
+- Each outside library stays behind one module or folder: SQLAlchemy and Alembic in store/,
+  feedparser in collect/feeds.py, premailer in render/, the SendGrid SDK in
+  deliver/sendgrid.py, APScheduler in runtime/scheduler.py.
+- The top of the package holds __init__.py, __main__.py, py.typed and the folders: no flat
+  module, at most a dozen modules and folders.
+"""
 
 __version__ = "0.1.0"

@@ -15,14 +15,14 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from newsletter import bootstrap
-from newsletter.app import server_settings
-from newsletter.bootstrap import Services
-from newsletter.clock import FrozenClock
+from newsletter.audience.outbox import RenderEmail
 from newsletter.deliver import sender_of
 from newsletter.deliver.memory import MemoryProvider, SentCopy
-from newsletter.model import Placeholders, RenderedMessage
-from newsletter.transactional import RenderEmail
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.model import Placeholders, RenderedMessage
+from newsletter.runtime import wiring
+from newsletter.runtime.process import server_settings
+from newsletter.runtime.wiring import Services
 from newsletter.web import create_app
 
 CONFIRM_LINK = re.compile(r"https?://\S+/confirm/[A-Za-z0-9_.-]+")
@@ -106,7 +106,7 @@ def live_server(
     ) -> LiveServer:
         config = make_config(extra, environ=environ)
         provider = MemoryProvider(sender=sender_of(config))
-        services = bootstrap.build(config, clock=clock, provider=provider)
+        services = wiring.build(config, clock=clock, provider=provider)
         services.store.migrate()
         app = create_app(services, render_email=render_email)
         # The production settings (no proxy headers read by uvicorn itself, the app's own

@@ -24,15 +24,16 @@ from typing import Any
 import httpcore
 import pytest
 
-from newsletter import address_guard, bootstrap, feeds
-from newsletter.address_guard import non_public_kind
-from newsletter.bootstrap import Services
-from newsletter.clock import FrozenClock
-from newsletter.collect import collect
-from newsletter.config import Config
-from newsletter.errors import FetchError
-from newsletter.feeds import FetchLimits, fetch, make_client
-from newsletter.model import FeedStatus
+from newsletter.collect import address_guard, feeds
+from newsletter.collect.address_guard import non_public_kind
+from newsletter.collect.feeds import FetchLimits, fetch, make_client
+from newsletter.collect.pipeline import collect
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.errors import FetchError
+from newsletter.domain.model import FeedStatus
+from newsletter.runtime import wiring
+from newsletter.runtime.config import Config
+from newsletter.runtime.wiring import Services
 from tests import feedserver
 from tests.conftest import ROOT
 from tests.feedserver import FeedServer, rss
@@ -133,7 +134,7 @@ def collector(make_config: Callable[..., Config], clock: FrozenClock) -> Iterato
         toml_collect = "[collect]\n" + "".join(
             f"{key} = {json.dumps(value)}\n" for key, value in settings.items()
         )
-        built = bootstrap.build(make_config(extra=toml_collect, feeds=toml_feeds), clock=clock)
+        built = wiring.build(make_config(extra=toml_collect, feeds=toml_feeds), clock=clock)
         built.store.migrate()
         opened.append(built)
         return built
@@ -219,7 +220,7 @@ def test_item_links_cannot_make_enrichment_read_another_private_origin(
     feed = server.add("/feed.xml", feedserver.serve(thin_feed(items)))
     svc = collector({"local": feed}, enrich=True, enrich_max_per_feed=20)
 
-    with caplog.at_level(logging.INFO, logger="newsletter.collect"):
+    with caplog.at_level(logging.INFO, logger="newsletter.collect.pipeline"):
         report = collect(svc)
 
     assert (report.feeds[0].status, report.feeds[0].new) == (FeedStatus.OK, len(items))

@@ -11,9 +11,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from newsletter import issues
-from newsletter.editors import add_editor
-from newsletter.model import SubscriberStatus
+from newsletter.curate import issues
+from newsletter.curate.editors import add_editor
+from newsletter.domain.model import SubscriberStatus
 from tests.desk_support import EDITOR, PASSWORD
 
 from .conftest import LiveServer

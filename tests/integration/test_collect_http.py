@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from newsletter import bootstrap
-from newsletter.bootstrap import Services
-from newsletter.clock import FrozenClock
-from newsletter.collect import collect
-from newsletter.config import Config
-from newsletter.errors import UsageError
-from newsletter.feeds import USER_AGENT
-from newsletter.model import ArticleDraft, FeedSource, FeedStatus
+from newsletter.collect.feeds import USER_AGENT
+from newsletter.collect.pipeline import collect
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.errors import UsageError
+from newsletter.domain.model import ArticleDraft, FeedSource, FeedStatus
+from newsletter.runtime import wiring
+from newsletter.runtime.config import Config
+from newsletter.runtime.wiring import Services
 from tests import feedserver
 from tests.conftest import ROOT, shared_path, write_config
 from tests.feedserver import FeedServer, rss
@@ -62,7 +62,7 @@ def collector(make_config: Callable[..., Config], clock: FrozenClock) -> Iterato
         toml_collect = "[collect]\n" + "".join(
             f"{k} = {json.dumps(v)}\n" for k, v in settings.items()
         )
-        built = bootstrap.build(make_config(extra=toml_collect, feeds=toml_feeds), clock=clock)
+        built = wiring.build(make_config(extra=toml_collect, feeds=toml_feeds), clock=clock)
         built.store.migrate()
         opened.append(built)
         return built
@@ -168,7 +168,7 @@ def test_unchanged_body_is_not_parsed_again(
     server: FeedServer, collector: MakeServices, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without validators, the same bytes (same hash) are not parsed a second time."""
-    from newsletter import collect as collect_module
+    from newsletter.collect import pipeline as collect_module
 
     url = server.add("/same.xml", feedserver.serve(rss("same", [("A", "https://s.example/a")])))
     svc = collector({"same": url})

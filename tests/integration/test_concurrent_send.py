@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from newsletter import bootstrap
-from newsletter import config as config_module
-from newsletter.model import IssueState
+from newsletter.domain.model import IssueState
+from newsletter.runtime import config as config_module
+from newsletter.runtime import wiring
 from newsletter.store import tables
 from tests.conftest import SHARED
 from tests.delivery_helpers import (
@@ -53,7 +53,7 @@ def test_four_processes_send_each_address_exactly_once(
 ) -> None:
     """20,000 subscribers, four concurrent senders: every address once, none lost."""
     config_path = write_sendgrid_config(tmp_path, postgres_url, server.url, BATCH)
-    services = bootstrap.build(config_module.load(config_path, {"NEWSLETTER_SECRET_KEY": "c"}))
+    services = wiring.build(config_module.load(config_path, {"NEWSLETTER_SECRET_KEY": "c"}))
     try:
         services.store.migrate()
         issue_id = make_issue(services)
@@ -73,7 +73,7 @@ def test_four_processes_send_each_address_exactly_once(
     assert server.accepted_count == SUBSCRIBERS // BATCH
     final = [json.loads(stdout) for stdout, _ in outputs]
     assert {report["state"] for report in final} <= {IssueState.SENDING, IssueState.SENT}
-    services = bootstrap.build(config_module.load(config_path, {"NEWSLETTER_SECRET_KEY": "c"}))
+    services = wiring.build(config_module.load(config_path, {"NEWSLETTER_SECRET_KEY": "c"}))
     try:
         counts = services.store.deliveries.status(issue_id, IssueState.SENT)
         assert (counts.total, counts.sent) == (SUBSCRIBERS, SUBSCRIBERS)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.model import SubscriberStatus
-from newsletter.screenshot import LAUNCH_ARGS
+from newsletter.domain.model import SubscriberStatus
+from newsletter.render.screenshot import LAUNCH_ARGS
 
 from .conftest import LiveServer
 

@@ -10,16 +10,16 @@ import feedparser
 import pytest
 from lxml import html as lxml_html
 
-from newsletter import bootstrap
-from newsletter.articles import canonical_url, normalise
-from newsletter.bootstrap import Services
-from newsletter.clock import FrozenClock
-from newsletter.collect import collect
-from newsletter.config import Config
-from newsletter.feeds import parse
-from newsletter.model import FeedStatus
-from newsletter.render import Renderer
-from newsletter.sanitize import ALLOWED_TAGS, sanitize_html
+from newsletter.collect.feeds import parse
+from newsletter.collect.normalise import canonical_url, normalise
+from newsletter.collect.pipeline import collect
+from newsletter.collect.sanitize import ALLOWED_TAGS, sanitize_html
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.model import FeedStatus
+from newsletter.render.renderer import Renderer
+from newsletter.runtime import wiring
+from newsletter.runtime.config import Config
+from newsletter.runtime.wiring import Services
 from newsletter.store.issues import NewItem
 from tests import feedserver
 from tests.conftest import shared_path
@@ -62,7 +62,7 @@ def corpus_services(make_config: Callable[..., Config], clock: FrozenClock) -> I
 
     def make(feeds: Mapping[str, str]) -> Services:
         toml = "".join(f'[[feeds]]\nname = "{n}"\nurl = "{u}"\n\n' for n, u in feeds.items())
-        built = bootstrap.build(
+        built = wiring.build(
             make_config(feeds=toml, extra="[collect]\nconcurrency = 16\n"), clock=clock
         )
         built.store.migrate()

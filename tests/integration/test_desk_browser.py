@@ -19,16 +19,16 @@ from typing import Any
 import pytest
 import uvicorn
 
-from newsletter import bootstrap, jobs
-from newsletter import config as config_module
-from newsletter.app import server_settings
-from newsletter.bootstrap import Services
-from newsletter.clock import FrozenClock
+from newsletter.curate.editors import add_editor
 from newsletter.deliver import sender_of
 from newsletter.deliver.memory import MemoryProvider
-from newsletter.editors import add_editor
-from newsletter.model import IssueState
-from newsletter.screenshot import LAUNCH_ARGS
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.model import IssueState
+from newsletter.render.screenshot import LAUNCH_ARGS
+from newsletter.runtime import config as config_module
+from newsletter.runtime import jobs, wiring
+from newsletter.runtime.process import server_settings
+from newsletter.runtime.wiring import Services
 from newsletter.web import create_app
 from tests.conftest import ROOT, write_config
 from tests.desk_support import EDITOR, EDITOR_EMAIL, PASSWORD, newsroom
@@ -60,7 +60,7 @@ def desk_server(tmp_path: Path, database_url: str) -> Iterator[tuple[str, Servic
     path.write_text(path.read_text().replace("https://news.example.org", base))
     config = config_module.load(path, {"NEWSLETTER_SECRET_KEY": "browser-test"})
     clock = FrozenClock(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
-    services = bootstrap.build(config, clock=clock, provider=MemoryProvider(sender_of(config)))
+    services = wiring.build(config, clock=clock, provider=MemoryProvider(sender_of(config)))
     services.store.migrate()
     settings = {**server_settings(config.settings.web), "host": "127.0.0.1", "port": port}
     server = uvicorn.Server(uvicorn.Config(create_app(services), **settings, log_level="warning"))

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newsletter.bootstrap import Services
 from newsletter.cli import cli
 from newsletter.deliver import sender_of
 from newsletter.deliver.file import FileProvider
 from newsletter.deliver.send import send_issue
-from newsletter.model import IssueState, SubscriberStatus
+from newsletter.domain.model import IssueState, SubscriberStatus
+from newsletter.runtime.wiring import Services
 from tests.delivery_helpers import make_issue
 from tests.mail_checks import (
     ATTACK_NAMES,

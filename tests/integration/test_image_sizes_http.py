@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from newsletter import bootstrap, issues
-from newsletter.clock import FrozenClock
-from newsletter.collect import collect
-from newsletter.config import Config
-from newsletter.render import Renderer
+from newsletter.collect.pipeline import collect
+from newsletter.curate import issues
+from newsletter.domain.clock import FrozenClock
+from newsletter.render.renderer import Renderer
+from newsletter.runtime import wiring
+from newsletter.runtime.config import Config
 from tests import feedserver
 from tests.feedserver import FeedServer
 from tests.render_support import parse
@@ -72,7 +73,7 @@ def test_collected_sizes_give_outlook_the_real_ratio(
     server.add("/a/liar", feedserver.serve(LYING_PAGE.encode(), "text/html; charset=utf-8"))
     feeds = f'[[feeds]]\nname = "t"\nurl = "{feed_url}"\nsection = "S"\n'
     config = make_config(extra="[collect]\nenrich = true\n", feeds=feeds)
-    services = bootstrap.build(config, clock=clock)
+    services = wiring.build(config, clock=clock)
     services.store.migrate()
     try:
         assert collect(services).new_articles == 5

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from newsletter.editors import add_editor
+from newsletter.curate.editors import add_editor
 from tests.desk_support import EDITOR, PASSWORD, newsroom
 
 from .conftest import LiveServer

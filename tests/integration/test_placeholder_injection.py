@@ -12,15 +12,16 @@ from typing import Any
 
 import pytest
 
-from newsletter import bootstrap, issues
-from newsletter.bootstrap import Services
-from newsletter.clock import FrozenClock
-from newsletter.collect import collect
+from newsletter.collect.pipeline import collect
+from newsletter.curate import issues
 from newsletter.deliver import sender_of
 from newsletter.deliver.file import FileProvider
 from newsletter.deliver.send import send_issue
 from newsletter.deliver.sendgrid import SendgridProvider
-from newsletter.model import SubscriberStatus
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.model import SubscriberStatus
+from newsletter.runtime import wiring
+from newsletter.runtime.wiring import Services
 from tests import feedserver
 from tests.conftest import shared_path
 from tests.feedserver import FeedServer
@@ -63,7 +64,7 @@ def hostile(
     """Services whose one feed is the hostile one, collected and drafted, with one reader."""
     url = feeds.add("/evil.xml", feedserver.serve(hostile_feed()))
     config = make_config(feeds=f'[[feeds]]\nname = "evil"\nurl = "{url}"\n')
-    services = bootstrap.build(config, clock=clock)
+    services = wiring.build(config, clock=clock)
     services.store.migrate()
     report = collect(services)
     assert report.new_articles == 1, report

@@ -11,11 +11,16 @@ from typing import Any
 
 import pytest
 
-from newsletter.errors import RenderError
-from newsletter.model import Recipient
-from newsletter.personalise import personalise
-from newsletter.render import Renderer
-from newsletter.screenshot import find_chromium, output_paths, request_policy, screenshot_html
+from newsletter.domain.errors import RenderError
+from newsletter.domain.model import Recipient
+from newsletter.render.personalise import personalise
+from newsletter.render.renderer import Renderer
+from newsletter.render.screenshot import (
+    find_chromium,
+    output_paths,
+    request_policy,
+    screenshot_html,
+)
 from tests.render_support import render_config
 from tests.sample_issue import sample_issue
 

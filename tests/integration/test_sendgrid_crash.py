@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
-from newsletter import bootstrap
-from newsletter import config as config_module
-from newsletter.model import DeliveryState, IssueState
+from newsletter.domain.model import DeliveryState, IssueState
+from newsletter.runtime import config as config_module
+from newsletter.runtime import wiring
 from tests.conftest import ROOT, shared_path
 from tests.delivery_helpers import (
     bulk_subscribers,
@@ -84,7 +84,7 @@ def test_sigkill_at_random_points_never_mails_twice(
     config_path = write_sendgrid_config(tmp_path, database_url, server.url, BATCH)
     env = _environment(config_path)
     config = config_module.load(config_path, env)
-    services = bootstrap.build(config)
+    services = wiring.build(config)
     try:
         services.store.migrate()
         issue_id = make_issue(services)
@@ -164,7 +164,7 @@ def _ledger(config: config_module.Config, issue_id: int) -> dict[str, str]:
 
     from newsletter.store.tables import deliveries
 
-    services = bootstrap.build(config)
+    services = wiring.build(config)
     try:
         with services.store.engine.connect() as connection:
             rows = connection.execute(

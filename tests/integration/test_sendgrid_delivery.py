@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from newsletter.bootstrap import Services
 from newsletter.deliver import make_provider, sender_of
 from newsletter.deliver.send import RetryPolicy, send_issue
 from newsletter.deliver.sendgrid import SendgridProvider
-from newsletter.errors import ConfigError, PermanentProviderError, TransientProviderError
-from newsletter.model import DeliveryCounts, IssueState, Recipient, RenderedMessage
+from newsletter.domain.errors import ConfigError, PermanentProviderError, TransientProviderError
+from newsletter.domain.model import DeliveryCounts, IssueState, Recipient, RenderedMessage
+from newsletter.runtime.wiring import Services
 from tests.conftest import shared_path
 from tests.delivery_helpers import (
     SUBJECT,

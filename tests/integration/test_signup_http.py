@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from newsletter import issues, subscribers
-from newsletter.model import SubscriberStatus
+from newsletter.audience import subscribers
+from newsletter.curate import issues
+from newsletter.domain.model import SubscriberStatus
 from newsletter.store.tables import subscribers as subscribers_table
 from newsletter.web import public
 

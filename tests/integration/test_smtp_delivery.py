@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from newsletter.bootstrap import Services
 from newsletter.deliver import make_provider, sender_of
 from newsletter.deliver.send import send_issue
 from newsletter.deliver.smtp import SmtpProvider
-from newsletter.errors import PermanentProviderError
-from newsletter.model import IssueState
+from newsletter.domain.errors import PermanentProviderError
+from newsletter.domain.model import IssueState
+from newsletter.runtime.wiring import Services
 from tests.delivery_helpers import add_subscribers, fake_render, make_issue, with_provider
 from tests.mail_checks import (
     ATTACK_NAMES,
@@ -120,7 +120,7 @@ def test_server_gone_defers_then_resumes(services: Services) -> None:
     issue_id = make_issue(services)
     add_subscribers(services, 2)
     from newsletter.deliver.send import RetryPolicy
-    from newsletter.errors import TransientProviderError
+    from newsletter.domain.errors import TransientProviderError
 
     with pytest.raises(TransientProviderError, match="again to resume"):
         send_issue(

@@ -19,14 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import bootstrap, issues, subscribers
-from newsletter import config as config_module
-from newsletter.clock import FrozenClock
-from newsletter.collect import collect
+from newsletter.audience import subscribers
+from newsletter.audience.outbox import Mailer
+from newsletter.collect.pipeline import collect
+from newsletter.curate import issues
 from newsletter.deliver.send import send_issue
-from newsletter.render import Renderer
-from newsletter.tokens import CONFIRM as CONFIRM_PURPOSE
-from newsletter.transactional import Mailer
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.tokens import CONFIRM as CONFIRM_PURPOSE
+from newsletter.render.renderer import Renderer
+from newsletter.runtime import config as config_module
+from newsletter.runtime import wiring
 from tests.conftest import ROOT, SHARED, write_config
 
 pytestmark = pytest.mark.integration
@@ -123,7 +125,7 @@ section = "À la une"
     path = write_config(folder, f"sqlite:///{folder / 'newsletter.db'}", feeds=feeds)
     config = config_module.load(path, {"NEWSLETTER_SECRET_KEY": "spam-score"})
     clock = FrozenClock(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
-    services = bootstrap.build(config, clock=clock)  # the configured provider: file
+    services = wiring.build(config, clock=clock)  # the configured provider: file
     services.store.migrate()
     outbox = Outbox(config.root / "outbox")
     written: dict[str, list[Path]] = {}

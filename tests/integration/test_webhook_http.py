@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from newsletter.model import DeliveryState, SubscriberStatus
+from newsletter.domain.model import DeliveryState, SubscriberStatus
 from newsletter.store.issues import NewItem
 from newsletter.store.tables import articles, deliveries, feeds
 

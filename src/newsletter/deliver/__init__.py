@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from newsletter.config import Config
 from newsletter.deliver.base import Provider, Sender
-from newsletter.errors import ConfigError
+from newsletter.domain.errors import ConfigError
+from newsletter.runtime.config import Config
 
 
 def sender_of(config: Config) -> Sender:

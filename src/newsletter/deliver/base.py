@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from newsletter.model import BatchResult, Recipient, RenderedMessage
+from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
 
 
 @dataclass(frozen=True)

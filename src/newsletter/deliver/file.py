@@ -16,9 +16,9 @@ from pathlib import Path
 
 from newsletter.deliver.base import Sender
 from newsletter.deliver.message import copy_bytes
-from newsletter.errors import InvalidAddress, PermanentProviderError, UnsafeHeaders
-from newsletter.model import BatchResult, Recipient, RenderedMessage
-from newsletter.private_files import create_private, private_dir
+from newsletter.domain.errors import InvalidAddress, PermanentProviderError, UnsafeHeaders
+from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
+from newsletter.runtime.private_files import create_private, private_dir
 
 
 @dataclass

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from newsletter.deliver.base import Sender
 from newsletter.deliver.message import list_headers, unsubscribe_headers
-from newsletter.errors import TransientProviderError, UnsafeHeaders
-from newsletter.model import BatchResult, Recipient, RenderedMessage
-from newsletter.personalise import PersonalCopy, personalise
+from newsletter.domain.errors import TransientProviderError, UnsafeHeaders
+from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
+from newsletter.render.personalise import PersonalCopy, personalise
 
 
 @dataclass(frozen=True)

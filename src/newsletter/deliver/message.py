@@ -25,8 +25,9 @@ from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from newsletter.deliver.base import Sender
-from newsletter.errors import InvalidAddress, UnsafeHeaders
-from newsletter.headers import (
+from newsletter.domain.errors import InvalidAddress, UnsafeHeaders
+from newsletter.domain.model import Recipient, RenderedMessage
+from newsletter.render.headers import (
     LINE_LIMIT,
     NAME_LIMIT,
     ONE_CLICK,
@@ -42,8 +43,7 @@ from newsletter.headers import (
     unsubscribe_uris,
     uri_list,
 )
-from newsletter.model import Recipient, RenderedMessage
-from newsletter.personalise import PersonalCopy, personalise, reader_name
+from newsletter.render.personalise import PersonalCopy, personalise, reader_name
 
 ISSUE_HEADER = "X-Newsletter-Issue"
 DELIVERY_HEADER = "X-Newsletter-Delivery"

@@ -24,15 +24,14 @@ from datetime import timedelta
 from types import FrameType
 from typing import Any
 
-from newsletter.bootstrap import Services
-from newsletter.errors import (
+from newsletter.curate.issues import unsubscribe_urls
+from newsletter.domain.errors import (
     PermanentProviderError,
     SendInterrupted,
     TransientProviderError,
     UsageError,
 )
-from newsletter.issues import unsubscribe_urls
-from newsletter.model import (
+from newsletter.domain.model import (
     BatchResult,
     DeliveryCounts,
     Issue,
@@ -40,6 +39,7 @@ from newsletter.model import (
     Recipient,
     RenderedMessage,
 )
+from newsletter.runtime.wiring import Services
 from newsletter.store.deliveries import ClaimedDelivery
 
 Render = Callable[[Issue], RenderedMessage]
@@ -174,7 +174,7 @@ class _SendRun:
 
     def _render(self, issue: Issue, render: Render | None) -> RenderedMessage:
         if render is None:
-            from newsletter.render import Renderer
+            from newsletter.render.renderer import Renderer
 
             render = Renderer(self.services.config).render_issue
         return replace(render(issue), issue_id=issue.id)
@@ -412,7 +412,7 @@ def dry_run(services: Services, issue_id: int, *, render: Render | None = None) 
     """
     from newsletter.deliver import sender_of
     from newsletter.deliver.memory import MemoryProvider
-    from newsletter.model import SubscriberStatus
+    from newsletter.domain.model import SubscriberStatus
 
     store = services.store
     issue = store.issues.get(issue_id)

@@ -33,10 +33,10 @@ from python_http_client.exceptions import HTTPError
 
 from newsletter.deliver.base import Sender
 from newsletter.deliver.message import ISSUE_HEADER, list_headers, unsubscribe_headers
-from newsletter.errors import PermanentProviderError, ProviderError, UnsafeHeaders
-from newsletter.headers import NAME_LIMIT, display_text
-from newsletter.model import BatchResult, Recipient, RenderedMessage
-from newsletter.personalise import reader_name
+from newsletter.domain.errors import PermanentProviderError, ProviderError, UnsafeHeaders
+from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
+from newsletter.render.headers import NAME_LIMIT, display_text
+from newsletter.render.personalise import reader_name
 
 MAX_PERSONALIZATIONS = 1000
 MAX_CONTENT_BYTES = 25_000_000  # SendGrid refuses requests over 30 MB; keep room for envelopes

@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 
 from newsletter.deliver.base import Sender
 from newsletter.deliver.message import copy_bytes
-from newsletter.errors import (
+from newsletter.domain.errors import (
     InvalidAddress,
     PermanentProviderError,
     ProviderError,
     UnsafeHeaders,
 )
-from newsletter.model import BatchResult, Recipient, RenderedMessage
+from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 

@@ -1,6 +1,7 @@
 """Storage: SQLAlchemy Core tables, Alembic migrations, and one repository per domain concept.
 
-Repositories take and return `newsletter.model` objects; SQLAlchemy stays inside this package.
+Repositories take and return `newsletter.domain.model` objects; SQLAlchemy stays inside this
+package.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from sqlalchemy import (
     select,
 )
 
-from newsletter.model import Article, ArticleDraft
+from newsletter.domain.model import Article, ArticleDraft
 from newsletter.store.dialect import insert_ignore
 from newsletter.store.tables import articles, feeds, issue_items
 

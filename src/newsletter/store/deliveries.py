@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, literal, select
 
-from newsletter.model import DeliveryCounts, DeliveryState, IssueState, SubscriberStatus
+from newsletter.domain.model import DeliveryCounts, DeliveryState, IssueState, SubscriberStatus
 from newsletter.store.dialect import insert_ignore
 from newsletter.store.tables import deliveries, issues, subscribers
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
 
-from newsletter.model import Article, IssueState, Subscriber, SubscriberStatus
+from newsletter.domain.model import Article, IssueState, Subscriber, SubscriberStatus
 from newsletter.store.articles import _query as article_query
 from newsletter.store.articles import to_article
 from newsletter.store.subscribers import _subscriber

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, distinct, func, select
 
-from newsletter.model import DeliveryState, EventAction, ProviderEvent, SubscriberStatus
+from newsletter.domain.model import DeliveryState, EventAction, ProviderEvent, SubscriberStatus
 from newsletter.store.dialect import insert_ignore
 from newsletter.store.subscribers import leave_list
 from newsletter.store.tables import deliveries, issues, provider_events, subscribers

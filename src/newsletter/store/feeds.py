@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from sqlalchemy import Engine, RowMapping, select
 
-from newsletter.model import FeedSource, FeedState
+from newsletter.domain.model import FeedSource, FeedState
 from newsletter.store.tables import feeds
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, RowMapping, func, select
 
-from newsletter.model import (
+from newsletter.domain.model import (
     MAX_ROW_ID,
     Issue,
     IssueItem,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, func, or_, select
 
-from newsletter.model import SubscriberStatus
+from newsletter.domain.model import SubscriberStatus
 from newsletter.store.dialect import insert_ignore, write_lock
 from newsletter.store.tables import outbox as outbox_table
 from newsletter.store.tables import subscribers

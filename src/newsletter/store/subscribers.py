@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, Engine, RowMapping, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from newsletter.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
+from newsletter.domain.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
 from newsletter.store.dialect import insert_ignore, write_lock
 from newsletter.store.outbox import CONFIRM, WELCOME, enqueue
 from newsletter.store.tables import deliveries, issues, outbox, subscribers, suppressions

@@ -15,8 +15,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from newsletter import __version__
-from newsletter.bootstrap import Services
-from newsletter.transactional import Mailer, OutboxWorker, RenderEmail
+from newsletter.audience.outbox import Mailer, OutboxWorker, RenderEmail
+from newsletter.runtime.wiring import Services
 from newsletter.web import public
 from newsletter.web.access import AccessLog
 from newsletter.web.forwarded import ForwardedHeaders, trusted_networks

@@ -4,7 +4,7 @@ A confirm, unsubscribe, preferences or click link holds a token that acts on a r
 behalf: whoever reads the logs must not be able to use it. `redact_path` replaces the token
 segment of those paths; `AccessLog` writes the request line (client address as decided by
 `web.forwarded`, method, redacted path, status, duration). uvicorn's own access log is off
-(`newsletter.app.server_settings`): it would print the raw path.
+(`newsletter.runtime.process.server_settings`): it would print the raw path.
 """
 
 from __future__ import annotations

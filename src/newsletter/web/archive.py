@@ -15,9 +15,9 @@ from xml.etree import ElementTree
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from newsletter.bootstrap import Services
-from newsletter.model import Issue, IssueState, Recipient, RenderedMessage
-from newsletter.personalise import personalise
+from newsletter.domain.model import Issue, IssueState, Recipient, RenderedMessage
+from newsletter.render.personalise import personalise
+from newsletter.runtime.wiring import Services
 from newsletter.web.pages import environment
 from newsletter.web.params import RowId
 
@@ -53,7 +53,7 @@ def archive_router(services: Services) -> APIRouter:
         frozen = services.store.issues.frozen_render(issue_id)
         if frozen is not None:
             return frozen
-        from newsletter.render import Renderer
+        from newsletter.render.renderer import Renderer
 
         return Renderer(services.config).render_issue(issue)
 

@@ -7,8 +7,8 @@ are never taken. The same trusted proxies may say the original scheme (X-Forward
 
 `ForwardedHeaders` applies the decision to the ASGI scope once, before anything else reads
 `request.client`: rate limits, consent records and the access log all see the same address.
-uvicorn's own proxy-header handling is turned off (`newsletter.app.server_settings`) so that it
-does not rewrite the peer first.
+uvicorn's own proxy-header handling is turned off (`newsletter.runtime.process.server_settings`) so
+that it does not rewrite the peer first.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from newsletter.typography import MONTHS_FR, WEEKDAYS_FR
+from newsletter.render.typography import MONTHS_FR, WEEKDAYS_FR
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -22,11 +22,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from newsletter import provider_events, subscribers, untrusted_json
-from newsletter.bootstrap import Services
-from newsletter.errors import InvalidAddress, TokenError
+from newsletter.audience import subscribers
+from newsletter.audience.outbox import OutboxWorker
+from newsletter.deliver import events as provider_events
+from newsletter.domain import untrusted_json
+from newsletter.domain.errors import InvalidAddress, TokenError
+from newsletter.runtime.wiring import Services
 from newsletter.store.subscribers import ConfirmOutcome
-from newsletter.transactional import OutboxWorker
 from newsletter.web.messages import Messages
 from newsletter.web.params import is_control
 from newsletter.web.ratelimit import TokenBuckets

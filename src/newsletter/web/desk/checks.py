@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urlsplit, urlunsplit
 
-from newsletter.model import Issue
+from newsletter.domain.model import Issue
 
 GMAIL_CLIP_BYTES = 102_000  # Gmail hides what follows "[Message clipped]" beyond this size
 

@@ -28,12 +28,12 @@ from fastapi.responses import (
 )
 from starlette.datastructures import FormData
 
-from newsletter import issues as issue_cases
-from newsletter.bootstrap import Services, secret_key
-from newsletter.editors import Editor, authenticate, end_sessions, get_editor
-from newsletter.errors import InvalidAddress, NewsletterError, UsageError
-from newsletter.model import MAX_ROW_ID, Issue, IssueState, RenderedMessage, SubscriberStatus
-from newsletter.personalise import personalise
+from newsletter.curate import issues as issue_cases
+from newsletter.curate.editors import Editor, authenticate, end_sessions, get_editor
+from newsletter.domain.errors import InvalidAddress, NewsletterError, UsageError
+from newsletter.domain.model import MAX_ROW_ID, Issue, IssueState, RenderedMessage, SubscriberStatus
+from newsletter.render.personalise import personalise
+from newsletter.runtime.wiring import Services, secret_key
 from newsletter.store.desk import DeskQueries, InboxFilter
 from newsletter.store.issues import NewItem
 from newsletter.web.desk import security
@@ -178,7 +178,7 @@ class Desk:
     # -- rendering ---------------------------------------------------------------------------
 
     def render(self, issue: Issue) -> RenderedMessage:
-        from newsletter.render import Renderer
+        from newsletter.render.renderer import Renderer
 
         return Renderer(self.services.config).render_issue(issue)
 
@@ -700,7 +700,7 @@ def desk_router(services: Services) -> APIRouter:
     @router.post("/subscribers/add")
     def add_subscriber(form: Posted, request: Request) -> Response:
         """An editor adds one address; they are recorded as its consent's provenance."""
-        from newsletter import subscribers as subscriber_cases
+        from newsletter.audience import subscribers as subscriber_cases
 
         editor: Editor = request.state.editor
         back = "/desk/subscribers"
@@ -721,7 +721,7 @@ def desk_router(services: Services) -> APIRouter:
 
     @router.get("/subscribers/export.csv")
     def export(editor: Authed) -> StreamingResponse:
-        from newsletter.subscribers import export_csv
+        from newsletter.audience.subscribers import export_csv
 
         stamp = desk.now().astimezone(desk.zone).strftime("%Y-%m-%d")
         return StreamingResponse(
@@ -753,7 +753,7 @@ def _section_names(desk: Desk) -> list[str]:
 
 
 def _next_slot(desk: Desk) -> datetime:
-    from newsletter.weekly import WeeklyTime
+    from newsletter.domain.weekly import WeeklyTime
 
     digest = desk.settings.digest
     weekly = WeeklyTime.parse(digest.schedule, desk.settings.newsletter.timezone)

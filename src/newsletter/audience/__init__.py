@@ -1,0 +1,1 @@
+"""Audience: subscribers, consent, import/export and the transactional outbox."""

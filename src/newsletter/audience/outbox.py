@@ -1,0 +1,218 @@
+"""Transactional emails (confirmation, welcome), sent from the outbox by a background worker.
+
+Sign-up answers at once; the email owed is a row of the outbox written in the same transaction
+(see store/outbox.py), which a worker thread sends. Each kind is rendered once with
+placeholders (a marker standing for the confirmation token inside a real-looking URL, so URL
+filters keep it; the name and unsubscribe placeholders of that render, spelled with its own
+random nonce) and filled per recipient, so the CSS inliner does not run for every sign-up; a
+template that does not keep them intact is rendered per recipient instead.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import timedelta
+
+from newsletter.curate.issues import unsubscribe_url
+from newsletter.domain.errors import NewsletterError, PermanentProviderError, TransientProviderError
+from newsletter.domain.model import Placeholders, Recipient, RenderedMessage, SubscriberStatus
+from newsletter.domain.tokens import CONFIRM as CONFIRM_PURPOSE
+from newsletter.render.personalise import reader_name
+from newsletter.runtime.wiring import Services
+from newsletter.store.outbox import CONFIRM, WELCOME, OutboxItem
+
+log = logging.getLogger("newsletter.audience.outbox")
+
+# (kind, context, placeholders): the message must leave `placeholders` where the reader's values go.
+RenderEmail = Callable[[str, Mapping[str, object], Placeholders], RenderedMessage]
+
+# Letters only: no URL filter, escaping or percent-encoding changes it.
+CONFIRM_TOKEN = "ConfirmTokenPlaceholderQx"
+LEASE = timedelta(minutes=5)  # a claimed row nobody finished is taken again after this
+MAX_ATTEMPTS = 8
+
+
+def default_renderer(services: Services) -> RenderEmail:
+    """The project's email renderer (templates/email/), imported only when first needed."""
+    from newsletter.render.renderer import Renderer
+
+    renderer = Renderer(services.config)
+    render: RenderEmail = renderer.render_email
+    return render
+
+
+class Mailer:
+    """Sends what the outbox owes. Safe to run in several processes: rows are leased."""
+
+    def __init__(self, services: Services, render_email: RenderEmail | None = None) -> None:
+        self.services = services
+        self._render_email = render_email
+        self._templates: dict[tuple[str, bool], RenderedMessage | None] = {}
+
+    def render(
+        self, kind: str, context: Mapping[str, object], placeholders: Placeholders
+    ) -> RenderedMessage:
+        if self._render_email is None:
+            self._render_email = default_renderer(self.services)
+        rendered = self._render_email(kind, context, placeholders)
+        return replace(rendered, placeholders=placeholders)
+
+    def flush(self, limit: int = 100) -> int:
+        """Send up to `limit` due emails; how many rows were handled (sent, dropped or delayed)."""
+        now = self.services.clock()
+        items = self.services.store.outbox.claim(now, LEASE, limit)
+        finished: list[int] = []
+        for item in items:
+            if self._send(item):
+                finished.append(item.id)
+        self.services.store.outbox.done(finished)
+        return len(items)
+
+    def _send(self, item: OutboxItem) -> bool:
+        """True when the row is finished with (sent, pointless or given up), False to retry."""
+        if item.kind not in (CONFIRM, WELCOME):
+            log.error("outbox row %s has unknown kind %r: dropped", item.id, item.kind)
+            return True
+        active = item.status is SubscriberStatus.ACTIVE
+        if (item.kind == CONFIRM and active) or (item.kind == WELCOME and not active):
+            return True  # confirmed meanwhile, or left before the welcome went
+        try:
+            message = self.message_for(item)
+            recipient = Recipient(
+                delivery_id=0,
+                subscriber_id=item.subscriber_id,
+                email=item.email,
+                name=item.name,
+                unsubscribe_url=unsubscribe_url(self.services, item.subscriber_id),
+            )
+            result = self.services.provider.send_batch(message, [recipient])
+        except TransientProviderError as exc:
+            return self._later(item, f"provider unavailable: {exc}", exc.retry_after)
+        except PermanentProviderError as exc:
+            log.error("%s email to subscriber %s refused: %s", item.kind, item.subscriber_id, exc)
+            return True
+        except (NewsletterError, ImportError) as exc:
+            return self._later(item, f"cannot render the {item.kind} email: {exc}", None)
+        # Providers that report transient trouble per recipient instead of raising.
+        if getattr(result, "deferred", ()):
+            why = getattr(result, "deferred_error", "") or "deferred"
+            retry_after = getattr(result, "retry_after", None)
+            return self._later(item, f"provider deferred it: {why}", retry_after)
+        if result.failed:
+            reason = next(iter(result.failed.values()))
+            log.warning("%s email to %s refused: %s", item.kind, item.subscriber_id, reason)
+        return True
+
+    def _later(self, item: OutboxItem, why: str, retry_after: float | None) -> bool:
+        if item.attempts >= MAX_ATTEMPTS:
+            log.error("%s; giving up after %s attempts", why, item.attempts)
+            return True
+        delay = retry_after if retry_after else min(3600.0, 30.0 * 2 ** (item.attempts - 1))
+        log.warning("%s; retrying in %.0f s", why, delay)
+        when = self.services.clock() + timedelta(seconds=delay)
+        self.services.store.outbox.retry_at(item.id, when)
+        return False
+
+    def message_for(self, item: OutboxItem) -> RenderedMessage:
+        """The message for this recipient, placeholders for name and unsubscribe link left in."""
+        token = ""
+        if item.kind == CONFIRM:
+            now = self.services.clock()
+            token = self.services.signer.sign(CONFIRM_PURPOSE, item.subscriber_id, now)
+        template = self._template(item.kind, bool(item.name))
+        if template is None:
+            placeholders = Placeholders.fresh()
+            name = reader_name(item.name) or None
+            return self.render(
+                item.kind, self._context(item.kind, token, name, placeholders), placeholders
+            )
+        if item.kind != CONFIRM:
+            return template
+        return replace(
+            template,
+            html=template.html.replace(CONFIRM_TOKEN, html.escape(token, quote=True)),
+            text=template.text.replace(CONFIRM_TOKEN, token),
+        )
+
+    def _template(self, kind: str, has_name: bool) -> RenderedMessage | None:
+        key = (kind, has_name)
+        if key not in self._templates:
+            placeholders = Placeholders.fresh()
+            name = placeholders.name if has_name else None
+            context = self._context(kind, CONFIRM_TOKEN, name, placeholders)
+            rendered = self.render(kind, context, placeholders)
+            self._templates[key] = rendered if _placeholders_intact(rendered, kind) else None
+        return self._templates[key]
+
+    def _context(
+        self, kind: str, token: str, name: str | None, placeholders: Placeholders
+    ) -> dict[str, object]:
+        settings = self.services.config.settings
+        context: dict[str, object] = {
+            "name": name,
+            "newsletter_name": settings.newsletter.name,
+            "unsubscribe_url": placeholders.unsubscribe_url,
+        }
+        if kind == CONFIRM:
+            context["confirm_url"] = f"{settings.newsletter.base_url}/confirm/{token}"
+            context["confirm_days"] = settings.subscribe.confirm_days
+        return context
+
+
+def _placeholders_intact(message: RenderedMessage, kind: str) -> bool:
+    """Whether filling the placeholders into this render gives the email a direct render would."""
+    if kind == CONFIRM and not (CONFIRM_TOKEN in message.html and CONFIRM_TOKEN in message.text):
+        return False
+    filled = " ".join((message.subject, message.html, message.text))
+    for placeholder in (message.placeholders.name, message.placeholders.unsubscribe_url):
+        filled = filled.replace(placeholder, "")
+    return "%%" not in filled  # no placeholder left half-changed (escaped, cut, re-cased)
+
+
+class OutboxWorker:
+    """A daemon thread that sends owed emails as soon as it is woken, and polls now and then."""
+
+    def __init__(
+        self, mailer: Mailer, poll_seconds: float = 30.0, yield_ratio: float = 1.0
+    ) -> None:
+        self.mailer = mailer
+        self.poll_seconds = poll_seconds
+        self.yield_ratio = yield_ratio  # pause this many times the time a full batch took
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="outbox-worker", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        limit = 20
+        while not self._stop.is_set():
+            self._wake.clear()
+            started = time.monotonic()
+            try:
+                handled = self.mailer.flush(limit)
+            except Exception:  # the worker must outlive a bad row or a database hiccup
+                log.exception("outbox worker: sending failed")
+                handled = 0
+            if handled < limit:
+                self._wake.wait(self.poll_seconds)
+            else:
+                # A backlog: work at most about half the time, so that sign-ups served by the
+                # same process keep answering fast; the outbox is durable, emails catch up.
+                self._stop.wait(min(1.0, (time.monotonic() - started) * self.yield_ratio))

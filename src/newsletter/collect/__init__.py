@@ -1,0 +1,1 @@
+"""Collect: fetch feeds, parse, normalise, sanitise, enrich articles; feed back-off."""

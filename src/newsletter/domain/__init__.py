@@ -1,0 +1,1 @@
+"""The domain: model types, the error tree, clock, tokens and pure predicates; no I/O."""

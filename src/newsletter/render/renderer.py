@@ -1,0 +1,362 @@
+"""Rendering: Jinja2 templates -> premailer CSS inlining, once per message.
+
+The result keeps placeholders (`RenderedMessage.placeholders`, spelled with a nonce drawn for
+each render) that `newsletter.render.personalise` fills in, so each recipient's copy is a plain
+substitution afterwards: the CSS inliner never runs per recipient. Article data is
+untrusted plain text: autoescaped in HTML, links and images kept only when absolute http(s).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from html import unescape
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import jinja2
+import premailer
+from lxml import etree
+from lxml import html as lxml_html
+
+from newsletter.domain.errors import RenderError
+from newsletter.domain.images import ImageSize, display_box, image_size
+from newsletter.domain.links import http_url, with_utm
+from newsletter.domain.model import Issue, IssueItem, Placeholders, RenderedMessage
+from newsletter.render.markup import markdown_html, markdown_text
+from newsletter.render.plaintext import wrap
+from newsletter.render.typography import format_date, french_spacing
+from newsletter.runtime.config import Config
+
+# Gmail hides the rest of a message whose HTML exceeds about 102 KB behind "[Message clipped]"
+# (an unsubscribe link in the footer then disappears). 102 000 is the conservative reading.
+GMAIL_CLIP_BYTES = 102_000
+# Room left for what personalisation adds (a signed unsubscribe URL of ~150 bytes, a name).
+PERSONALISATION_MARGIN = 1_000
+
+TRANSACTIONAL = ("confirm", "welcome", "test")
+_RTL_LANGUAGES = ("ar", "fa", "he", "ur", "yi")
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """One article card as templates see it: plain text fields and checked URLs."""
+
+    title: str
+    summary: str
+    url: str | None
+    image_url: str | None
+    image_size: ImageSize | None  # declared by the feed or the page; None when unknown
+    source: str
+    author: str | None
+    date: str | None
+
+
+@dataclass(frozen=True)
+class SectionView:
+    heading: str | None
+    items: tuple[ItemView, ...]
+
+
+class Renderer:
+    """Renders issues and transactional emails with the templates of `config.templates_dir`."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._settings = config.settings
+        folder = config.templates_dir
+        if not folder.is_dir():
+            raise RenderError(f"{folder}: the email templates folder does not exist")
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(folder)),
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("html", "htm"), default_for_string=True, default=False
+            ),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self._env.filters["typo"] = self._typography
+        self._env.filters["http_url"] = lambda url: http_url(str(url)) or ""
+        self._env.filters["image_box"] = display_box
+
+    # -- public ------------------------------------------------------------------------------
+
+    def render_issue(
+        self, issue: Issue, placeholders: Placeholders | None = None
+    ) -> RenderedMessage:
+        """The digest of `issue`, inlined once, with per-recipient placeholders left in
+        (new ones for this render unless given)."""
+        placeholders = placeholders or Placeholders.fresh()
+        newsletter = self._settings.newsletter
+        subject = self._typography(
+            issue.subject.replace("{name}", newsletter.name).replace("{number}", str(issue.number))
+        )
+        intro = markdown_text(self._typography(issue.intro))
+        preheader = self._typography(issue.preheader)
+        context = {
+            "subject": subject,
+            "preheader": preheader,
+            "issue": issue,
+            "date": format_date(
+                issue.sent_at or issue.send_at or issue.created_at,
+                newsletter.timezone,
+                newsletter.language,
+                weekday=True,
+            ),
+            "intro_html": markdown_html(self._typography(issue.intro)),
+            "intro_text": intro.text,
+            "intro_links": intro.links,
+            "sections": self._sections(issue),
+            "web_url": f"{newsletter.base_url}/archive/{issue.id}",
+        }
+        html, text = self._render_pair("digest", context, placeholders)
+        return RenderedMessage(
+            subject=subject,
+            preheader=preheader,
+            html=html,
+            text=text,
+            issue_id=issue.id,
+            categories=("digest",),
+            placeholders=placeholders,
+        )
+
+    def render_email(
+        self,
+        name: str,
+        context: Mapping[str, object],
+        placeholders: Placeholders | None = None,
+    ) -> RenderedMessage:
+        """A transactional email (`confirm`, `welcome`, `test`); its templates set the subject
+        and preheader in `{% block subject %}` / `{% block preheader %}`."""
+        if name not in TRANSACTIONAL:
+            raise RenderError(f"unknown email {name!r} (one of: {', '.join(TRANSACTIONAL)})")
+        placeholders = placeholders or Placeholders.fresh()
+        html, text, subject, preheader = self._render_transactional(
+            name, dict(context), placeholders
+        )
+        return RenderedMessage(
+            subject=subject,
+            preheader=preheader,
+            html=html,
+            text=text,
+            categories=(name,),
+            placeholders=placeholders,
+        )
+
+    # -- views -------------------------------------------------------------------------------
+
+    def _sections(self, issue: Issue) -> list[SectionView]:
+        """Items in position order, grouped under their section heading as they come."""
+        sections: list[tuple[str | None, list[ItemView]]] = []
+        for item in sorted(issue.items, key=lambda i: i.position):
+            heading = item.section or item.article.section
+            if not sections or sections[-1][0] != heading:
+                sections.append((heading, []))
+            sections[-1][1].append(self._item(issue, item))
+        return [SectionView(heading, tuple(items)) for heading, items in sections]
+
+    def _item(self, issue: Issue, item: IssueItem) -> ItemView:
+        article = item.article
+        newsletter = self._settings.newsletter
+        url = http_url(article.url)
+        links = self._settings.links
+        if url and links.utm:
+            campaign = links.utm_campaign.format(name=newsletter.name, number=issue.number)
+            url = with_utm(url, links.utm_source, links.utm_medium, _slug(campaign))
+        published = article.published_at
+        image = http_url(article.image_url)
+        return ItemView(
+            title=self._typography(item.display_title),
+            summary=self._typography(item.display_summary),
+            url=url,
+            image_url=image,
+            image_size=image_size(article.image_width, article.image_height) if image else None,
+            source=article.feed_name,
+            author=article.author,
+            date=format_date(published, newsletter.timezone, newsletter.language)
+            if isinstance(published, datetime)
+            else None,
+        )
+
+    def _typography(self, text: str) -> str:
+        language = self._settings.newsletter.language
+        return french_spacing(text) if language.lower().startswith("fr") else text
+
+    # -- templates -----------------------------------------------------------------------------
+
+    def _common(self, placeholders: Placeholders) -> dict[str, Any]:
+        settings = self._settings
+        language = settings.newsletter.language
+        return {
+            "newsletter": settings.newsletter,
+            "sender": settings.sender,
+            "theme": settings.theme,
+            "lang": language,
+            "dir": "rtl" if language.split("-")[0].lower() in _RTL_LANGUAGES else "ltr",
+            "base_url": settings.newsletter.base_url,
+            "subscribe_url": f"{settings.newsletter.base_url}/subscribe",
+            "unsubscribe_url": placeholders.unsubscribe_url,
+            "name_placeholder": placeholders.name,
+        }
+
+    def _render_pair(
+        self, name: str, context: Mapping[str, Any], placeholders: Placeholders
+    ) -> tuple[str, str]:
+        full = {**self._common(placeholders), **context}
+        html = self._template(f"{name}.html").render(full)
+        text = self._template(f"{name}.txt").render(full)
+        return self._inline(html, placeholders), wrap(text)
+
+    def _render_transactional(
+        self, name: str, context: dict[str, Any], placeholders: Placeholders
+    ) -> tuple[str, str, str, str]:
+        full = {**self._common(placeholders), **context}
+        template = self._template(f"{name}.html")
+        try:
+            blocks = template.new_context(full)
+            subject = "".join(template.blocks["subject"](blocks)).strip()
+            preheader = "".join(template.blocks["preheader"](blocks)).strip()
+        except KeyError as exc:
+            raise RenderError(f"{name}.html: needs a {{% block {exc.args[0]} %}}") from None
+        except jinja2.TemplateError as exc:
+            raise RenderError(f"{name}.html: {exc}") from None
+        full.setdefault("subject", unescape(subject))
+        full.setdefault("preheader", unescape(preheader))
+        html, text = self._render_pair(name, full, placeholders)
+        return html, text, full["subject"], full["preheader"]
+
+    def _template(self, name: str) -> _Template:
+        try:
+            return _Template(name, self._env.get_template(name))
+        except jinja2.TemplateNotFound:
+            folder = self._config.templates_dir
+            raise RenderError(f"{folder / name}: template not found") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from None
+
+    # -- inlining ------------------------------------------------------------------------------
+
+    def _inline(self, html: str, placeholders: Placeholders) -> str:
+        """CSS rules moved into style attributes; @media rules stay in a <style> block."""
+        try:
+            root = lxml_html.document_fromstring(html)
+        except (etree.ParserError, ValueError) as exc:
+            raise RenderError(f"the rendered HTML cannot be parsed: {exc}") from None
+        inliner = premailer.Premailer(
+            # URLs are made absolute below: premailer's own rewrite would turn the
+            # unsubscribe placeholder into {base_url}/%%unsubscribe_url_...%%.
+            disable_link_rewrites=True,
+            strip_important=False,
+            keep_style_tags=False,
+            remove_classes=False,
+            allow_network=False,
+            # The templates set width/height attributes on purpose (Outlook reads them); CSS
+            # widths such as 100% must not overwrite them.
+            disable_basic_attributes=["width", "height"],
+            cssutils_logging_level=logging.CRITICAL,
+        )
+        inliner.transform(root)
+        _absolute_links(root, self._settings.newsletter.base_url, placeholders)
+        body: str = etree.tostring(root, method="html", encoding="unicode")
+        return "<!DOCTYPE html>\n" + body
+
+
+class _Template:
+    """A loaded template whose rendering errors become one-line RenderErrors."""
+
+    def __init__(self, name: str, template: jinja2.Template) -> None:
+        self.name, self._template = name, template
+        self.blocks = template.blocks
+        self.new_context = template.new_context
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        try:
+            return self._template.render(context)
+        except jinja2.TemplateError as exc:
+            line = _template_line(exc)
+            raise RenderError(f"{self.name}{line}: {exc}") from None
+
+
+def _template_line(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    line = ""
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith((".html", ".txt", ".css")):
+            line = f":{tb.tb_lineno}"
+        tb = tb.tb_next
+    return line
+
+
+def _absolute_links(root: Any, base_url: str, placeholders: Placeholders) -> None:
+    """Every href/src absolute against `base_url`; this render's placeholders, #anchors and
+    mailto: kept; any other scheme (javascript:, data:, vbscript:) removed with its attribute."""
+    base = base_url.rstrip("/") + "/"
+    kept = (placeholders.unsubscribe_url, placeholders.name)
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for attribute in ("href", "src"):
+            value = element.get(attribute)
+            if value is None:
+                continue
+            value = value.strip()
+            if value in kept or value.startswith("#"):
+                continue
+            if attribute == "href" and value.lower().startswith("mailto:"):
+                continue
+            absolute = http_url(value) or (None if _has_scheme(value) else _joined(base, value))
+            if absolute is None:
+                del element.attrib[attribute]
+            else:
+                element.set(attribute, absolute)
+
+
+def _has_scheme(value: str) -> bool:
+    try:
+        return bool(urlsplit(value).scheme)
+    except ValueError:
+        return True
+
+
+def _joined(base: str, value: str) -> str | None:
+    try:
+        return http_url(urljoin(base, value))
+    except ValueError:
+        return None
+
+
+def _slug(text: str) -> str:
+    kept = "".join(ch if ch.isalnum() else "-" for ch in text.lower())
+    return "-".join(part for part in kept.split("-") if part)
+
+
+def html_size(message: RenderedMessage) -> int:
+    """Bytes of the HTML part as sent (UTF-8), before personalisation."""
+    return len(message.html.encode("utf-8"))
+
+
+def clipping_risk(message: RenderedMessage) -> int | None:
+    """The HTML size in bytes when Gmail would clip it (personalisation included), else None."""
+    size = html_size(message)
+    return size if size + PERSONALISATION_MARGIN > GMAIL_CLIP_BYTES else None
+
+
+def clipping_warning(message: RenderedMessage) -> str | None:
+    """A one-line warning for the CLI and the desk, or None when the size is safe."""
+    size = clipping_risk(message)
+    if size is None:
+        return None
+    return (
+        f"warning: the HTML is {size / 1000:.0f} KB; Gmail clips messages over "
+        f"{GMAIL_CLIP_BYTES // 1000} KB and hides the rest, unsubscribe link included "
+        "(use fewer articles or shorter summaries)"
+    )
+
+
+def required_templates() -> list[str]:
+    """The file names a complete templates folder provides (for checks such as `doctor`)."""
+    return [f"{name}.{kind}" for name in ("digest", *TRANSACTIONAL) for kind in ("html", "txt")]

@@ -1,0 +1,1 @@
+"""Runtime: configuration, wiring, scheduler, leader lock, jobs, doctor and logging."""

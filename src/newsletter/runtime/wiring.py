@@ -1,0 +1,74 @@
+"""Wires configuration into services. The only module that knows every other one."""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from newsletter.deliver import Provider, make_provider
+from newsletter.domain.clock import Clock, utc_now
+from newsletter.domain.tokens import TokenSigner
+from newsletter.runtime.config import Config
+from newsletter.runtime.private_files import create_private, private_dir
+from newsletter.store import Store
+
+
+@dataclass
+class Services:
+    """What commands, routes and jobs work with. Built by `build`, closed by `close`."""
+
+    config: Config
+    store: Store
+    clock: Clock = utc_now
+    provider_factory: Callable[[Config], Provider] = make_provider
+    # Set on shutdown: long loops (a send) finish the batch in flight, then return.
+    stopping: threading.Event = field(default_factory=threading.Event)
+    _provider: Provider | None = field(default=None, repr=False)
+
+    @property
+    def provider(self) -> Provider:
+        if self._provider is None:
+            self._provider = self.provider_factory(self.config)
+        return self._provider
+
+    @functools.cached_property
+    def signer(self) -> TokenSigner:
+        return TokenSigner(secret_key(self.config).encode())
+
+    def close(self) -> None:
+        if self._provider is not None:
+            self._provider.close()
+        self.store.close()
+
+
+def build(config: Config, clock: Clock = utc_now, provider: Provider | None = None) -> Services:
+    store = Store.from_url(config.database_url)
+    return Services(config=config, store=store, clock=clock, _provider=provider)
+
+
+def secret_key(config: Config) -> str:
+    """NEWSLETTER_SECRET_KEY, else a key generated once into the data folder."""
+    if config.secrets.secret_key:
+        return config.secrets.secret_key
+    path = config.data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(32)
+    try:
+        _write_private(path, key)
+    except FileExistsError:  # another process wrote it first: use theirs
+        return path.read_text().strip()
+    return key
+
+
+def _write_private(path: Path, content: str) -> None:
+    private_dir(path.parent)
+    with os.fdopen(create_private(path, exclusive=True), "w") as handle:
+        handle.write(content + "\n")
