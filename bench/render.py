@@ -1,10 +1,13 @@
 """Benchmark: one premailer render of an issue vs personalising it for one recipient.
 
 The renderer runs Jinja2 + premailer once per issue; each recipient's copy is only a
-placeholder substitution (and a MIME message). Target: personalising is at least 100x cheaper
-than rendering, measured in the same run.
+placeholder substitution and a MIME message. Targets, measured in the same run:
+  - personalising one copy is at least 100x cheaper than rendering the issue;
+  - the per-copy cost that matters, personalising + the complete MIME message with its header
+    check (`copy_bytes`, what the file and SMTP providers do for every reader), is at least
+    10x cheaper than rendering.
 
-    /work/venv/bin/python bench/render.py [--articles 12] [--recipients 2000]
+    .venv/bin/python bench/render.py [--articles 12] [--recipients 2000]
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from targets import Targets  # noqa: E402
+
 from newsletter.deliver import sender_of  # noqa: E402
 from newsletter.deliver.message import copy_bytes  # noqa: E402
 from newsletter.domain.model import (  # noqa: E402
@@ -34,7 +39,9 @@ from newsletter.render.personalise import personalise  # noqa: E402
 from newsletter.render.renderer import Renderer  # noqa: E402
 from newsletter.runtime import config as config_module  # noqa: E402
 
-TARGET_RATIO = 100
+# The targets, in one place: how many times cheaper than one render each per-copy step must be.
+MIN_RATIO_PERSONALISE = 100
+MIN_RATIO_COPY = 10
 SECTIONS = ("À la une", "Tech & financement", "Entrepreneuriat")
 FEEDS = ("maddyness", "frenchweb", "siecle-digital", "les-echos-start")
 
@@ -126,22 +133,29 @@ def main() -> int:
     mime_s = per_call(personalise_and_mime, max(200, args.recipients // 10))
 
     size_kb = len(rendered.html.encode("utf-8")) / 1000
+    personalise_ratio = render_s / personalise_s
+    copy_ratio = render_s / mime_s
     print(
         f"issue: {args.articles} articles, HTML {size_kb:.1f} KB, text {len(rendered.text)} chars"
     )
     print(f"render once (Jinja2 + premailer):   {render_s * 1000:9.2f} ms")
     print(
         f"personalise one recipient:          {personalise_s * 1e6:9.2f} µs"
-        f"   ratio {render_s / personalise_s:8.0f}x"
+        f"   ratio {personalise_ratio:8.0f}x"
     )
-    print(
-        f"personalise + build MIME message:   {mime_s * 1e6:9.2f} µs"
-        f"   ratio {render_s / mime_s:8.0f}x"
+    print(f"personalise + MIME copy (checked):  {mime_s * 1e6:9.2f} µs   ratio {copy_ratio:8.0f}x")
+    targets = Targets()
+    targets.check(
+        f"personalising >= {MIN_RATIO_PERSONALISE}x cheaper than rendering",
+        f"{personalise_ratio:.0f}x",
+        personalise_ratio >= MIN_RATIO_PERSONALISE,
     )
-    ratio = render_s / personalise_s
-    verdict = "OK" if ratio >= TARGET_RATIO else "BELOW TARGET"
-    print(f"target: personalising >= {TARGET_RATIO}x cheaper than rendering: {verdict}")
-    return 0 if ratio >= TARGET_RATIO else 1
+    targets.check(
+        f"personalise + MIME copy >= {MIN_RATIO_COPY}x cheaper than rendering",
+        f"{copy_ratio:.0f}x",
+        copy_ratio >= MIN_RATIO_COPY,
+    )
+    return targets.exit_status()
 
 
 if __name__ == "__main__":
