@@ -1,14 +1,20 @@
 """Benchmark of the SendGrid send path against the local SendGrid-compatible server.
 
-(a) 100,000 subscribers: the number of HTTP requests (must be 100) and the end-to-end time of
-    `send_issue` (ledger claims and updates, tokens, payloads, HTTP) against the time to POST
-    the same 100 payloads, already built, from a bare urllib loop. Target ratio <= 2.
+(a) 100,000 subscribers: the number of HTTP requests (target: one per 1,000) and the
+    end-to-end time of `send_issue` (ledger claims and updates, tokens, payloads, HTTP)
+    against the time to POST the same 100 payloads, already built, from a bare loop through
+    the same HTTP stack (urllib, as the SendGrid SDK; a connection per request, as the SDK).
+    Target ratio <= 2. Printed beside it: the time to build those payloads (tokens, JSON)
+    and the ratio to building + POSTing, which leaves the ledger's share.
 (b) 1,000,000 subscribers: the peak RSS of a separate process running the whole send
     (`newsletter issue send`, as in production). Target < 300 MB.
 
-The server runs in its own process so it does not share our interpreter. It validates bodies
-against ../shared/sendgrid/tsg_mail_v3.json when that file exists (in (a), the same server
-serves both the send and the baseline; (b) skips validation to save time).
+The server runs in its own process so it does not share our interpreter, and does not
+validate while timed: it stands for SendGrid, whose work is not ours, and its schema check
+(several times longer than the POST itself) would be added to both sides of the ratio and
+pull it towards 1. Instead every payload of (a) is checked, untimed, with the server's own
+validator against ../shared/sendgrid/tsg_mail_v3.json when that file exists. Exits 1 when a
+target is missed.
 
 Usage: python bench/send.py [--subscribers 100000] [--rss-subscribers 1000000] [--postgres URL]
 """
@@ -32,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from targets import Targets  # noqa: E402
+
 from delivery_helpers import write_sendgrid_config  # noqa: E402
 from newsletter.deliver.send import send_issue  # noqa: E402
 from newsletter.deliver.sendgrid import SendgridProvider  # noqa: E402
@@ -48,32 +56,43 @@ from newsletter.runtime import config as config_module  # noqa: E402
 from newsletter.runtime import wiring  # noqa: E402
 from newsletter.store import tables  # noqa: E402
 from newsletter.store.issues import NewItem  # noqa: E402
+from sendgrid_server import SendgridServer  # noqa: E402
 
 SCHEMA = ROOT.parent / "shared" / "sendgrid" / "tsg_mail_v3.json"
 API_KEY = "SG.test-key"
 
 
-def main() -> None:
+# The targets, in one place.
+RECIPIENTS_PER_REQUEST = 1000
+MAX_RATIO_TO_BARE_POSTS = 2.0
+MAX_PEAK_RSS_MB = 300
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--rss-subscribers", type=int, default=1_000_000)
     parser.add_argument("--postgres", default="", help="run on this PostgreSQL URL instead")
     args = parser.parse_args()
+    targets = Targets()
     with tempfile.TemporaryDirectory(prefix="bench-send-") as folder:
-        throughput(Path(folder) / "a", args.subscribers, args.postgres)
+        throughput(Path(folder) / "a", args.subscribers, args.postgres, targets)
         if args.rss_subscribers:
-            peak_rss(Path(folder) / "b", args.rss_subscribers, args.postgres)
+            peak_rss(Path(folder) / "b", args.rss_subscribers, args.postgres, targets)
+    return targets.exit_status()
 
 
-def throughput(folder: Path, count: int, postgres: str) -> None:
-    validate = SCHEMA.exists()
-    server, port = start_server(folder, validate=validate)
+def throughput(folder: Path, count: int, postgres: str, targets: Targets) -> None:
+    server, port = start_server(folder)
     try:
         config_path = setup(folder, port, count, postgres)
         config = config_module.load(config_path, environment(config_path))
         services = wiring.build(config)
         issue_id = 1
+        started = time.perf_counter()
         payloads = build_payloads(services, issue_id)
+        build_seconds = time.perf_counter() - started
+        invalid = schema_errors(payloads)
         before = record_lines(folder)
         started = time.perf_counter()
         counts = send_issue(services, issue_id)
@@ -91,19 +110,53 @@ def throughput(folder: Path, count: int, postgres: str) -> None:
         server.terminate()
         server.wait()
     ratio = send_seconds / bare_seconds
-    print(f"(a) {count:,} subscribers, server schema validation {'on' if validate else 'off'}")
-    print(
-        f"    HTTP requests: {requests} (provider made {provider.requests_made}; "
-        f"target {-(-count // 1000)})"
-    )
+    expected_requests = -(-count // RECIPIENTS_PER_REQUEST)
+    print(f"(a) {count:,} subscribers")
+    print(f"    HTTP requests: {requests} (provider made {provider.requests_made})")
     print(f"    sent: {counts.sent:,}  state: {counts.state}")
     print(f"    send_issue end to end: {send_seconds:.2f} s ({counts.sent / send_seconds:,.0f}/s)")
     print(f"    bare loop POSTing the same {len(payloads)} payloads: {bare_seconds:.2f} s")
-    print(f"    ratio: {ratio:.2f} (target <= 2) {'OK' if ratio <= 2 else 'OVER'}")
+    print(f"    ratio send_issue / bare loop: {ratio:.2f}")
+    print(
+        f"    (building them first, tokens and JSON: {build_seconds:.2f} s; send_issue / build "
+        f"+ POST: {send_seconds / (build_seconds + bare_seconds):.2f}, the ledger's share)"
+    )
+    targets.check(
+        f"(a) one request per {RECIPIENTS_PER_REQUEST:,} recipients",
+        f"{requests} for {expected_requests}",
+        requests == provider.requests_made == expected_requests,
+    )
+    targets.check("(a) every subscriber sent", f"{counts.sent:,}/{count:,}", counts.sent == count)
+    targets.check(
+        f"(a) send_issue / bare loop <= {MAX_RATIO_TO_BARE_POSTS}",
+        f"{ratio:.2f}",
+        ratio <= MAX_RATIO_TO_BARE_POSTS,
+    )
+    if invalid is None:
+        print(f"    payloads not checked: {SCHEMA} is not available")
+    else:
+        targets.check(
+            "(a) every payload valid against the SendGrid schema",
+            f"{len(invalid)} of {len(payloads)} invalid{': ' + invalid[0] if invalid else ''}",
+            not invalid,
+        )
 
 
-def peak_rss(folder: Path, count: int, postgres: str) -> None:
-    server, port = start_server(folder, validate=False)
+def schema_errors(payloads: list[bytes]) -> list[str] | None:
+    """The first error of each payload SendGrid's schema refuses; None without the schema."""
+    if not SCHEMA.exists():
+        return None
+    checker = SendgridServer(schema_path=SCHEMA)
+    found = []
+    for body in payloads:
+        errors = checker.check(json.loads(body))
+        if errors:
+            found.append(f"{errors[0]['field']}: {errors[0]['message']}")
+    return found
+
+
+def peak_rss(folder: Path, count: int, postgres: str, targets: Targets) -> None:
+    server, port = start_server(folder)
     try:
         started = time.perf_counter()
         config_path = setup(folder, port, count, postgres)
@@ -128,18 +181,31 @@ def peak_rss(folder: Path, count: int, postgres: str) -> None:
     counts = json.loads(done.stdout)
     # RUSAGE_CHILDREN is the largest child so far; the server child is small next to it.
     peak_mb = max(peak_kb, before) / 1024
+    requests = record_lines(folder)
+    expected_requests = -(-count // RECIPIENTS_PER_REQUEST)
     print(f"(b) {count:,} subscribers (setup {setup_seconds:.0f} s)")
     print(f"    sent: {counts['sent']:,} in {seconds:.1f} s ({counts['sent'] / seconds:,.0f}/s)")
-    print(f"    HTTP requests: {record_lines(folder)} (target {count // 1000})")
-    print(f"    peak RSS of the send process: {peak_mb:.0f} MB (target < 300 MB) "
-          f"{'OK' if peak_mb < 300 else 'OVER'}")  # fmt: skip
+    print(f"    HTTP requests: {requests}")
+    print(f"    peak RSS of the send process: {peak_mb:.0f} MB")
+    targets.check(
+        f"(b) one request per {RECIPIENTS_PER_REQUEST:,} recipients",
+        f"{requests} for {expected_requests}",
+        requests == expected_requests,
+    )
+    targets.check(
+        "(b) every subscriber sent", f"{counts['sent']:,}/{count:,}", counts["sent"] == count
+    )
+    targets.check(
+        f"(b) peak RSS of the send process < {MAX_PEAK_RSS_MB} MB",
+        f"{peak_mb:.0f} MB",
+        peak_mb < MAX_PEAK_RSS_MB,
+    )
 
 
-def start_server(folder: Path, validate: bool) -> tuple[subprocess.Popen[str], int]:
+def start_server(folder: Path) -> tuple[subprocess.Popen[str], int]:
     folder.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, str(ROOT / "tests" / "sendgrid_server.py")]
-    command += ["--record", str(folder / "received.jsonl")]
-    command += ["--schema", str(SCHEMA)] if validate else ["--no-validate"]
+    command += ["--record", str(folder / "received.jsonl"), "--no-validate"]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
     return server, int(server.stdout.readline())
@@ -168,7 +234,9 @@ def setup(folder: Path, port: int, count: int, postgres: str) -> Path:
     """A config, a migrated database, `count` subscribers, one issue started with its render."""
     folder.mkdir(parents=True, exist_ok=True)
     url = own_schema(postgres) if postgres else f"sqlite:///{folder / 'bench.db'}"
-    path = write_sendgrid_config(folder, url, f"http://127.0.0.1:{port}", batch_size=1000)
+    path = write_sendgrid_config(
+        folder, url, f"http://127.0.0.1:{port}", batch_size=RECIPIENTS_PER_REQUEST
+    )
     config = config_module.load(path, environment(path))
     services = wiring.build(config)
     store = services.store
@@ -272,7 +340,7 @@ def build_payloads(services: wiring.Services, issue_id: int) -> list[bytes]:
                     f"{base}/unsubscribe/{token}",
                 )
             )
-            if len(batch) == 1000:
+            if len(batch) == RECIPIENTS_PER_REQUEST:
                 bodies.append(json.dumps(provider.payload(message, batch)).encode())
                 batch = []
         if batch:
@@ -292,4 +360,4 @@ def post(port: int, body: bytes) -> Any:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
