@@ -12,13 +12,12 @@ import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -80,15 +79,10 @@ class Public:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def build(cls, services: Services, worker: OutboxWorker | None) -> Public:
+    def build(cls, services: Services, pages: Environment, worker: OutboxWorker | None) -> Public:
         settings = services.config.settings
         rules = settings.subscribe
         messages = Messages(settings.newsletter.language, settings.newsletter.name)
-        pages = Environment(
-            loader=FileSystemLoader(Path(__file__).parent / "templates"),
-            autoescape=select_autoescape(default=True),
-            auto_reload=False,
-        )
         return cls(
             services=services,
             pages=pages,
@@ -109,9 +103,17 @@ class Public:
         return HTMLResponse(html, status_code=status)
 
     def message_page(
-        self, title: str, body: str, status: int = 200, alert: bool = False, **extra: Any
+        self,
+        title: str,
+        body: str,
+        status: int = 200,
+        alert: bool = False,
+        link: str | None = None,
+        **extra: Any,
     ) -> HTMLResponse:
-        return self.page("message.html", status, title=title, body=body, alert=alert, **extra)
+        return self.page(
+            "message.html", status, title=title, body=body, alert=alert, link=link, **extra
+        )
 
     def wake_worker(self) -> None:
         if self.worker is not None:
