@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from newsletter import __version__
 from newsletter.audience.outbox import Mailer, OutboxWorker, RenderEmail
 from newsletter.runtime.wiring import Services
-from newsletter.web import archive, desk, public
+from newsletter.web import archive, desk, links, public, webhooks
 from newsletter.web.access import AccessLog
 from newsletter.web.desk.requests import Desk
 from newsletter.web.forwarded import ForwardedHeaders, trusted_networks
@@ -83,6 +83,8 @@ def create_app(
         return JSONResponse({"status": "unavailable"}, status_code=503)
 
     app.include_router(public.router)
+    app.include_router(links.router)
+    app.include_router(webhooks.router)
 
     web = services.config.settings.web
     messages = app.state.public.t
