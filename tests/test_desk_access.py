@@ -313,3 +313,11 @@ def test_session_tokens_are_signed_and_expire() -> None:
     assert security.open_session("k1", sealed, later, timedelta(hours=1)) is None
     assert security.csrf_valid("k1", session.nonce, security.csrf_token("k1", session.nonce))
     assert not security.csrf_valid("k1", "other", security.csrf_token("k1", session.nonce))
+
+
+def test_every_page_uses_the_one_templates_object(services: Services) -> None:
+    """Public pages, the desk and the archive render with the environment built by create_app."""
+    app = client_for(services).app
+    templates = app.state.templates
+    assert app.state.public.pages is templates
+    assert app.state.desk.env is templates
