@@ -1,5 +1,6 @@
-"""ASGI middleware guarding the public surface: a readable Host, body size caps and security
-headers."""
+"""ASGI middleware guarding the app: a readable Host, body size caps, and security headers,
+which are set here and nowhere else (a route declares the policy of a page that needs its own).
+"""
 
 from __future__ import annotations
 
