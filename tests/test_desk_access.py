@@ -21,7 +21,7 @@ from newsletter.domain.model import IssueState
 from newsletter.runtime import config as config_module
 from newsletter.runtime import wiring
 from newsletter.runtime.wiring import Services
-from newsletter.web.desk import desk_router, security
+from newsletter.web.desk import ROUTERS, security
 from tests.conftest import _postgres_schema, write_config
 from tests.desk_support import (
     BASE,
@@ -37,7 +37,7 @@ from tests.desk_support import (
 def desk_routes(services: Services) -> list[tuple[str, str]]:
     """(method, path) of every desk route but the login page and form."""
     found = []
-    for route in desk_router(services).routes:
+    for route in (route for router in ROUTERS for route in router.routes):
         if not isinstance(route, APIRoute) or not route.path.startswith("/desk"):
             continue
         if route.path == "/desk/login":
@@ -313,3 +313,11 @@ def test_session_tokens_are_signed_and_expire() -> None:
     assert security.open_session("k1", sealed, later, timedelta(hours=1)) is None
     assert security.csrf_valid("k1", session.nonce, security.csrf_token("k1", session.nonce))
     assert not security.csrf_valid("k1", "other", security.csrf_token("k1", session.nonce))
+
+
+def test_every_page_uses_the_one_templates_object(services: Services) -> None:
+    """Public pages, the desk and the archive render with the environment built by create_app."""
+    app = client_for(services).app
+    templates = app.state.templates
+    assert app.state.public.pages is templates
+    assert app.state.desk.env is templates

@@ -1,8 +1,11 @@
 """The web app: public pages and endpoints, the editors' desk, the archive.
 
 `create_app(services)` builds a FastAPI app around already-built services; nothing is created at
-import time. The app owns the outbox worker that sends confirmation and welcome emails: it
-starts and stops with the app.
+import time. The routers are module-level; what their handlers share is built here, once, and
+kept in `app.state`: `services`, `templates` (the one Jinja environment of every page),
+`public`, `desk`. Security headers are set in one place, the `SecurityHeaders` middleware. The
+app owns the outbox worker that sends confirmation and welcome emails: it starts and stops with
+the app.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from fastapi.responses import JSONResponse
 from newsletter import __version__
 from newsletter.audience.outbox import Mailer, OutboxWorker, RenderEmail
 from newsletter.runtime.wiring import Services
-from newsletter.web import public
+from newsletter.web import archive, desk, links, public, webhooks
 from newsletter.web.access import AccessLog
+from newsletter.web.desk.requests import Desk
 from newsletter.web.forwarded import ForwardedHeaders, trusted_networks
 from newsletter.web.guard import BodyLimit, HostHeader, SecurityHeaders
+from newsletter.web.pages import environment
 
 
 def create_app(
@@ -50,9 +55,14 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
+    templates = environment(services.config.settings.newsletter.timezone)
     app.state.services = services
-    _include_desk_and_archive(app, services)
-    app.state.public = public.Public.build(services, worker)
+    app.state.templates = templates
+    app.state.desk = Desk(services, templates)
+    for router in desk.ROUTERS:
+        app.include_router(router)
+    app.include_router(archive.router)
+    app.state.public = public.Public.build(services, templates, worker)
     app.state.outbox_worker = worker
 
     @app.get(
@@ -73,6 +83,8 @@ def create_app(
         return JSONResponse({"status": "unavailable"}, status_code=503)
 
     app.include_router(public.router)
+    app.include_router(links.router)
+    app.include_router(webhooks.router)
 
     web = services.config.settings.web
     messages = app.state.public.t
@@ -106,11 +118,3 @@ def _desk_forms_allowed(limit: Callable[[str], int]) -> Callable[[str], int]:
         return DESK_MAX_BODY_BYTES if path.startswith("/desk/") else limit(path)
 
     return limit_for
-
-
-def _include_desk_and_archive(app: FastAPI, services: Services) -> None:
-    from newsletter.web.archive import archive_router
-    from newsletter.web.desk import desk_router
-
-    app.include_router(desk_router(services))
-    app.include_router(archive_router(services))

@@ -14,11 +14,13 @@ from xml.etree import ElementTree
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment
 
 from newsletter.domain.model import Issue, IssueState, Recipient, RenderedMessage
 from newsletter.render.personalise import personalise
+from newsletter.render.renderer import Renderer
 from newsletter.runtime.wiring import Services
-from newsletter.web.pages import environment
+from newsletter.web.guard import Policy, declare
 from newsletter.web.params import RowId
 
 FEED_SIZE = 30
@@ -37,58 +39,74 @@ def public_copy(message: RenderedMessage, base_url: str) -> tuple[str, str]:
     return copy.html, copy.text
 
 
-def archive_router(services: Services) -> APIRouter:
-    router = APIRouter(prefix="/archive", tags=["archive"])
-    settings = services.config.settings
-    base_url = settings.newsletter.base_url
-    env = environment(settings.newsletter.timezone)
+# The archive shows the email as sent: remote images, its own styles, no script.
+ARCHIVE_PAGE = Policy(
+    "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; "
+    "font-src https: data:; base-uri 'none'; form-action 'self'"
+)
 
-    def sent_issues() -> list[Issue]:
-        return [issue for issue, _ in services.store.issues.all() if issue.state is IssueState.SENT]
+router = APIRouter(prefix="/archive", tags=["archive"])
 
-    def sent_message(issue_id: int) -> RenderedMessage:
-        issue = services.store.issues.get(issue_id)
-        if issue is None or issue.state is not IssueState.SENT:
-            raise HTTPException(404, "no sent issue with this number")
-        frozen = services.store.issues.frozen_render(issue_id)
-        if frozen is not None:
-            return frozen
-        from newsletter.render.renderer import Renderer
 
-        return Renderer(services.config).render_issue(issue)
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
 
-    @router.get("", summary="The list of sent issues", response_class=HTMLResponse)
-    def index(request: Request) -> HTMLResponse:
-        body = env.get_template("archive/index.html").render(
-            newsletter=settings.newsletter.name,
-            language=settings.newsletter.language,
-            issues=sent_issues(),
-        )
-        return HTMLResponse(body, headers=_headers())
 
-    @router.get(
-        "/feed.xml",
-        summary="RSS 2.0 feed of sent issues",
-        response_class=Response,
-        responses={200: {"content": {"application/rss+xml": {}}, "description": "RSS 2.0"}},
+def _sent_issues(services: Services) -> list[Issue]:
+    return [issue for issue, _ in services.store.issues.all() if issue.state is IssueState.SENT]
+
+
+def _sent_message(services: Services, issue_id: int) -> RenderedMessage:
+    issue = services.store.issues.get(issue_id)
+    if issue is None or issue.state is not IssueState.SENT:
+        raise HTTPException(404, "no sent issue with this number")
+    frozen = services.store.issues.frozen_render(issue_id)
+    if frozen is not None:
+        return frozen
+    return Renderer(services.config).render_issue(issue)
+
+
+@router.get("", summary="The list of sent issues", response_class=HTMLResponse)
+def index(request: Request) -> HTMLResponse:
+    services = _services(request)
+    templates: Environment = request.app.state.templates
+    body = templates.get_template("archive/index.html").render(
+        newsletter=services.config.settings.newsletter.name,
+        language=services.config.settings.newsletter.language,
+        issues=_sent_issues(services),
     )
-    def feed() -> Response:
-        return Response(
-            rss(settings.newsletter.name, base_url, settings.newsletter.language, sent_issues()),
-            media_type="application/rss+xml; charset=utf-8",
-        )
+    declare(request, ARCHIVE_PAGE)
+    return HTMLResponse(body)
 
-    @router.get(
-        "/{issue_id}",
-        summary="The web version of a sent issue",
-        response_class=HTMLResponse,
-        responses={404: {"description": "No sent issue has this id"}},
+
+@router.get(
+    "/feed.xml",
+    summary="RSS 2.0 feed of sent issues",
+    response_class=Response,
+    responses={200: {"content": {"application/rss+xml": {}}, "description": "RSS 2.0"}},
+)
+def feed(request: Request) -> Response:
+    services = _services(request)
+    newsletter = services.config.settings.newsletter
+    return Response(
+        rss(newsletter.name, newsletter.base_url, newsletter.language, _sent_issues(services)),
+        media_type="application/rss+xml; charset=utf-8",
     )
-    def web_version(issue_id: RowId) -> HTMLResponse:
-        html, _ = public_copy(sent_message(issue_id), base_url)
-        return HTMLResponse(html, headers=_headers())
 
-    return router
+
+@router.get(
+    "/{issue_id}",
+    summary="The web version of a sent issue",
+    response_class=HTMLResponse,
+    responses={404: {"description": "No sent issue has this id"}},
+)
+def web_version(request: Request, issue_id: RowId) -> HTMLResponse:
+    services = _services(request)
+    message = _sent_message(services, issue_id)
+    html, _ = public_copy(message, services.config.settings.newsletter.base_url)
+    declare(request, ARCHIVE_PAGE)
+    return HTMLResponse(html)
 
 
 def rss(name: str, base_url: str, language: str, sent: list[Issue]) -> bytes:
@@ -135,14 +153,3 @@ def _text(parent: ElementTree.Element, tag: str, text: str) -> ElementTree.Eleme
 def _html_text(text: str) -> str:
     """Plain text as HTML: every <, > and & shown as such, never parsed as markup."""
     return html.escape(text, quote=False)
-
-
-def _headers() -> dict[str, str]:
-    return {
-        "Content-Security-Policy": (
-            "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; "
-            "font-src https: data:; base-uri 'none'; form-action 'self'"
-        ),
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-    }

@@ -1,12 +1,15 @@
-"""ASGI middleware guarding the public surface: a readable Host, body size caps and security
-headers."""
+"""ASGI middleware guarding the app: a readable Host, body size caps, and security headers,
+which are set here and nowhere else (a route declares the policy of a page that needs its own).
+"""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
@@ -90,9 +93,62 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+@dataclass(frozen=True)
+class Policy:
+    """The security headers of one kind of response. A route whose page needs other headers
+    than its path's default declares its policy (`declare`); `SecurityHeaders` applies it."""
+
+    content_security: str
+    referrer: str = "no-referrer"  # links carry tokens
+    frame_options: str | None = "DENY"  # None: the page may be framed anywhere
+    cache: str | None = None
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        found = [
+            (b"content-security-policy", self.content_security.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", self.referrer.encode()),
+        ]
+        if self.frame_options is not None:
+            found.append((b"x-frame-options", self.frame_options.encode()))
+        if self.cache is not None:
+            found.append((b"cache-control", self.cache.encode()))
+        return found
+
+
+def _no_script(framing: str) -> str:
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        f"form-action 'self'; base-uri 'none'; frame-ancestors {framing}"
+    )
+
+
+# The public pages: a strict Content-Security-Policy (no script at all), no framing...
+PUBLIC = Policy(_no_script("'none'"))
+# ... but the sign-up page, which sites embed.
+EMBEDDABLE = Policy(_no_script("*"), frame_options=None)
+# Token links: nothing of them stays in a cache.
+TOKEN_LINK = Policy(_no_script("'none'"), cache="no-store")
+
+_STATE_KEY = "security_policy"
+
+
+def declare(request: Request, policy: Policy) -> None:
+    """The response to this request gets `policy` instead of its path's default."""
+    request.state.security_policy = policy
+
+
+def default_policy(path: str, embeddable: Callable[[str], bool]) -> Policy:
+    if embeddable(path):
+        return EMBEDDABLE
+    if path.startswith(("/confirm/", "/unsubscribe/")):
+        return TOKEN_LINK
+    return PUBLIC
+
+
 class SecurityHeaders:
-    """A strict Content-Security-Policy (no script at all), no referrer (links carry tokens),
-    no MIME sniffing; framing allowed only on the embeddable sign-up page."""
+    """The one place security headers are set: the policy the route declared, else its path's
+    default. A header the response already carries is kept."""
 
     def __init__(self, app: ASGIApp, embeddable: Callable[[str], bool]) -> None:
         self.app = app
@@ -102,27 +158,15 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        framing = "*" if self.embeddable(path) else "'none'"
-        policy = (
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-            f"form-action 'self'; base-uri 'none'; frame-ancestors {framing}"
-        )
-        extra = [
-            (b"content-security-policy", policy.encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-        ]
-        if not self.embeddable(path):
-            extra.append((b"x-frame-options", b"DENY"))
-        if path.startswith(("/confirm/", "/unsubscribe/")):
-            extra.append((b"cache-control", b"no-store"))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                # Read at response time: the route declares its policy while it runs.
+                declared = scope.get("state", {}).get(_STATE_KEY)
+                policy = declared or default_policy(scope["path"], self.embeddable)
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 headers = list(message.get("headers", []))
-                headers.extend(item for item in extra if item[0] not in present)
+                headers.extend(item for item in policy.headers() if item[0] not in present)
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -1,4 +1,6 @@
-"""The Jinja2 environment of the web pages (desk and archive): autoescaped, French dates."""
+"""The one Jinja2 environment of every web page (public pages, desk, archive): autoescaped,
+strict about undefined names, French dates. `create_app` builds it once; handlers reach it
+through the app's state."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ def environment(timezone: str) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # the templates ship with the package: no file check per page
     )
     zone = ZoneInfo(timezone)
 

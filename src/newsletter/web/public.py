@@ -1,6 +1,7 @@
-"""The public endpoints: sign-up, confirmation, unsubscribe (RFC 8058), provider webhook.
+"""The public sign-up, and what the public endpoints share (`Public`, kept in `app.state`).
 
-Pages are Jinja2 templates of `web/templates/` in the newsletter's language. Every refusal is
+The emails' links are in `links.py`, the provider's webhook in `webhooks.py`. Pages are Jinja2
+templates of `web/templates/` in the newsletter's language. Every refusal is
 a 4xx with a readable message: JSON `{"detail": ...}` for API clients, the page again for a
 browser posting the form.
 """
@@ -12,23 +13,19 @@ import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from newsletter.audience import subscribers
 from newsletter.audience.outbox import OutboxWorker
-from newsletter.deliver import events as provider_events
 from newsletter.domain import untrusted_json
-from newsletter.domain.errors import InvalidAddress, TokenError
+from newsletter.domain.errors import InvalidAddress
 from newsletter.runtime.wiring import Services
-from newsletter.store.subscribers import ConfirmOutcome
 from newsletter.web.messages import Messages
 from newsletter.web.params import is_control
 from newsletter.web.ratelimit import TokenBuckets
@@ -43,7 +40,7 @@ MAX_CONSENT_VERSION = 100
 # memory it holds) stays bounded when requests come faster than the database takes them.
 MAX_SIGNUPS_WAITING = 2000
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,100}$"
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class SignupAccepted(BaseModel):
@@ -53,11 +50,6 @@ class SignupAccepted(BaseModel):
 
 class ErrorBody(BaseModel):
     detail: str
-
-
-class WebhookResult(BaseModel):
-    applied: int
-    duplicates: int
 
 
 @dataclass
@@ -80,15 +72,10 @@ class Public:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def build(cls, services: Services, worker: OutboxWorker | None) -> Public:
+    def build(cls, services: Services, pages: Environment, worker: OutboxWorker | None) -> Public:
         settings = services.config.settings
         rules = settings.subscribe
         messages = Messages(settings.newsletter.language, settings.newsletter.name)
-        pages = Environment(
-            loader=FileSystemLoader(Path(__file__).parent / "templates"),
-            autoescape=select_autoescape(default=True),
-            auto_reload=False,
-        )
         return cls(
             services=services,
             pages=pages,
@@ -109,9 +96,17 @@ class Public:
         return HTMLResponse(html, status_code=status)
 
     def message_page(
-        self, title: str, body: str, status: int = 200, alert: bool = False, **extra: Any
+        self,
+        title: str,
+        body: str,
+        status: int = 200,
+        alert: bool = False,
+        link: str | None = None,
+        **extra: Any,
     ) -> HTMLResponse:
-        return self.page("message.html", status, title=title, body=body, alert=alert, **extra)
+        return self.page(
+            "message.html", status, title=title, body=body, alert=alert, link=link, **extra
+        )
 
     def wake_worker(self) -> None:
         if self.worker is not None:
@@ -149,12 +144,12 @@ def limit_for(max_body_bytes: int) -> Any:
     return limit
 
 
-def _public(request: Request) -> Public:
+def public_state(request: Request) -> Public:
     public: Public = request.app.state.public
     return public
 
 
-def _client_ip(request: Request) -> str:
+def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
@@ -174,7 +169,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
     },
 }
-_HTML = {"text/html": {"schema": {"type": "string"}}}
+HTML_PAGE = {"text/html": {"schema": {"type": "string"}}}
 _SIGNUP_SCHEMA = {
     "type": "object",
     "required": ["email"],
@@ -189,7 +184,7 @@ _SIGNUP_SCHEMA = {
         },
     },
 }
-_TOKEN = PathParam(
+TOKEN_PARAM = PathParam(
     description="The signed token from the email's link",
     json_schema_extra={"pattern": TOKEN_PATTERN},
 )
@@ -201,10 +196,10 @@ router = APIRouter()
     "/subscribe",
     response_class=HTMLResponse,
     summary="The sign-up form (embeddable in an iframe)",
-    responses={200: {"content": _HTML}},
+    responses={200: {"content": HTML_PAGE}},
 )
 def subscribe_form(request: Request) -> HTMLResponse:
-    public = _public(request)
+    public = public_state(request)
     return _form(public, request)
 
 
@@ -227,7 +222,7 @@ def _form(
     status_code=202,
     summary="Sign up (double opt-in): the same 202 whether the address is new or known",
     response_model=SignupAccepted,
-    responses={202: {"content": _HTML}, **_ERRORS},
+    responses={202: {"content": HTML_PAGE}, **_ERRORS},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -240,10 +235,10 @@ def _form(
     },
 )
 async def subscribe(request: Request) -> Response:
-    public = _public(request)
+    public = public_state(request)
     t = public.t
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    is_form = content_type in _FORM_TYPES
+    is_form = content_type in FORM_TYPES
     browser = is_form and "text/html" in request.headers.get("accept", "")
     fields: dict[str, str] = {}
 
@@ -254,7 +249,7 @@ async def subscribe(request: Request) -> Response:
             return page
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
-    wait = public.per_ip.take(_client_ip(request))
+    wait = public.per_ip.take(client_ip(request))
     if wait:
         return _too_many(refuse, t, wait)
     raw = await _read_fields(request, content_type)
@@ -269,7 +264,7 @@ async def subscribe(request: Request) -> Response:
     if not _short_text(fields.get("consent_version", ""), MAX_CONSENT_VERSION):
         return refuse(422, t("bad_consent_version", limit=MAX_CONSENT_VERSION))
     if fields.get(HONEYPOT):
-        log.info("sign-up refused: honeypot filled (client %s)", _client_ip(request))
+        log.info("sign-up refused: honeypot filled (client %s)", client_ip(request))
         return refuse(400, t("honeypot"))
     email = fields.get("email", "")
     if not email.strip():
@@ -289,7 +284,7 @@ async def subscribe(request: Request) -> Response:
     origin = request.headers.get("origin")
     source = ("web-form" if is_form else "web-json") + (f" {origin}" if origin else "")
     version = fields.get("consent_version") or public.consent_version
-    consent = subscribers.Consent(ip=_client_ip(request), source=source, text=version)
+    consent = subscribers.Consent(ip=client_ip(request), source=source, text=version)
     # Answer first, store after: whether the address is new, pending or active, the answer
     # has the same content and leaves at the same point, before any database work.
     if not public.sign_up_later(address, fields.get("name"), consent):
@@ -302,7 +297,7 @@ async def subscribe(request: Request) -> Response:
 
 async def _read_fields(request: Request, content_type: str) -> dict[str, Any] | tuple[int, str]:
     """The body's fields, or (status, message) saying why they cannot be read."""
-    t = _public(request).t
+    t = public_state(request).t
     if content_type == "application/json":
         body = await request.body()
         try:
@@ -312,7 +307,7 @@ async def _read_fields(request: Request, content_type: str) -> dict[str, Any] | 
         if not isinstance(data, dict):
             return 400, t("not_an_object")
         return data
-    if content_type in _FORM_TYPES:
+    if content_type in FORM_TYPES:
         try:
             form = await request.form(max_files=0, max_fields=20)
         except Exception:  # python-multipart raises several types for malformed bodies
@@ -332,187 +327,3 @@ def _too_many(refuse: Any, t: Messages, wait: float) -> Response:
         429, t("rate_limited", seconds=seconds), {"Retry-After": str(seconds)}
     )
     return response
-
-
-@router.get(
-    "/confirm/{token}",
-    response_class=HTMLResponse,
-    summary="A page with a button confirming the sign-up (changes nothing by itself)",
-    description=(
-        "Link scanners of mail services open every link of an email: opening the link must "
-        "not confirm. The page's button posts to the same URL."
-    ),
-    responses={200: {"content": _HTML}, 400: {"content": _HTML, "description": "Bad link"}},
-)
-def confirm_page(request: Request, token: str = _TOKEN) -> HTMLResponse:
-    public = _public(request)
-    try:
-        subscribers.check_confirm_token(public.services, token)
-    except TokenError as exc:
-        return _bad_link(public, request, _link_problem(exc))
-    return public.page("confirm.html", title=public.t("confirm_title"), action=request.url.path)
-
-
-@router.post(
-    "/confirm/{token}",
-    response_class=HTMLResponse,
-    summary="Confirm a sign-up (the button of the confirmation page; no cookie needed)",
-    responses={
-        200: {"content": _HTML},
-        400: {"content": _HTML, "description": "Bad or expired link"},
-        413: {"model": ErrorBody, "description": "Body too large"},
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": False,
-            "content": {media: {"schema": {"type": "object"}} for media in _FORM_TYPES},
-        }
-    },
-)
-def confirm(request: Request, token: str = _TOKEN) -> HTMLResponse:
-    public = _public(request)
-    t = public.t
-    try:
-        outcome = subscribers.confirm(public.services, token)
-    except TokenError as exc:
-        return _bad_link(public, request, _link_problem(exc))
-    if outcome is ConfirmOutcome.REFUSED:
-        return _bad_link(public, request, "link_invalid")
-    if outcome is ConfirmOutcome.CONFIRMED:
-        public.wake_worker()
-        return public.message_page(t("confirmed_title"), t("confirmed"))
-    return public.message_page(t("confirmed_title"), t("already_confirmed"))
-
-
-def _link_problem(error: TokenError) -> str:
-    return "link_expired" if "expired" in str(error) else "link_invalid"
-
-
-def _bad_link(public: Public, request: Request, key: str) -> HTMLResponse:
-    t = public.t
-    return public.message_page(
-        t("link_invalid_title"),
-        t(key),
-        status=400,
-        alert=True,
-        link=request.scope.get("root_path", "") + "/subscribe",
-        link_text=t("resubscribe"),
-    )
-
-
-@router.get(
-    "/unsubscribe/{token}",
-    response_class=HTMLResponse,
-    summary="A page with an unsubscribe button (changes nothing by itself)",
-    responses={200: {"content": _HTML}, 400: {"content": _HTML, "description": "Bad link"}},
-)
-def unsubscribe_page(request: Request, token: str = _TOKEN) -> HTMLResponse:
-    public = _public(request)
-    try:
-        subscribers.check_unsubscribe_token(public.services, token)
-    except TokenError:
-        return _bad_link(public, request, "link_invalid")
-    return public.page(
-        "unsubscribe.html", title=public.t("unsubscribe_title"), action=request.url.path
-    )
-
-
-@router.post(
-    "/unsubscribe/{token}",
-    response_class=HTMLResponse,
-    summary="Unsubscribe (RFC 8058 one-click: body List-Unsubscribe=One-Click, no cookie)",
-    responses={
-        200: {"content": _HTML},
-        400: {"content": _HTML, "description": "Bad link"},
-        413: {"model": ErrorBody, "description": "Body too large"},
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": False,
-            "content": {
-                media: {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}
-                        },
-                    }
-                }
-                for media in _FORM_TYPES
-            },
-        }
-    },
-)
-def unsubscribe(request: Request, token: str = _TOKEN) -> HTMLResponse:
-    public = _public(request)
-    t = public.t
-    try:
-        changed = subscribers.unsubscribe(public.services, token)
-    except TokenError:
-        return _bad_link(public, request, "link_invalid")
-    if changed:
-        log.info("unsubscribed through a link")
-    return public.message_page(
-        t("unsubscribed_title"),
-        t("unsubscribed"),
-        link=request.scope.get("root_path", "") + "/subscribe",
-        link_text=t("resubscribe"),
-    )
-
-
-@router.post(
-    "/webhooks/sendgrid",
-    summary="SendGrid's signed event webhook",
-    response_model=WebhookResult,
-    responses={
-        400: {"model": ErrorBody, "description": "Signed, but not a JSON list of events"},
-        403: {"model": ErrorBody, "description": "Bad or missing signature, stale timestamp"},
-        413: {"model": ErrorBody, "description": "Body too large"},
-    },
-    openapi_extra={
-        "parameters": [
-            {
-                "name": provider_events.SIGNATURE_HEADER,
-                "in": "header",
-                "required": True,
-                "schema": {"type": "string"},
-            },
-            {
-                "name": provider_events.TIMESTAMP_HEADER,
-                "in": "header",
-                "required": True,
-                "schema": {"type": "string"},
-            },
-        ],
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}
-            },
-        },
-    },
-)
-async def sendgrid_webhook(request: Request) -> JSONResponse:
-    public = _public(request)
-    services = public.services
-    body = await request.body()
-    key = services.config.secrets.sendgrid_webhook_public_key
-    try:
-        provider_events.verify(
-            key,
-            body,
-            request.headers.get(provider_events.SIGNATURE_HEADER),
-            request.headers.get(provider_events.TIMESTAMP_HEADER),
-            services.clock(),
-        )
-        events = provider_events.read_events(body)
-    except provider_events.WebhookRefused as exc:
-        if key:
-            log.warning("SendGrid webhook refused from %s: %s", _client_ip(request), exc)
-        else:
-            log.error("SendGrid webhook refused: %s", exc)
-        return JSONResponse({"detail": str(exc)}, status_code=403)
-    except provider_events.BadPayload as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
-    report = await run_in_threadpool(provider_events.apply_events, services, events)
-    return JSONResponse(report.to_json())

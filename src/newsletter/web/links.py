@@ -1,0 +1,154 @@
+"""The links of the emails: confirming a sign-up and unsubscribing (RFC 8058 one-click).
+
+Opening a link changes nothing (mail services' scanners open every link): its page has a
+button that posts to the same URL.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from newsletter.audience import subscribers
+from newsletter.domain.errors import TokenError
+from newsletter.store.subscribers import ConfirmOutcome
+from newsletter.web.public import (
+    FORM_TYPES,
+    HTML_PAGE,
+    TOKEN_PARAM,
+    ErrorBody,
+    Public,
+    public_state,
+)
+
+log = logging.getLogger("newsletter.web")
+
+router = APIRouter()
+
+
+@router.get(
+    "/confirm/{token}",
+    response_class=HTMLResponse,
+    summary="A page with a button confirming the sign-up (changes nothing by itself)",
+    description=(
+        "Link scanners of mail services open every link of an email: opening the link must "
+        "not confirm. The page's button posts to the same URL."
+    ),
+    responses={200: {"content": HTML_PAGE}, 400: {"content": HTML_PAGE, "description": "Bad link"}},
+)
+def confirm_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
+    public = public_state(request)
+    try:
+        subscribers.check_confirm_token(public.services, token)
+    except TokenError as exc:
+        return _bad_link(public, request, _link_problem(exc))
+    return public.page("confirm.html", title=public.t("confirm_title"), action=request.url.path)
+
+
+@router.post(
+    "/confirm/{token}",
+    response_class=HTMLResponse,
+    summary="Confirm a sign-up (the button of the confirmation page; no cookie needed)",
+    responses={
+        200: {"content": HTML_PAGE},
+        400: {"content": HTML_PAGE, "description": "Bad or expired link"},
+        413: {"model": ErrorBody, "description": "Body too large"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {media: {"schema": {"type": "object"}} for media in FORM_TYPES},
+        }
+    },
+)
+def confirm(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
+    public = public_state(request)
+    t = public.t
+    try:
+        outcome = subscribers.confirm(public.services, token)
+    except TokenError as exc:
+        return _bad_link(public, request, _link_problem(exc))
+    if outcome is ConfirmOutcome.REFUSED:
+        return _bad_link(public, request, "link_invalid")
+    if outcome is ConfirmOutcome.CONFIRMED:
+        public.wake_worker()
+        return public.message_page(t("confirmed_title"), t("confirmed"))
+    return public.message_page(t("confirmed_title"), t("already_confirmed"))
+
+
+def _link_problem(error: TokenError) -> str:
+    return "link_expired" if "expired" in str(error) else "link_invalid"
+
+
+def _bad_link(public: Public, request: Request, key: str) -> HTMLResponse:
+    t = public.t
+    return public.message_page(
+        t("link_invalid_title"),
+        t(key),
+        status=400,
+        alert=True,
+        link=request.scope.get("root_path", "") + "/subscribe",
+        link_text=t("resubscribe"),
+    )
+
+
+@router.get(
+    "/unsubscribe/{token}",
+    response_class=HTMLResponse,
+    summary="A page with an unsubscribe button (changes nothing by itself)",
+    responses={200: {"content": HTML_PAGE}, 400: {"content": HTML_PAGE, "description": "Bad link"}},
+)
+def unsubscribe_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
+    public = public_state(request)
+    try:
+        subscribers.check_unsubscribe_token(public.services, token)
+    except TokenError:
+        return _bad_link(public, request, "link_invalid")
+    return public.page(
+        "unsubscribe.html", title=public.t("unsubscribe_title"), action=request.url.path
+    )
+
+
+@router.post(
+    "/unsubscribe/{token}",
+    response_class=HTMLResponse,
+    summary="Unsubscribe (RFC 8058 one-click: body List-Unsubscribe=One-Click, no cookie)",
+    responses={
+        200: {"content": HTML_PAGE},
+        400: {"content": HTML_PAGE, "description": "Bad link"},
+        413: {"model": ErrorBody, "description": "Body too large"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {
+                media: {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}
+                        },
+                    }
+                }
+                for media in FORM_TYPES
+            },
+        }
+    },
+)
+def unsubscribe(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
+    public = public_state(request)
+    t = public.t
+    try:
+        changed = subscribers.unsubscribe(public.services, token)
+    except TokenError:
+        return _bad_link(public, request, "link_invalid")
+    if changed:
+        log.info("unsubscribed through a link")
+    return public.message_page(
+        t("unsubscribed_title"),
+        t("unsubscribed"),
+        link=request.scope.get("root_path", "") + "/subscribe",
+        link_text=t("resubscribe"),
+    )
