@@ -16,7 +16,7 @@ def init() -> None:
 
     \b
     Example:
-        newsletter --config /srv/newsletter/config.toml init
+        newsletter init && newsletter doctor
     """
     from newsletter.store.engine import display_url
 
