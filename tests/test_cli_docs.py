@@ -17,7 +17,7 @@ from newsletter.runtime.config import Settings
 README = Path(__file__).resolve().parents[1] / "README.md"
 ALWAYS = {"--help"}  # click adds it to every command
 # Heavy libraries a command imports when it runs; `newsletter --help` must not pay for them.
-HEAVY = ["sqlalchemy", "alembic", "pydantic", "jinja2", "premailer", "fastapi", "httpx"]
+HEAVY = ["rich", "sqlalchemy", "alembic", "pydantic", "jinja2", "premailer", "fastapi", "httpx"]
 
 
 def commands(group: click.Group, prefix: str = "newsletter") -> dict[str, click.Command]:

@@ -9,18 +9,23 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from newsletter.domain.model import RenderedMessage
 from newsletter.domain.progress import NO_PROGRESS, Progress
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from newsletter.domain.model import RenderedMessage
 
 
 @cache
 def err() -> Console:
     """The console on stderr, for warnings and the progress bar."""
+    from rich.console import Console
+
     return Console(stderr=True)
 
 
@@ -33,6 +38,7 @@ def emit(as_json: bool, data: dict[str, Any], human: Callable[[], None]) -> None
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.console import Console
     from rich.table import Table
 
     grid = Table(title=title)
