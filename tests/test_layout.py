@@ -50,7 +50,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("newsletter.deliver.file", "newsletter.runtime.private_files"): "writes private .eml files",
     ("newsletter.store.engine", "newsletter.runtime.private_files"): "creates the SQLite file",
     # SQL outside store/: these queries move into repositories.
-    ("newsletter.cli", "sqlalchemy"): "a command runs SQL directly",
     ("newsletter.curate.editors", "sqlalchemy"): "editors' table queried outside store/",
     ("newsletter.runtime.doctor", "sqlalchemy"): "doctor checks run SQL directly",
     ("newsletter.runtime.leader", "sqlalchemy"): "the PostgreSQL advisory lock runs SQL",

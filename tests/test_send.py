@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import cli
+from newsletter.cli.output import progress_bar
 from newsletter.deliver.memory import MemoryProvider
 from newsletter.deliver.send import (
     CLAIM_LEASE,
@@ -406,7 +407,8 @@ def test_progress_bar_goes_to_stderr(
     """With progress on, a bar showing done/total is drawn on stderr, nothing on stdout."""
     issue_id = make_issue(services)
     add_subscribers(services, 4)
-    _send(services, issue_id, progress=True)
+    with progress_bar("sending", enabled=True) as bar:
+        _send(services, issue_id, progress=bar)
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "4/4" in captured.err and "4 sent" in captured.err

@@ -13,7 +13,6 @@ import hashlib
 import logging
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -33,6 +32,7 @@ from newsletter.collect.feeds import (
 from newsletter.collect.normalise import normalise
 from newsletter.domain.errors import FeedError, UsageError
 from newsletter.domain.model import ArticleDraft, FeedSource, FeedState, FeedStatus
+from newsletter.domain.progress import NO_PROGRESS, Progress
 from newsletter.runtime.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,9 @@ class _Job:
     feed_id: int
 
 
-def collect(services: Services, only: str | None = None, progress: bool = False) -> CollectReport:
+def collect(
+    services: Services, only: str | None = None, progress: Progress = NO_PROGRESS
+) -> CollectReport:
     """Fetch every due configured feed once (or only the feed named `only`, due or not)."""
     config = services.config
     sources = config.feed_sources()
@@ -133,7 +135,9 @@ def collect(services: Services, only: str | None = None, progress: bool = False)
     return CollectReport(feeds=outcomes, skipped=skipped)
 
 
-async def _collect_all(services: Services, jobs: list[_Job], progress: bool) -> list[FeedOutcome]:
+async def _collect_all(
+    services: Services, jobs: list[_Job], progress: Progress
+) -> list[FeedOutcome]:
     settings = services.config.settings.collect
     limits = FetchLimits(
         timeout=settings.timeout_seconds,
@@ -142,7 +146,8 @@ async def _collect_all(services: Services, jobs: list[_Job], progress: bool) -> 
     )
     slots = asyncio.Semaphore(settings.concurrency)
     loop = asyncio.get_running_loop()
-    bar = _progress_bar(len(jobs)) if progress else None
+    progress.start(len(jobs))
+    new = failed = 0
 
     async def one(job: _Job, client: Any, worker: ThreadPoolExecutor) -> FeedOutcome:
         result: Fetched | FeedError
@@ -164,14 +169,13 @@ async def _collect_all(services: Services, jobs: list[_Job], progress: bool) -> 
             if isinstance(read, _Read)
             else read
         )
-        if bar is not None:
-            bar.advance(outcome)
+        nonlocal new, failed
+        new += outcome.new
+        failed += outcome.status is FeedStatus.ERROR
+        progress.advance(1, f"{new} new, {failed} failed · {outcome.name}")
         return outcome
 
-    with (
-        bar or nullcontext(),
-        ThreadPoolExecutor(1, thread_name_prefix="collect") as worker,
-    ):
+    with ThreadPoolExecutor(1, thread_name_prefix="collect") as worker:
         async with make_client(settings.concurrency, limits) as client:
             return list(await asyncio.gather(*(one(job, client, worker) for job in jobs)))
 
@@ -316,40 +320,3 @@ def _run_on_a_loop(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(make())
     with ThreadPoolExecutor(1, thread_name_prefix="collect-loop") as thread:
         return thread.submit(lambda: asyncio.run(make())).result()
-
-
-class _ProgressBar(AbstractContextManager["_ProgressBar"]):
-    """A rich progress bar on stderr: one step per feed, failures counted as they come."""
-
-    def __init__(self, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        self.progress = Progress(
-            TextColumn("collecting"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self.task = self.progress.add_task("collect", total=total, status="")
-        self.failed = 0
-        self.new = 0
-
-    def __enter__(self) -> _ProgressBar:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def advance(self, outcome: FeedOutcome) -> None:
-        self.failed += outcome.status is FeedStatus.ERROR
-        self.new += outcome.new
-        status = f"{self.new} new, {self.failed} failed · {outcome.name}"
-        self.progress.update(self.task, advance=1, status=status)
-
-
-def _progress_bar(total: int) -> _ProgressBar:
-    return _ProgressBar(total)

@@ -39,6 +39,7 @@ from newsletter.domain.model import (
     Recipient,
     RenderedMessage,
 )
+from newsletter.domain.progress import NO_PROGRESS, Progress
 from newsletter.runtime.wiring import Services
 from newsletter.store.deliveries import ClaimedDelivery
 
@@ -72,7 +73,7 @@ def send_issue(
     issue_id: int,
     *,
     resend_uncertain: bool = False,
-    progress: bool = False,
+    progress: Progress = NO_PROGRESS,
     worker: str | None = None,
     render: Render | None = None,
     retry: RetryPolicy | None = None,
@@ -139,7 +140,7 @@ class _SendRun:
     _unsubscribe_url: Callable[[int], str] | None = None
 
     def execute(
-        self, render: Render | None, *, resend_uncertain: bool, progress: bool
+        self, render: Render | None, *, resend_uncertain: bool, progress: Progress
     ) -> DeliveryCounts:
         store = self.services.store
         issue = store.issues.get(self.issue_id)
@@ -168,8 +169,8 @@ class _SendRun:
         if resend_uncertain:
             store.deliveries.requeue_uncertain(self.issue_id, now)
         message = self._message(render)
-        with _stop_on_signals(self._request_stop), _progress_bar(progress) as bar:
-            self._loop(message, bar)
+        with _stop_on_signals(self._request_stop):
+            self._loop(message, progress)
         return self._finish()
 
     def _render(self, issue: Issue, render: Render | None) -> RenderedMessage:
@@ -190,10 +191,15 @@ class _SendRun:
             assert frozen is not None
         return frozen
 
-    def _loop(self, message: RenderedMessage, bar: _Progress) -> None:
+    def _loop(self, message: RenderedMessage, progress: Progress) -> None:
         deliveries = self.services.store.deliveries
         provider = self.services.provider
-        bar.start(self._counts())
+        counts = self._counts()
+        # Counted here batch by batch: re-counting the ledger after every batch would cost a
+        # scan of the whole issue each time.
+        sent_in_all = counts.sent
+        finished = counts.sent + counts.failed + counts.skipped + counts.uncertain
+        progress.start(counts.total, finished)
         while not self._stopping():
             claimed = deliveries.claim(
                 self.issue_id, provider.batch_size, self.worker, self.services.clock()
@@ -202,9 +208,8 @@ class _SendRun:
                 if deliveries.has_pending(self.issue_id):
                     continue  # that page held only leavers, now skipped
                 return
-            before = len(claimed)
-            sent = self._send(message, claimed)
-            bar.advance(done=before, sent=sent)
+            sent_in_all += self._send(message, claimed)
+            progress.advance(len(claimed), f"{sent_in_all} sent")
         raise SendInterrupted(
             f"stopped by a signal after the batch in flight; run `newsletter issue send "
             f"{self.issue_id}` again to resume"
@@ -322,67 +327,6 @@ def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
-
-
-class _Progress:
-    """A rich progress bar on stderr (sent / total, rate, ETA), or nothing.
-
-    Counts are kept here batch by batch: re-counting the ledger after every batch would cost
-    a scan of the whole issue each time.
-    """
-
-    def __init__(self, bar: Any = None) -> None:
-        self.bar = bar
-        self.task: Any = None
-        self.sent = 0
-
-    def start(self, counts: DeliveryCounts) -> None:
-        if self.bar is None:
-            return
-        done = counts.sent + counts.failed + counts.skipped + counts.uncertain
-        self.sent = counts.sent
-        self.task = self.bar.add_task("sending", total=counts.total, completed=done, sent=self.sent)
-
-    def advance(self, done: int, sent: int) -> None:
-        if self.bar is None:
-            return
-        self.sent += sent
-        self.bar.update(self.task, advance=done, sent=self.sent)
-
-
-@contextmanager
-def _progress_bar(enabled: bool) -> Iterator[_Progress]:
-    if not enabled:
-        yield _Progress()
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        Task,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-    from rich.text import Text
-
-    class RateColumn(ProgressColumn):
-        def render(self, task: Task) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed:,.0f}/s" if speed else "-/s")
-
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[sent]} sent"),
-        RateColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-    ) as bar:
-        yield _Progress(bar)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,266 @@
+"""`newsletter issue ...`: draft, list, preview, test, schedule, send and follow an issue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from newsletter.cli.options import config_option, json_option, services
+from newsletter.cli.output import emit, err, progress_bar, table, warn_if_clipped
+from newsletter.domain.errors import UsageError
+
+if TYPE_CHECKING:
+    from newsletter.domain.model import DeliveryCounts
+
+
+@click.group()
+def issue() -> None:
+    """Draft, preview, schedule and send issues.
+
+    \b
+    Example:
+        newsletter issue draft && newsletter issue list
+    """
+
+
+@issue.command("draft")
+@config_option
+@json_option
+def issue_draft(as_json: bool) -> None:
+    """Draft an issue from the newest articles not used yet.
+
+    \b
+    Example:
+        newsletter issue draft --json
+    """
+    from newsletter.curate import issues
+
+    with services() as svc:
+        outcome = issues.draft(svc)
+    data = outcome.to_json()
+    emit(
+        as_json,
+        data,
+        lambda: click.echo(
+            f"drafted issue {data['id']} with {data['articles']} article(s)"
+            if data["id"]
+            else f"no issue drafted: {data['reason']}"
+        ),
+    )
+
+
+@issue.command("list")
+@config_option
+@json_option
+def issue_list(as_json: bool) -> None:
+    """List the issues, newest first.
+
+    \b
+    Example:
+        newsletter issue list --json
+    """
+    with services() as svc:
+        listed = svc.store.issues.all()
+    rows = [
+        {
+            "id": i.id,
+            "number": i.number,
+            "state": str(i.state),
+            "subject": i.subject,
+            "send_at": i.send_at.isoformat() if i.send_at else None,
+            "articles": count,
+        }
+        for i, count in listed
+    ]
+    emit(
+        as_json,
+        {"issues": rows},
+        lambda: table(
+            "issues",
+            ["id", "number", "state", "subject", "send at", "articles"],
+            [list(r.values()) for r in rows],
+        ),
+    )
+
+
+@issue.command("preview")
+@config_option
+@click.argument("issue_id", type=int)
+@click.option("--text", is_flag=True, help="The plain-text part instead of the HTML.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option(
+    "--screenshot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also save PNG screenshots (600px and 375px) rendered in headless Chromium.",
+)
+def issue_preview(issue_id: int, text: bool, out: Path | None, screenshot: Path | None) -> None:
+    """Render an issue as recipients will see it (placeholders filled for a sample reader).
+
+    \b
+    Example:
+        newsletter issue preview 1 --out /tmp/issue.html --screenshot /tmp/issue.png
+    """
+    from newsletter.curate import issues
+    from newsletter.render.personalise import personalise
+    from newsletter.render.renderer import Renderer
+
+    with services() as svc:
+        rendered = Renderer(svc.config).render_issue(issues.get(svc, issue_id))
+        copy = personalise(rendered, issues.test_recipient(svc, "preview@example.org"))
+    warn_if_clipped(rendered)
+    body = copy.text if text else copy.html
+    if out:
+        out.write_text(body, encoding="utf-8")
+    else:
+        click.echo(body)
+    if screenshot:
+        from newsletter.render.screenshot import screenshot_html
+
+        for path in screenshot_html(copy.html, screenshot):
+            err().print(f"screenshot: {path}")
+
+
+@issue.command("test")
+@config_option
+@click.argument("issue_id", type=int)
+@click.option("--to", "to", required=True, metavar="EMAIL", help="Address of the test copy.")
+def issue_test(issue_id: int, to: str) -> None:
+    """Send one copy to EMAIL, outside the ledger.
+
+    \b
+    Example:
+        newsletter issue test 1 --to me@example.org
+    """
+    from newsletter.curate import issues
+
+    with services() as svc:
+        address = issues.send_test(svc, issue_id, to)
+    click.echo(f"test copy of issue {issue_id} sent to {address}")
+
+
+@issue.command("schedule")
+@config_option
+@click.argument("issue_id", type=int)
+@click.option("--at", "at", required=True, metavar="ISO8601", help="When to send it.")
+def issue_schedule(issue_id: int, at: str) -> None:
+    """Schedule an issue; the scheduler sends it when its time comes. Without a UTC offset,
+    the time is in [newsletter] timezone.
+
+    \b
+    Example:
+        newsletter issue schedule 1 --at 2026-12-01T08:00
+    """
+    from zoneinfo import ZoneInfo
+
+    from newsletter.curate import issues
+
+    try:
+        when = datetime.fromisoformat(at)
+    except ValueError:
+        raise UsageError(f"--at {at!r} is not an ISO 8601 date-time") from None
+    with services() as svc:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=ZoneInfo(svc.config.settings.newsletter.timezone))
+        scheduled = issues.schedule(svc, issue_id, when)
+    assert scheduled.send_at is not None
+    click.echo(f"issue {issue_id} scheduled for {scheduled.send_at.isoformat()}")
+
+
+@issue.command("send")
+@config_option
+@json_option
+@click.argument("issue_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--resend-uncertain", is_flag=True, help="Send again to recipients left uncertain.")
+@click.option(
+    "--dry-run", is_flag=True, help="Build every copy in memory; send nothing, change nothing."
+)
+def issue_send(
+    issue_id: int, as_json: bool, yes: bool, resend_uncertain: bool, dry_run: bool
+) -> None:
+    """Freeze the audience (the first time) and send; running it again resumes.
+
+    \b
+    Example:
+        newsletter issue send 1 --dry-run && newsletter issue send 1 --yes --json
+    """
+    from newsletter.deliver.prepare import prepare_send
+    from newsletter.deliver.send import dry_run as run_dry
+    from newsletter.deliver.send import send_issue
+    from newsletter.render.renderer import Renderer
+
+    with services() as svc:
+        if dry_run:
+            report = run_dry(svc, issue_id).to_json()
+            emit(
+                as_json,
+                report,
+                lambda: click.echo(
+                    f"dry run: issue {issue_id} would go to {report['would_send']} recipient(s)"
+                ),
+            )
+            return
+        plan = prepare_send(
+            issue_id,
+            issues=svc.store.issues,
+            subscribers=svc.store.subscribers,
+            render=Renderer(svc.config).render_issue,
+        )
+        if plan.rendered is not None:
+            warn_if_clipped(plan.rendered)
+        if not yes and not as_json:
+            click.confirm(
+                f"Send issue {issue_id} ({plan.issue.subject!r}, {plan.issue.state}) "
+                f"to {plan.audience} active subscriber(s)?",
+                abort=True,
+            )
+        with progress_bar("sending", enabled=not as_json) as bar:
+            counts = send_issue(
+                svc,
+                issue_id,
+                resend_uncertain=resend_uncertain,
+                progress=bar,
+                render=plan.render,
+            )
+    data = _status_json(counts)
+    emit(as_json, data, lambda: _print_status(data))
+
+
+@issue.command("status")
+@config_option
+@json_option
+@click.argument("issue_id", type=int)
+def issue_status(issue_id: int, as_json: bool) -> None:
+    """Delivery counts of an issue.
+
+    \b
+    Example:
+        newsletter issue status 1 --json
+    """
+    from newsletter.curate import issues
+
+    with services() as svc:
+        current = issues.get(svc, issue_id)
+        counts = svc.store.deliveries.status(issue_id, current.state)
+    data = _status_json(counts)
+    emit(as_json, data, lambda: _print_status(data))
+
+
+def _status_json(counts: DeliveryCounts) -> dict[str, Any]:
+    return {
+        "id": counts.id,
+        "state": str(counts.state),
+        "total": counts.total,
+        "pending": counts.pending + counts.sending,
+        "sent": counts.sent,
+        "failed": counts.failed,
+        "uncertain": counts.uncertain,
+        "skipped": counts.skipped,
+    }
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    table(f"issue {data['id']}: {data['state']}", list(data)[2:], [list(data.values())[2:]])
