@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from newsletter.domain.errors import ConfigError, InvalidAddress, NewsletterError, UsageError
-from newsletter.domain.model import IssueState, SubscriberStatus
+from newsletter.domain.model import SubscriberStatus
 from newsletter.runtime import config as config_module
 from newsletter.runtime import wiring
 from newsletter.runtime.wiring import Services
@@ -320,6 +320,7 @@ def issue_send(
 ) -> None:
     """Freeze the audience (the first time) and send; running it again resumes."""
     from newsletter.curate import issues
+    from newsletter.curate.states import can_start_sending
     from newsletter.deliver.send import dry_run as run_dry
     from newsletter.deliver.send import send_issue
     from newsletter.render.renderer import Renderer
@@ -338,7 +339,7 @@ def issue_send(
         current = issues.get(svc, issue_id)
         # Render once here: the same render is warned about and sent (frozen on first send).
         rendered = svc.store.issues.frozen_render(issue_id)
-        if rendered is None and current.state in (IssueState.DRAFT, IssueState.SCHEDULED):
+        if rendered is None and can_start_sending(current.state):
             rendered = Renderer(svc.config).render_issue(current)
         if rendered is not None:
             _warn_if_clipped(rendered)
@@ -593,7 +594,7 @@ def doctor() -> None:
         config = config_module.load(_config_path())
     except ConfigError as exc:
         table("doctor", ["check", "status", "detail"], [["config", "FAIL", str(exc)]])
-        raise SystemExit(1) from None
+        raise SystemExit(2) from None
     results = run_checks(config)
     table(
         "doctor",

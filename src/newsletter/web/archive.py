@@ -15,7 +15,8 @@ from xml.etree import ElementTree
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from newsletter.domain.model import Issue, IssueState, Recipient, RenderedMessage
+from newsletter.curate.states import is_published
+from newsletter.domain.model import Issue, Recipient, RenderedMessage
 from newsletter.render.personalise import personalise
 from newsletter.runtime.wiring import Services
 from newsletter.web.pages import environment
@@ -44,11 +45,11 @@ def archive_router(services: Services) -> APIRouter:
     env = environment(settings.newsletter.timezone)
 
     def sent_issues() -> list[Issue]:
-        return [issue for issue, _ in services.store.issues.all() if issue.state is IssueState.SENT]
+        return [issue for issue, _ in services.store.issues.all() if is_published(issue.state)]
 
     def sent_message(issue_id: int) -> RenderedMessage:
         issue = services.store.issues.get(issue_id)
-        if issue is None or issue.state is not IssueState.SENT:
+        if issue is None or not is_published(issue.state):
             raise HTTPException(404, "no sent issue with this number")
         frozen = services.store.issues.frozen_render(issue_id)
         if frozen is not None:

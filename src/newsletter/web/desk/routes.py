@@ -30,14 +30,16 @@ from starlette.datastructures import FormData
 
 from newsletter.curate import issues as issue_cases
 from newsletter.curate.editors import Editor, authenticate, end_sessions, get_editor
+from newsletter.curate.states import is_editable, is_published
 from newsletter.domain.errors import InvalidAddress, NewsletterError, UsageError
 from newsletter.domain.model import MAX_ROW_ID, Issue, IssueState, RenderedMessage, SubscriberStatus
+from newsletter.render.clipping import GMAIL_CLIP_BYTES
 from newsletter.render.personalise import personalise
 from newsletter.runtime.wiring import Services, secret_key
 from newsletter.store.desk import DeskQueries, InboxFilter
 from newsletter.store.issues import NewItem
 from newsletter.web.desk import security
-from newsletter.web.desk.checks import GMAIL_CLIP_BYTES, Alert, check_issue
+from newsletter.web.desk.checks import Alert, check_issue
 from newsletter.web.desk.growth import growth_svg, weeks
 from newsletter.web.pages import environment
 from newsletter.web.params import RowId, is_control
@@ -474,9 +476,7 @@ def desk_router(services: Services) -> APIRouter:
     def issue_page(request: Request, issue_id: RowId, editor: Authed) -> HTMLResponse:
         issue = load(issue_id)
         alerts: list[Alert] = check_issue(issue, None)
-        candidates = (
-            services.store.articles.unused(limit=20) if issue.state is IssueState.DRAFT else []
-        )
+        candidates = services.store.articles.unused(limit=20) if is_editable(issue.state) else []
         status = services.store.deliveries.status(issue.id, issue.state)
         next_slot = _next_slot(desk)
         return desk.page(
@@ -487,7 +487,7 @@ def desk_router(services: Services) -> APIRouter:
             candidates=candidates,
             sections=_section_names(desk),
             status=status,
-            events=desk.event_counts(issue.id) if issue.state is IssueState.SENT else None,
+            events=desk.event_counts(issue.id) if is_published(issue.state) else None,
             audience=services.store.subscribers.count(SubscriberStatus.ACTIVE),
             slot_date=next_slot.date().isoformat(),
             slot_time=next_slot.strftime("%H:%M"),
@@ -499,7 +499,7 @@ def desk_router(services: Services) -> APIRouter:
     @router.post("/issues/{issue_id}")
     def save_issue(issue_id: RowId, form: Posted) -> Response:
         issue = load(issue_id)
-        if issue.state is not IssueState.DRAFT:
+        if not is_editable(issue.state):
             return redirect(f"/desk/issues/{issue_id}", err="state")
         items = _items_from_form(issue, form)
         services.store.issues.replace_items(issue_id, items)
@@ -519,7 +519,7 @@ def desk_router(services: Services) -> APIRouter:
     def add_article(issue_id: RowId, form: Posted) -> Response:
         issue = load(issue_id)
         target = safe_next(str(form.get("next", "")), f"/desk/issues/{issue_id}")
-        if issue.state is not IssueState.DRAFT:
+        if not is_editable(issue.state):
             return redirect(target, err="state")
         try:
             article_id = int(str(form.get("article_id", "")))
