@@ -12,9 +12,9 @@ import pytest
 
 from newsletter.domain.errors import ConfigError, RenderError
 from newsletter.domain.model import Placeholders, Recipient, RenderedMessage
+from newsletter.render.clipping import GMAIL_CLIP_BYTES, clipping_risk, clipping_warning
 from newsletter.render.personalise import personalise
 from newsletter.render.plaintext import WIDTH
-from newsletter.render.clipping import GMAIL_CLIP_BYTES, clipping_risk, clipping_warning
 from newsletter.render.renderer import Renderer
 from tests.render_support import inline_styles, parse, render_config
 from tests.sample_issue import sample_issue
