@@ -16,6 +16,7 @@ from newsletter.render.clipping import GMAIL_CLIP_BYTES, clipping_risk, clipping
 from newsletter.render.personalise import personalise
 from newsletter.render.plaintext import WIDTH
 from newsletter.render.renderer import Renderer
+from newsletter.runtime import wiring
 from tests.render_support import inline_styles, parse, render_config
 from tests.sample_issue import sample_issue
 
@@ -465,3 +466,12 @@ def test_feed_html_never_reaches_the_email(renderer: Renderer) -> None:
     for part in (rendered.html, rendered.text):
         assert "track.example.com" not in part and "Abonnez-vous à notre newsletter" not in part
     assert "La jeune pousse nordiste" in rendered.html
+
+
+def test_the_wiring_builds_one_renderer_for_its_config(services: wiring.Services) -> None:
+    """Every use case gets the same renderer (one Jinja environment, templates compiled once);
+    a replaced configuration gets a renderer of its own, never the old settings."""
+    renderer = services.renderer
+    assert services.renderer is renderer and renderer.config is services.config
+    services.config = services.config.model_copy()
+    assert services.renderer is not renderer and services.renderer.config is services.config
