@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from newsletter.curate.draft import can_move, plan_draft, sources_of
+from newsletter.curate.draft import plan_draft
+from newsletter.curate.states import can_move, sources_of
 from newsletter.domain.model import Article, IssueState
 
 BASE = datetime(2026, 11, 20, tzinfo=UTC)

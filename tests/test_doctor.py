@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,7 +13,7 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.runtime import config as config_module
 from newsletter.runtime.config import Config
-from newsletter.runtime.doctor import check_base_url, run_checks
+from newsletter.runtime.doctor import Check, check_base_url, run_checks
 from tests.conftest import ROOT, shared_path
 from tests.delivery_helpers import with_provider
 from tests.sendgrid_server import API_KEY, SendgridServer
@@ -110,3 +112,67 @@ def test_shipped_config_is_development_and_doctor_says_so() -> None:
     assert urlsplit(config.settings.newsletter.base_url).hostname == "localhost"
     detail = check_base_url(config)
     assert "development" in detail and "https" in detail
+
+
+def _own_templates(config: Config) -> Path:
+    """The deployment's own copy of the project's email templates (never the repository's)."""
+    folder = config.root / "templates"
+    folder.unlink()
+    shutil.copytree(ROOT / "templates", folder)
+    return folder / "email"
+
+
+def _templates_check(config: Config) -> Check:
+    return next(c for c in run_checks(config) if c.name == "templates")
+
+
+def test_every_email_template_is_rendered(make_config: Callable[..., Config]) -> None:
+    """A typo in the digest (the test email is fine) fails the templates check, exit 1."""
+    config = make_config()
+    folder = _own_templates(config)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--config", str(config.path), "init"]).exit_code == 0
+    assert _templates_check(config).ok
+
+    (folder / "digest.txt").write_text("{{ issue.no_such_field }}\n")
+    check = _templates_check(config)
+    result = runner.invoke(cli, ["--config", str(config.path), "doctor"])
+
+    assert not check.ok
+    assert check.detail.startswith("digest: digest.txt") and "no_such_field" in check.detail
+    assert result.exit_code == 1
+
+
+@pytest.mark.parametrize("email", ["confirm", "welcome"])
+def test_a_broken_transactional_template_fails(
+    make_config: Callable[..., Config], email: str
+) -> None:
+    """A syntax error in a sign-up email is caught by doctor, naming the file and line."""
+    config = make_config()
+    folder = _own_templates(config)
+    (folder / f"{email}.html").write_text("<p>\n{% if %}</p>\n")
+    check = _templates_check(config)
+    assert not check.ok
+    assert f"{email}: {folder / email}.html:2: " in check.detail
+
+
+def test_a_deleted_template_falls_back_on_the_shipped_one(
+    make_config: Callable[..., Config],
+) -> None:
+    """Deleting the deployment's digest.html is not a failure: the package's own one renders,
+    and the detail says the folder is used over the shipped templates."""
+    config = make_config()
+    folder = _own_templates(config)
+    (folder / "digest.html").unlink()
+    check = _templates_check(config)
+    assert check.ok, check.detail
+    assert str(folder) in check.detail and "shipped" in check.detail
+
+
+def test_an_unreadable_config_is_exit_2(tmp_path: Path) -> None:
+    """A configuration doctor cannot read is bad configuration: exit 2, as the README says."""
+    broken = tmp_path / "config.toml"
+    broken.write_text("[newsletter\n")
+    result = CliRunner().invoke(cli, ["--config", str(broken), "doctor"])
+    assert result.exit_code == 2
+    assert "FAIL" in result.output

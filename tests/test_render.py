@@ -12,9 +12,11 @@ import pytest
 
 from newsletter.domain.errors import ConfigError, RenderError
 from newsletter.domain.model import Placeholders, Recipient, RenderedMessage
+from newsletter.render.clipping import GMAIL_CLIP_BYTES, clipping_risk, clipping_warning
 from newsletter.render.personalise import personalise
 from newsletter.render.plaintext import WIDTH
-from newsletter.render.renderer import GMAIL_CLIP_BYTES, Renderer, clipping_risk, clipping_warning
+from newsletter.render.renderer import Renderer
+from newsletter.runtime import wiring
 from tests.render_support import inline_styles, parse, render_config
 from tests.sample_issue import sample_issue
 
@@ -398,17 +400,40 @@ def test_welcome_and_test_emails(renderer: Renderer) -> None:
     assert "Ceci est un e-mail de test" in test.html and "Ceci est un e-mail de test" in test.text
 
 
-def test_unknown_email_and_missing_templates_are_render_errors(tmp_path: Path) -> None:
-    """One-line RenderErrors for an unknown email name or a templates folder that is absent."""
+def test_unknown_email_is_a_render_error(tmp_path: Path) -> None:
+    """A one-line RenderError for an unknown email name."""
     renderer = Renderer(render_config(tmp_path))
     with pytest.raises(RenderError, match="unknown email 'goodbye'"):
         renderer.render_email("goodbye", {})
-    missing = tmp_path / "elsewhere"
-    missing.mkdir()
-    config = render_config(missing)
-    (missing / "templates").unlink()
-    with pytest.raises(RenderError, match="templates folder does not exist"):
-        Renderer(config)
+
+
+def test_without_a_templates_folder_the_shipped_templates_render(tmp_path: Path) -> None:
+    """No templates/email/ beside the config: every email renders from the package's own."""
+    config = render_config(tmp_path)
+    from_the_folder = Renderer(config).render_issue(sample_issue(2), PLACEHOLDERS)
+    (tmp_path / "templates").unlink()
+    renderer = Renderer(config)
+    shipped = renderer.render_issue(sample_issue(2), PLACEHOLDERS)
+    assert shipped == from_the_folder and "<!DOCTYPE html>" in shipped.html
+    assert renderer.render_email("test", {}).subject.startswith("[TEST]")
+
+
+def test_a_templates_folder_overrides_the_shipped_ones_file_by_file(tmp_path: Path) -> None:
+    """A test.txt of its own replaces that one file; test.html still comes from the package."""
+    folder = tmp_path / "templates" / "email"
+    folder.mkdir(parents=True)
+    config = render_config(tmp_path)
+    (folder / "test.txt").write_text("Our own plain text, {{ newsletter.name }}.\n")
+    test = Renderer(config).render_email("test", {})
+    assert test.text.startswith("Our own plain text, ")
+    assert "Ceci est un e-mail de test" in test.html
+
+
+def test_a_templates_path_that_is_a_file_is_a_render_error(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "email").write_text("not a folder")
+    with pytest.raises(RenderError, match="is not a folder"):
+        Renderer(render_config(tmp_path))
 
 
 def test_template_mistakes_are_one_line_render_errors(tmp_path: Path) -> None:
@@ -441,3 +466,12 @@ def test_feed_html_never_reaches_the_email(renderer: Renderer) -> None:
     for part in (rendered.html, rendered.text):
         assert "track.example.com" not in part and "Abonnez-vous à notre newsletter" not in part
     assert "La jeune pousse nordiste" in rendered.html
+
+
+def test_the_wiring_builds_one_renderer_for_its_config(services: wiring.Services) -> None:
+    """Every use case gets the same renderer (one Jinja environment, templates compiled once);
+    a replaced configuration gets a renderer of its own, never the old settings."""
+    renderer = services.renderer
+    assert services.renderer is renderer and renderer.config is services.config
+    services.config = services.config.model_copy()
+    assert services.renderer is not renderer and services.renderer.config is services.config

@@ -38,11 +38,8 @@ MAX_ATTEMPTS = 8
 
 
 def default_renderer(services: Services) -> RenderEmail:
-    """The project's email renderer (templates/email/), imported only when first needed."""
-    from newsletter.render.renderer import Renderer
-
-    renderer = Renderer(services.config)
-    render: RenderEmail = renderer.render_email
+    """The project's email renderer (templates/email/), the one the wiring built."""
+    render: RenderEmail = services.renderer.render_email
     return render
 
 

@@ -105,10 +105,9 @@ def issue_preview(issue_id: int, text: bool, out: Path | None, screenshot: Path 
     """
     from newsletter.curate import issues
     from newsletter.render.personalise import personalise
-    from newsletter.render.renderer import Renderer
 
     with services() as svc:
-        rendered = Renderer(svc.config).render_issue(issues.get(svc, issue_id))
+        rendered = svc.renderer.render_issue(issues.get(svc, issue_id))
         copy = personalise(rendered, issues.test_recipient(svc, "preview@example.org"))
     warn_if_clipped(rendered)
     body = copy.text if text else copy.html
@@ -190,7 +189,6 @@ def issue_send(
     from newsletter.deliver.prepare import prepare_send
     from newsletter.deliver.send import dry_run as run_dry
     from newsletter.deliver.send import send_issue
-    from newsletter.render.renderer import Renderer
 
     with services() as svc:
         if dry_run:
@@ -207,7 +205,7 @@ def issue_send(
             issue_id,
             issues=svc.store.issues,
             subscribers=svc.store.subscribers,
-            render=Renderer(svc.config).render_issue,
+            render=svc.renderer.render_issue,
         )
         if plan.rendered is not None:
             warn_if_clipped(plan.rendered)

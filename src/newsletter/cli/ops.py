@@ -40,7 +40,7 @@ def doctor() -> None:
         config = load_config()
     except ConfigError as exc:
         table("doctor", ["check", "status", "detail"], [["config", "FAIL", str(exc)]])
-        raise SystemExit(1) from None
+        raise SystemExit(2) from None
     results = run_checks(config)
     table(
         "doctor",

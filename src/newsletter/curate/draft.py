@@ -1,29 +1,11 @@
-"""Pure issue logic: which articles a draft takes, how they are grouped, which moves are allowed."""
+"""Pure issue logic: which articles a draft takes and how they are grouped."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from newsletter.domain.model import Article, IssueState
-
-# Which states an issue may move to from each state.
-TRANSITIONS: dict[IssueState, frozenset[IssueState]] = {
-    IssueState.DRAFT: frozenset({IssueState.SCHEDULED, IssueState.SENDING, IssueState.CANCELED}),
-    IssueState.SCHEDULED: frozenset({IssueState.DRAFT, IssueState.SENDING, IssueState.CANCELED}),
-    IssueState.SENDING: frozenset({IssueState.SENT}),
-    IssueState.SENT: frozenset(),
-    IssueState.CANCELED: frozenset({IssueState.DRAFT}),
-}
-
-
-def can_move(current: IssueState, to: IssueState) -> bool:
-    return to in TRANSITIONS[current]
-
-
-def sources_of(target: IssueState) -> tuple[IssueState, ...]:
-    """The states an issue may be in to move to `target`."""
-    return tuple(state for state, targets in TRANSITIONS.items() if target in targets)
+from newsletter.domain.model import Article
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from newsletter.curate.draft import plan_draft, sources_of
+from newsletter.curate.draft import plan_draft
+from newsletter.curate.states import sources_of
 from newsletter.domain.errors import ProviderError, UsageError
 from newsletter.domain.model import Issue, IssueState, Recipient
 from newsletter.domain.tokens import UNSUBSCRIBE
+from newsletter.render.subject import fill_subject
 from newsletter.runtime.wiring import Services
 from newsletter.store.issues import NewItem
 
@@ -35,7 +37,7 @@ def draft(services: Services) -> DraftOutcome:
     plan = plan_draft(candidates, digest.max_articles, digest.min_articles, sections)
     if plan.reason:
         return DraftOutcome(issue=None, reason=plan.reason)
-    subject = digest.subject.replace("{name}", services.config.settings.newsletter.name)
+    subject = fill_subject(digest.subject, name=services.config.settings.newsletter.name)
     issue = services.store.issues.create(
         subject=subject,
         items=[NewItem(article_id=article.id, section=section) for article, section in plan.picks],
@@ -129,7 +131,7 @@ def send_now(services: Services, issue_id: int) -> Issue:
         raise UsageError(f"issue {issue_id} has no article to send")
     moved = services.store.issues.transition(
         issue_id,
-        (IssueState.DRAFT, IssueState.SCHEDULED),
+        sources_of(IssueState.SENDING),  # due at once: the states a send may start from
         IssueState.SCHEDULED,
         send_at=services.clock(),
     )
@@ -141,10 +143,9 @@ def send_now(services: Services, issue_id: int) -> Issue:
 def send_test(services: Services, issue_id: int, to: str) -> str:
     """Send one copy of the issue to `to`, outside the ledger; return the address used."""
     from newsletter.audience.subscribers import normalise_address
-    from newsletter.render.renderer import Renderer
 
     recipient = test_recipient(services, normalise_address(to))
-    rendered = Renderer(services.config).render_issue(get(services, issue_id))
+    rendered = services.renderer.render_issue(get(services, issue_id))
     test_copy = replace(
         rendered, subject=f"[TEST] {rendered.subject}", issue_id=None, categories=("test",)
     )

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from newsletter.curate.states import can_start_sending
 from newsletter.domain.errors import UsageError
-from newsletter.domain.model import Issue, IssueState, RenderedMessage, SubscriberStatus
+from newsletter.domain.model import Issue, RenderedMessage, SubscriberStatus
 from newsletter.store.issues import IssueRepository
 from newsletter.store.subscribers import SubscriberRepository
 
@@ -44,6 +45,6 @@ def prepare_send(
     if issue is None:
         raise UsageError(f"issue {issue_id} does not exist (see `newsletter issue list`)")
     rendered = issues.frozen_render(issue_id)
-    if rendered is None and issue.state in (IssueState.DRAFT, IssueState.SCHEDULED):
+    if rendered is None and can_start_sending(issue.state):
         rendered = render(issue)
     return SendPlan(issue, rendered, subscribers.count(SubscriberStatus.ACTIVE))

@@ -25,6 +25,7 @@ from types import FrameType
 from typing import Any
 
 from newsletter.curate.issues import unsubscribe_urls
+from newsletter.curate.states import can_start_sending, sources_of
 from newsletter.domain.errors import (
     PermanentProviderError,
     SendInterrupted,
@@ -149,7 +150,7 @@ class _SendRun:
         if issue.state is IssueState.CANCELED:
             raise UsageError(f"issue {self.issue_id} is canceled; there is nothing to send")
         self.services.provider  # noqa: B018 - a provider misconfigured fails before any change
-        if issue.state in (IssueState.DRAFT, IssueState.SCHEDULED):
+        if can_start_sending(issue.state):
             if not issue.items:
                 raise UsageError(f"issue {self.issue_id} has no article to send")
             # Render before starting: a template error leaves the issue untouched.
@@ -175,9 +176,7 @@ class _SendRun:
 
     def _render(self, issue: Issue, render: Render | None) -> RenderedMessage:
         if render is None:
-            from newsletter.render.renderer import Renderer
-
-            render = Renderer(self.services.config).render_issue
+            render = self.services.renderer.render_issue
         return replace(render(issue), issue_id=issue.id)
 
     def _message(self, render: Render | None) -> RenderedMessage:
@@ -293,7 +292,7 @@ class _SendRun:
         if counts.state is IssueState.SENDING and counts.pending == 0 and counts.sending == 0:
             self.services.store.issues.transition(
                 self.issue_id,
-                (IssueState.SENDING,),
+                sources_of(IssueState.SENT),
                 IssueState.SENT,
                 sent_at=self.services.clock(),
             )
@@ -364,7 +363,7 @@ def dry_run(services: Services, issue_id: int, *, render: Render | None = None) 
         raise UsageError(f"issue {issue_id} does not exist (see `newsletter issue list`)")
     if issue.state is IssueState.CANCELED:
         raise UsageError(f"issue {issue_id} is canceled; there is nothing to send")
-    if issue.state not in (IssueState.DRAFT, IssueState.SCHEDULED):
+    if not can_start_sending(issue.state):
         pending = store.deliveries.status(issue_id, issue.state).pending
         return DryRun(issue_id, issue.state, would_send=pending, copies_built=0)
     run = _SendRun(services, issue_id, "dry-run", RetryPolicy(), time.sleep)

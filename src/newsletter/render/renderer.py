@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from html import unescape
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -25,16 +26,16 @@ from newsletter.domain.errors import RenderError
 from newsletter.domain.images import ImageSize, display_box, image_size
 from newsletter.domain.links import http_url, with_utm
 from newsletter.domain.model import Issue, IssueItem, Placeholders, RenderedMessage
+from newsletter.render.clipping import clipping_warning as clipping_warning
 from newsletter.render.markup import markdown_html, markdown_text
 from newsletter.render.plaintext import wrap
+from newsletter.render.subject import fill_subject
 from newsletter.render.typography import format_date, french_spacing
 from newsletter.runtime.config import Config
 
-# Gmail hides the rest of a message whose HTML exceeds about 102 KB behind "[Message clipped]"
-# (an unsubscribe link in the footer then disappears). 102 000 is the conservative reading.
-GMAIL_CLIP_BYTES = 102_000
-# Room left for what personalisation adds (a signed unsubscribe URL of ~150 bytes, a name).
-PERSONALISATION_MARGIN = 1_000
+# The default email templates, packaged from the repository's templates/email/ (a symlink in
+# the source tree, copied into the wheel); a deployment's own folder overrides them by name.
+SHIPPED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 TRANSACTIONAL = ("confirm", "welcome", "test")
 _RTL_LANGUAGES = ("ar", "fa", "he", "ur", "yi")
@@ -60,17 +61,29 @@ class SectionView:
     items: tuple[ItemView, ...]
 
 
+def template_loader(folder: Path) -> jinja2.BaseLoader:
+    """The deployment's `templates/email/` (when present) file by file over the shipped ones."""
+    if folder.exists() and not folder.is_dir():
+        raise RenderError(f"{folder}: the email templates folder is not a folder")
+    shipped = jinja2.FileSystemLoader(str(SHIPPED_TEMPLATES))
+    if not folder.is_dir():
+        return shipped
+    return jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(folder)), shipped])
+
+
 class Renderer:
-    """Renders issues and transactional emails with the templates of `config.templates_dir`."""
+    """Renders issues and transactional emails with the templates of `config.templates_dir`,
+    falling back file by file on the default templates shipped in the package.
+
+    Built once by the wiring (`Services.renderer`): Jinja caches each compiled template and
+    reloads one whose file changed, so a long-running process sees the designers' edits.
+    """
 
     def __init__(self, config: Config) -> None:
         self._config = config
         self._settings = config.settings
-        folder = config.templates_dir
-        if not folder.is_dir():
-            raise RenderError(f"{folder}: the email templates folder does not exist")
         self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(folder)),
+            loader=template_loader(config.templates_dir),
             autoescape=jinja2.select_autoescape(
                 enabled_extensions=("html", "htm"), default_for_string=True, default=False
             ),
@@ -85,6 +98,11 @@ class Renderer:
 
     # -- public ------------------------------------------------------------------------------
 
+    @property
+    def config(self) -> Config:
+        """The configuration this renderer renders with (its settings and templates folder)."""
+        return self._config
+
     def render_issue(
         self, issue: Issue, placeholders: Placeholders | None = None
     ) -> RenderedMessage:
@@ -93,7 +111,7 @@ class Renderer:
         placeholders = placeholders or Placeholders.fresh()
         newsletter = self._settings.newsletter
         subject = self._typography(
-            issue.subject.replace("{name}", newsletter.name).replace("{number}", str(issue.number))
+            fill_subject(issue.subject, name=newsletter.name, number=issue.number)
         )
         intro = markdown_text(self._typography(issue.intro))
         preheader = self._typography(issue.preheader)
@@ -234,7 +252,9 @@ class Renderer:
             return _Template(name, self._env.get_template(name))
         except jinja2.TemplateNotFound:
             folder = self._config.templates_dir
-            raise RenderError(f"{folder / name}: template not found") from None
+            raise RenderError(
+                f"{name}: template not found in {folder} nor in the shipped templates"
+            ) from None
         except jinja2.TemplateSyntaxError as exc:
             raise RenderError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from None
 
@@ -332,29 +352,6 @@ def _joined(base: str, value: str) -> str | None:
 def _slug(text: str) -> str:
     kept = "".join(ch if ch.isalnum() else "-" for ch in text.lower())
     return "-".join(part for part in kept.split("-") if part)
-
-
-def html_size(message: RenderedMessage) -> int:
-    """Bytes of the HTML part as sent (UTF-8), before personalisation."""
-    return len(message.html.encode("utf-8"))
-
-
-def clipping_risk(message: RenderedMessage) -> int | None:
-    """The HTML size in bytes when Gmail would clip it (personalisation included), else None."""
-    size = html_size(message)
-    return size if size + PERSONALISATION_MARGIN > GMAIL_CLIP_BYTES else None
-
-
-def clipping_warning(message: RenderedMessage) -> str | None:
-    """A one-line warning for the CLI and the desk, or None when the size is safe."""
-    size = clipping_risk(message)
-    if size is None:
-        return None
-    return (
-        f"warning: the HTML is {size / 1000:.0f} KB; Gmail clips messages over "
-        f"{GMAIL_CLIP_BYTES // 1000} KB and hides the rest, unsubscribe link included "
-        "(use fewer articles or shorter summaries)"
-    )
 
 
 def required_templates() -> list[str]:

@@ -28,7 +28,7 @@ def run_checks(config: Config) -> list[Check]:
     try:
         results.append(_check("database", lambda: _database(services)))
         results.append(_check("migrations", lambda: _migrations(services)))
-        results.append(_check("templates", lambda: _templates(config)))
+        results.append(_check("templates", lambda: _templates(services)))
         results.append(_check("provider", lambda: _provider(services)))
         results.append(_check("secret key", lambda: _secret(config)))
         results.append(_check("base_url", lambda: check_base_url(config)))
@@ -58,12 +58,21 @@ def _migrations(services: wiring.Services) -> str:
     return "up to date"
 
 
-def _templates(config: Config) -> str:
-    from newsletter.render.renderer import Renderer
+def _templates(services: wiring.Services) -> str:
+    """Every email rendered with sample values; the detail says where the templates come from."""
+    from newsletter.render.checkup import check_every_email
 
-    renderer = Renderer(config)
-    renderer.render_email("test", {})
-    return str(config.templates_dir)
+    failed = [
+        f"{check.email}: {check.error}"
+        for check in check_every_email(services.renderer, services.clock())
+        if check.error
+    ]
+    if failed:
+        raise RuntimeError("; ".join(failed))
+    folder = services.config.templates_dir
+    if not folder.is_dir():
+        return "every email renders, with the shipped templates"
+    return f"every email renders, with {folder} over the shipped templates"
 
 
 def _provider(services: wiring.Services) -> str:

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsletter.deliver import Provider, make_provider
 from newsletter.domain.clock import Clock, utc_now
@@ -16,6 +17,9 @@ from newsletter.domain.tokens import TokenSigner
 from newsletter.runtime.config import Config
 from newsletter.runtime.private_files import create_private, private_dir
 from newsletter.store import Store
+
+if TYPE_CHECKING:
+    from newsletter.render.renderer import Renderer
 
 
 @dataclass
@@ -29,12 +33,23 @@ class Services:
     # Set on shutdown: long loops (a send) finish the batch in flight, then return.
     stopping: threading.Event = field(default_factory=threading.Event)
     _provider: Provider | None = field(default=None, repr=False)
+    _renderer: Renderer | None = field(default=None, repr=False)
 
     @property
     def provider(self) -> Provider:
         if self._provider is None:
             self._provider = self.provider_factory(self.config)
         return self._provider
+
+    @property
+    def renderer(self) -> Renderer:
+        """The one email renderer, built on first use (commands that never render skip
+        premailer) and again only if `config` was replaced, as it renders with its settings."""
+        if self._renderer is None or self._renderer.config is not self.config:
+            from newsletter.render.renderer import Renderer
+
+            self._renderer = Renderer(self.config)
+        return self._renderer
 
     @functools.cached_property
     def signer(self) -> TokenSigner:

@@ -16,6 +16,7 @@ from newsletter.domain.model import (
     Placeholders,
     RenderedMessage,
 )
+from newsletter.render.subject import fill_subject
 from newsletter.store.articles import _query as article_query
 from newsletter.store.articles import to_article
 from newsletter.store.tables import articles, issue_items, issues
@@ -51,7 +52,7 @@ class IssueRepository:
                 issues.insert().values(
                     number=number,
                     state=IssueState.DRAFT,
-                    subject=subject.replace("{number}", str(number)),
+                    subject=fill_subject(subject, number=number),
                     preheader=preheader,
                     intro=intro,
                     created_at=created_at,

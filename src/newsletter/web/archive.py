@@ -16,9 +16,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment
 
-from newsletter.domain.model import Issue, IssueState, Recipient, RenderedMessage
+from newsletter.curate.states import is_published
+from newsletter.domain.model import Issue, Recipient, RenderedMessage
 from newsletter.render.personalise import personalise
-from newsletter.render.renderer import Renderer
 from newsletter.runtime.wiring import Services
 from newsletter.web.guard import Policy, declare
 from newsletter.web.params import RowId
@@ -54,17 +54,17 @@ def _services(request: Request) -> Services:
 
 
 def _sent_issues(services: Services) -> list[Issue]:
-    return [issue for issue, _ in services.store.issues.all() if issue.state is IssueState.SENT]
+    return [issue for issue, _ in services.store.issues.all() if is_published(issue.state)]
 
 
 def _sent_message(services: Services, issue_id: int) -> RenderedMessage:
     issue = services.store.issues.get(issue_id)
-    if issue is None or issue.state is not IssueState.SENT:
+    if issue is None or not is_published(issue.state):
         raise HTTPException(404, "no sent issue with this number")
     frozen = services.store.issues.frozen_render(issue_id)
     if frozen is not None:
         return frozen
-    return Renderer(services.config).render_issue(issue)
+    return services.renderer.render_issue(issue)
 
 
 @router.get("", summary="The list of sent issues", response_class=HTMLResponse)

@@ -8,8 +8,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit, urlunsplit
 
 from newsletter.domain.model import Issue
-
-GMAIL_CLIP_BYTES = 102_000  # Gmail hides what follows "[Message clipped]" beyond this size
+from newsletter.render.clipping import GMAIL_CLIP_BYTES, clipped_size
 
 
 @dataclass(frozen=True)
@@ -72,8 +71,8 @@ def check_html(html: str) -> list[Alert]:
     for link in broken:
         shown = link if len(link) < 80 else link[:77] + "…"
         warnings.append(Alert("link", f"Lien cassé ou non web dans l’e-mail : {shown!r}."))
-    size = len(html.encode("utf-8"))
-    if size > GMAIL_CLIP_BYTES:
+    size = clipped_size(html)
+    if size is not None:
         warnings.append(
             Alert(
                 "size",

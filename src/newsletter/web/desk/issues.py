@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import FormData
 
 from newsletter.curate import issues as issue_cases
+from newsletter.curate.states import is_editable, is_published
 from newsletter.domain.errors import UsageError
 from newsletter.domain.model import MAX_ROW_ID, Issue, IssueState, SubscriberStatus
 from newsletter.domain.weekly import WeeklyTime
@@ -45,7 +46,7 @@ def issue_page(request: Request, issue_id: RowId, editor: Authed, desk: DeskStat
     issue = load(desk, issue_id)
     store = desk.services.store
     alerts: list[Alert] = check_issue(issue, None)
-    candidates = store.articles.unused(limit=20) if issue.state is IssueState.DRAFT else []
+    candidates = store.articles.unused(limit=20) if is_editable(issue.state) else []
     status = store.deliveries.status(issue.id, issue.state)
     next_slot = _next_slot(desk)
     return desk.page(
@@ -56,7 +57,7 @@ def issue_page(request: Request, issue_id: RowId, editor: Authed, desk: DeskStat
         candidates=candidates,
         sections=_section_names(desk),
         status=status,
-        events=_event_counts(desk, issue.id) if issue.state is IssueState.SENT else None,
+        events=_event_counts(desk, issue.id) if is_published(issue.state) else None,
         audience=store.subscribers.count(SubscriberStatus.ACTIVE),
         slot_date=next_slot.date().isoformat(),
         slot_time=next_slot.strftime("%H:%M"),
@@ -69,7 +70,7 @@ def issue_page(request: Request, issue_id: RowId, editor: Authed, desk: DeskStat
 @router.post("/issues/{issue_id}")
 def save_issue(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
     issue = load(desk, issue_id)
-    if issue.state is not IssueState.DRAFT:
+    if not is_editable(issue.state):
         return redirect(f"/desk/issues/{issue_id}", err="state")
     items = _items_from_form(issue, form)
     desk.services.store.issues.replace_items(issue_id, items)
@@ -90,7 +91,7 @@ def save_issue(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
 def add_article(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
     issue = load(desk, issue_id)
     target = safe_next(str(form.get("next", "")), f"/desk/issues/{issue_id}")
-    if issue.state is not IssueState.DRAFT:
+    if not is_editable(issue.state):
         return redirect(target, err="state")
     try:
         article_id = int(str(form.get("article_id", "")))

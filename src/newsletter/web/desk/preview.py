@@ -8,9 +8,9 @@ from newsletter.curate import issues as issue_cases
 from newsletter.curate.editors import Editor
 from newsletter.domain.errors import InvalidAddress, NewsletterError, UsageError
 from newsletter.domain.model import Issue
+from newsletter.render.clipping import GMAIL_CLIP_BYTES
 from newsletter.render.personalise import personalise
-from newsletter.render.renderer import Renderer
-from newsletter.web.desk.checks import GMAIL_CLIP_BYTES, check_issue
+from newsletter.web.desk.checks import check_issue
 from newsletter.web.desk.issues import load
 from newsletter.web.desk.requests import Authed, Desk, DeskState, Posted, field, redirect
 from newsletter.web.guard import Policy, declare
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/desk", include_in_schema=False)
 
 def preview_copy(desk: Desk, issue: Issue, editor: Editor) -> tuple[str, str]:
     """The exact email as a reader gets it, personalised for the editor (inert unsubscribe)."""
-    rendered = Renderer(desk.services.config).render_issue(issue)
+    rendered = desk.services.renderer.render_issue(issue)
     recipient = issue_cases.test_recipient(desk.services, editor.email or "apercu@example.org")
     copy = personalise(rendered, recipient)
     return copy.html, copy.text
