@@ -96,8 +96,8 @@ def main() -> int:
 
     import feedparser
 
-    from newsletter.collect.pipeline import collect
     from newsletter.runtime import wiring
+    from newsletter.runtime.collection import collect
     from newsletter.runtime.config import from_mapping
 
     files = sorted(CORPUS.glob("*.xml"))

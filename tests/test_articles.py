@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from newsletter.collect.feeds import parse
 from newsletter.collect.normalise import canonical_url, normalise, published_at, shorten, summarise
+from newsletter.collect.parse import parse
 
 GOLDEN = Path(__file__).parent / "golden"
 ROOT = Path(__file__).resolve().parent.parent

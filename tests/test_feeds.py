@@ -7,14 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.collect.feeds import (
-    looks_like_html,
-    parse,
-    parse_french_date,
-    parse_numeric_date,
-    read_local,
-    refuse_entity_definitions,
-)
+from newsletter.collect.dates import parse_french_date, parse_numeric_date
+from newsletter.collect.fetch import read_local
+from newsletter.collect.parse import looks_like_html, parse, refuse_entity_definitions
 from newsletter.domain.errors import FetchError, ParseError
 
 URL = "https://example.org/feed/"

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from newsletter.collect.feeds import USER_AGENT
-from newsletter.collect.pipeline import collect
+from newsletter.collect.fetch import USER_AGENT
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.errors import UsageError
 from newsletter.domain.model import ArticleDraft, FeedSource, FeedStatus
 from newsletter.runtime import wiring
+from newsletter.runtime.collection import collect
 from newsletter.runtime.config import Config
 from newsletter.runtime.wiring import Services
 from tests import feedserver
@@ -168,7 +168,7 @@ def test_unchanged_body_is_not_parsed_again(
     server: FeedServer, collector: MakeServices, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without validators, the same bytes (same hash) are not parsed a second time."""
-    from newsletter.collect import pipeline as collect_module
+    from newsletter.collect import decide as collect_module
 
     url = server.add("/same.xml", feedserver.serve(rss("same", [("A", "https://s.example/a")])))
     svc = collector({"same": url})

@@ -124,7 +124,7 @@ def init() -> None:
 @click.option("--feed", "only", metavar="NAME", help="Fetch only this feed.")
 def collect(as_json: bool, only: str | None) -> None:
     """Fetch every feed once and store the new articles."""
-    from newsletter.collect.pipeline import collect as run_collect
+    from newsletter.runtime.collection import collect as run_collect
 
     with services() as svc:
         report = run_collect(svc, only=only, progress=not as_json)
