@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urlsplit, urlunsplit
 
+from newsletter.domain.links import http_url
 from newsletter.domain.model import Issue
 
 GMAIL_CLIP_BYTES = 102_000  # Gmail hides what follows "[Message clipped]" beyond this size
@@ -85,9 +86,9 @@ def check_html(html: str) -> list[Alert]:
 
 
 def _followable(url: str) -> bool:
+    if http_url(url) is not None:
+        return True
     parts = urlsplit(url.strip())
-    if parts.scheme in ("http", "https"):
-        return bool(parts.netloc)
     return parts.scheme == "mailto" and bool(parts.path)
 
 
