@@ -117,7 +117,6 @@ def parse_plain(bodies: dict[str, bytes]) -> tuple[float, int]:
 def parse_like_collect(bodies: dict[str, bytes], base: str) -> float:
     """Seconds to parse every body exactly as the collect calls feedparser."""
     import feedparser
-
     from newsletter.collect.feeds import register_date_handlers
 
     register_date_handlers()
@@ -135,8 +134,8 @@ def main() -> int:
         print(f"skipped: {CORPUS} is not available (the shared corpus is needed)")
         return 0
 
-    from newsletter.collect.pipeline import collect
     from newsletter.runtime import wiring
+    from newsletter.runtime.collection import collect
     from newsletter.runtime.config import from_mapping
 
     files = sorted(CORPUS.glob("*.xml"))

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from newsletter.collect.address_guard import non_public_kind, origin_of, refusal
-from newsletter.collect.feeds import FetchLimits, fetch
+from newsletter.collect.fetch import FetchLimits, fetch
 from newsletter.domain.errors import FetchError
 
 PUBLIC = [

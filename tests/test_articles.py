@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from newsletter.collect.feeds import parse
 from newsletter.collect.normalise import canonical_url, normalise, published_at, shorten, summarise
+from newsletter.collect.parse import parse
+from newsletter.domain.links import http_url
 
 GOLDEN = Path(__file__).parent / "golden"
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,4 +116,17 @@ def test_entry_with_unsafe_link_is_not_an_article() -> None:
     """An entry whose only link is javascript: has nothing safe to point readers to."""
     entry = {"title": "x", "link": "javascript:alert(1)"}
 
+    assert normalise(entry, "f", "https://example.org/feed") is None
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["https://example.org/a b", "http://user@/post", "http:///post", "https://:443/post"],
+)
+def test_entry_links_follow_the_one_link_rule(link: str) -> None:
+    """Collection keeps an entry's link by the rule the email and the pages link by (http_url):
+    a link with whitespace or without a host is no article, rather than one rendered linkless."""
+    entry = {"title": "x", "link": link}
+
+    assert http_url(link) is None
     assert normalise(entry, "f", "https://example.org/feed") is None

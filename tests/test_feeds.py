@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from newsletter.collect.feeds import (
-    looks_like_html,
-    parse,
-    parse_french_date,
-    parse_numeric_date,
-    read_local,
-    refuse_entity_definitions,
-)
+from newsletter.collect.dates import parse_french_date, parse_numeric_date
+from newsletter.collect.fetch import FetchLimits, fetch, read_local
+from newsletter.collect.parse import looks_like_html, parse, refuse_entity_definitions
 from newsletter.domain.errors import FetchError, ParseError
 
 URL = "https://example.org/feed/"
@@ -85,6 +82,38 @@ def test_empty_body_is_an_error() -> None:
     """An empty 200 response is not a feed."""
     with pytest.raises(ParseError, match="empty"):
         parse(b"  \n", URL)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"  \n",
+        b"<!DOCTYPE html><html><body>Hi</body></html>",
+        b'<?xml version="1.0"?>\n<rss version="2.0"><channel><title>x</ti',
+        rss("", '<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'),
+    ],
+)
+def test_parse_errors_name_the_feed(body: bytes) -> None:
+    """Every refusal says which feed it is about: the URL travels with the error."""
+    with pytest.raises(ParseError) as raised:
+        parse(body, URL)
+
+    assert raised.value.url == URL
+
+
+def test_fetch_errors_from_disk_name_the_file(tmp_path: Path) -> None:
+    """A listed feed that is a missing file: the error carries its location, no HTTP status."""
+    missing = (tmp_path / "missing.xml").as_uri()
+
+    async def attempt() -> None:
+        async with httpx.AsyncClient() as client:
+            await fetch(client, missing, FetchLimits(), listed_url=missing)
+
+    with pytest.raises(FetchError) as raised:
+        asyncio.run(attempt())
+
+    assert (raised.value.url, raised.value.status) == (missing, None)
+    assert "no such file" in str(raised.value)
 
 
 def test_valid_feed_without_entries_is_fine() -> None:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from newsletter.collect.enrich import PageMetadata, enriched, page_metadata
-from newsletter.collect.feeds import parse as parse_feed
 from newsletter.collect.normalise import normalise
+from newsletter.collect.parse import parse as parse_feed
 from newsletter.domain.images import DisplayBox, ImageSize, dimension, display_box
 from newsletter.domain.model import ArticleDraft, FeedSource, Issue
 from newsletter.render.renderer import Renderer

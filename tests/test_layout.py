@@ -17,7 +17,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "newsletter"
 LIBRARY_HOMES = {
     "sqlalchemy": "newsletter.store",
     "alembic": "newsletter.store",
-    "feedparser": "newsletter.collect.feeds",
+    "feedparser": "newsletter.collect.parse",
     "premailer": "newsletter.render",
     "sendgrid": "newsletter.deliver.sendgrid",
     "python_http_client": "newsletter.deliver.sendgrid",  # the SendGrid SDK's HTTP layer
@@ -38,7 +38,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     # Use cases take the whole Services bag; they will take narrow dependencies instead.
     ("newsletter.audience.outbox", "newsletter.runtime.wiring"): "takes the Services bag",
     ("newsletter.audience.subscribers", "newsletter.runtime.wiring"): "takes the Services bag",
-    ("newsletter.collect.pipeline", "newsletter.runtime.wiring"): "takes the Services bag",
     ("newsletter.curate.editors", "newsletter.runtime.wiring"): "takes the Services bag",
     ("newsletter.curate.issues", "newsletter.runtime.wiring"): "takes the Services bag",
     ("newsletter.deliver.events", "newsletter.runtime.wiring"): "takes the Services bag",
@@ -160,8 +159,8 @@ def test_the_check_sees_the_package() -> None:
     sources = package_sources()
     known = set(sources)
     assert {"newsletter.domain.model", "newsletter.runtime.wiring", "newsletter.cli"} <= known
-    source, is_package = sources["newsletter.collect.feeds"]
-    imports = imported_names("newsletter.collect.feeds", source, is_package, known)
+    source, is_package = sources["newsletter.collect.parse"]
+    imports = imported_names("newsletter.collect.parse", source, is_package, known)
     assert {"feedparser", "newsletter.domain.errors"} <= imports
 
 
@@ -171,7 +170,7 @@ def test_the_rule_catches_each_kind_of_violation() -> None:
         "newsletter.domain.bad": ("from newsletter.curate import issues\n", False),
         "newsletter.render.bad": ("def f():\n    import sqlalchemy.orm\n", False),
         "newsletter.curate.bad": ("def f():\n    from newsletter.runtime import wiring\n", False),
-        "newsletter.collect.parse": ("import feedparser\n", False),
+        "newsletter.collect.fetch": ("import feedparser\n", False),
         "newsletter.deliver.bad": ("from newsletter import web\nfrom sendgrid import X\n", False),
         "newsletter.runtime.jobs": ("from newsletter.cli import main\n", False),
         "newsletter.store.bad": ("from ..runtime.config import Config\n", False),
@@ -188,7 +187,7 @@ def test_the_rule_catches_each_kind_of_violation() -> None:
         ("newsletter.domain.bad", "newsletter.curate.issues"),
         ("newsletter.render.bad", "sqlalchemy"),
         ("newsletter.curate.bad", "newsletter.runtime.wiring"),
-        ("newsletter.collect.parse", "feedparser"),
+        ("newsletter.collect.fetch", "feedparser"),
         ("newsletter.deliver.bad", "newsletter.web"),
         ("newsletter.deliver.bad", "sendgrid"),
         ("newsletter.runtime.jobs", "newsletter.cli"),

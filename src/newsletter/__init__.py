@@ -22,7 +22,7 @@ the exceptions the redesign still has to remove):
 - web/ and cli/ drive; nothing else imports them, with one exception each:
   runtime/process.py serves the web app and __main__.py runs the command.
 - Each outside library stays behind one module or folder: SQLAlchemy and Alembic in store/,
-  feedparser in collect/feeds.py, premailer in render/, the SendGrid SDK in
+  feedparser in collect/parse.py, premailer in render/, the SendGrid SDK in
   deliver/sendgrid.py, APScheduler in runtime/scheduler.py.
 - The top of the package holds __init__.py, __main__.py, py.typed and the folders: no flat
   module, at most a dozen modules and folders.

@@ -24,14 +24,15 @@ from typing import Any
 import httpcore
 import pytest
 
-from newsletter.collect import address_guard, feeds
+from newsletter.collect import address_guard
+from newsletter.collect import fetch as fetch_module
 from newsletter.collect.address_guard import non_public_kind
-from newsletter.collect.feeds import FetchLimits, fetch, make_client
-from newsletter.collect.pipeline import collect
+from newsletter.collect.fetch import FetchLimits, fetch, make_client
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.errors import FetchError
 from newsletter.domain.model import FeedStatus
 from newsletter.runtime import wiring
+from newsletter.runtime.collection import collect
 from newsletter.runtime.config import Config
 from newsletter.runtime.wiring import Services
 from tests import feedserver
@@ -459,7 +460,7 @@ def test_tls_names_the_host_while_connecting_to_the_checked_address(
     site.httpd.socket = server_context.wrap_socket(site.httpd.socket, server_side=True)
     site.add("/feed.xml", feedserver.serve(body))
     site.start()
-    monkeypatch.setattr(feeds, "_tls_context", lambda: ssl.create_default_context(cafile=ca))
+    monkeypatch.setattr(fetch_module, "_tls_context", lambda: ssl.create_default_context(cafile=ca))
     for host in ("news.tls.test", "other.tls.test"):
         network.dns[host] = [[PUBLIC_IP]]
     network.routes[PUBLIC_IP, 443] = site.port

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -16,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from newsletter.collect.feeds import USER_AGENT
-from newsletter.collect.pipeline import collect
+from newsletter.collect.fetch import USER_AGENT, FetchLimits, fetch, make_client
 from newsletter.domain.clock import FrozenClock
-from newsletter.domain.errors import UsageError
+from newsletter.domain.errors import FeedGone, FetchError, UsageError
 from newsletter.domain.model import ArticleDraft, FeedSource, FeedStatus
 from newsletter.runtime import wiring
+from newsletter.runtime.collection import collect
 from newsletter.runtime.config import Config
 from newsletter.runtime.wiring import Services
 from tests import feedserver
@@ -168,7 +169,7 @@ def test_unchanged_body_is_not_parsed_again(
     server: FeedServer, collector: MakeServices, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without validators, the same bytes (same hash) are not parsed a second time."""
-    from newsletter.collect import pipeline as collect_module
+    from newsletter.collect import decide as collect_module
 
     url = server.add("/same.xml", feedserver.serve(rss("same", [("A", "https://s.example/a")])))
     svc = collector({"same": url})
@@ -569,3 +570,45 @@ def test_pages_are_fetched_once(server: FeedServer, collector: MakeServices) -> 
     report = collect(svc)  # the feed changed, its article did not: no second page fetch
     assert report.feeds[0].status == "ok"
     assert len(server.hits("/a/1")) == 1
+
+
+def fetch_error(url: str) -> FetchError:
+    """The error fetching `url` (the listed feed, so the loopback server is allowed) raises."""
+
+    async def attempt() -> FetchError:
+        limits = FetchLimits(timeout=TIMEOUT, max_bytes=MAX_BYTES)
+        async with make_client(2, limits) as client:
+            with pytest.raises(FetchError) as raised:
+                await fetch(client, url, limits, listed_url=url)
+        return raised.value
+
+    return asyncio.run(attempt())
+
+
+@pytest.mark.parametrize(("code", "kind"), [(404, FetchError), (503, FetchError), (410, FeedGone)])
+def test_fetch_errors_say_where_and_which_status(
+    server: FeedServer, code: int, kind: type[FetchError]
+) -> None:
+    """A failing answer after a redirect: the error names the URL that failed and its status."""
+    failing = server.add(f"/fails/{code}.xml", feedserver.status(code))
+    start = server.add(f"/to/{code}.xml", feedserver.redirect(302, f"/fails/{code}.xml"))
+
+    error = fetch_error(start)
+
+    assert type(error) is kind
+    assert (error.url, error.status) == (failing, code)
+    assert f"HTTP {code}" in str(error)
+
+
+def test_fetch_errors_without_a_status_still_say_where(server: FeedServer) -> None:
+    """A body over the cap and a server that never answers: the URL is known, no status."""
+    huge = server.add("/context/huge.xml", feedserver.huge_undeclared(MAX_BYTES * 2))
+    silent = server.add("/context/silent.xml", feedserver.silent(server))
+
+    too_big = fetch_error(huge)
+    timed_out = fetch_error(silent)
+
+    assert (too_big.url, too_big.status) == (huge, None)
+    assert "larger than" in str(too_big)
+    assert (timed_out.url, timed_out.status) == (silent, None)
+    assert "timed out" in str(timed_out)

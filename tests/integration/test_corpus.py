@@ -10,14 +10,14 @@ import feedparser
 import pytest
 from lxml import html as lxml_html
 
-from newsletter.collect.feeds import parse
 from newsletter.collect.normalise import canonical_url, normalise
-from newsletter.collect.pipeline import collect
+from newsletter.collect.parse import parse
 from newsletter.collect.sanitize import ALLOWED_TAGS, sanitize_html
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.model import FeedStatus
 from newsletter.render.renderer import Renderer
 from newsletter.runtime import wiring
+from newsletter.runtime.collection import collect
 from newsletter.runtime.config import Config
 from newsletter.runtime.wiring import Services
 from newsletter.store.issues import NewItem

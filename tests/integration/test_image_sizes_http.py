@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from newsletter.collect.pipeline import collect
 from newsletter.curate import issues
 from newsletter.domain.clock import FrozenClock
 from newsletter.render.renderer import Renderer
 from newsletter.runtime import wiring
+from newsletter.runtime.collection import collect
 from newsletter.runtime.config import Config
 from tests import feedserver
 from tests.feedserver import FeedServer

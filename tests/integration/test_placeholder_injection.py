@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from newsletter.collect.pipeline import collect
 from newsletter.curate import issues
 from newsletter.deliver import sender_of
 from newsletter.deliver.file import FileProvider
@@ -21,6 +20,7 @@ from newsletter.deliver.sendgrid import SendgridProvider
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.model import SubscriberStatus
 from newsletter.runtime import wiring
+from newsletter.runtime.collection import collect
 from newsletter.runtime.wiring import Services
 from tests import feedserver
 from tests.conftest import shared_path

@@ -21,7 +21,6 @@ import pytest
 
 from newsletter.audience import subscribers
 from newsletter.audience.outbox import Mailer
-from newsletter.collect.pipeline import collect
 from newsletter.curate import issues
 from newsletter.deliver.send import send_issue
 from newsletter.domain.clock import FrozenClock
@@ -29,6 +28,7 @@ from newsletter.domain.tokens import CONFIRM as CONFIRM_PURPOSE
 from newsletter.render.renderer import Renderer
 from newsletter.runtime import config as config_module
 from newsletter.runtime import wiring
+from newsletter.runtime.collection import collect
 from tests.conftest import ROOT, SHARED, write_config
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ def collect(as_json: bool, only: str | None) -> None:
     Example:
         newsletter collect --feed maddyness --json
     """
-    from newsletter.collect.pipeline import collect as run_collect
+    from newsletter.runtime.collection import collect as run_collect
 
     with services() as svc, progress_bar("collecting", enabled=not as_json, transient=True) as bar:
         report = run_collect(svc, only=only, progress=bar)

@@ -19,6 +19,7 @@ from lxml import html as lxml_html
 from newsletter.collect.normalise import shorten
 from newsletter.collect.sanitize import absolute_url, is_boilerplate, is_tracking_image, to_text
 from newsletter.domain.images import FoundImage, ImageSize, image_size
+from newsletter.domain.links import http_url
 from newsletter.domain.model import ArticleDraft
 
 MAX_PAGE_CHARS = 2_000_000  # metadata lives in the <head>; never parse a huge page whole
@@ -155,8 +156,8 @@ def _clean_description(value: str | None) -> str | None:
 def _clean_image(value: str | None, size: ImageSize | None, page_url: str) -> FoundImage | None:
     if not value:
         return None
-    resolved = absolute_url(value.strip(), page_url)
-    if not resolved or not resolved.startswith(("http://", "https://")):
+    resolved = http_url(absolute_url(value.strip(), page_url))
+    if resolved is None:
         return None
     declared = (str(size.width), str(size.height)) if size else (None, None)
     return None if is_tracking_image(resolved, *declared) else FoundImage(resolved, size)

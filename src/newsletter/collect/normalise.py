@@ -23,6 +23,7 @@ from newsletter.collect.sanitize import (
     to_text,
 )
 from newsletter.domain.images import FoundImage, image_size
+from newsletter.domain.links import http_url
 from newsletter.domain.model import ArticleDraft
 
 SUMMARY_LENGTH = 300
@@ -94,8 +95,8 @@ def entry_link(entry: Mapping[str, Any], feed_url: str) -> str | None:
     if entry.get("guidislink") or guid.startswith(("http://", "https://")):
         candidates.append(guid)
     for candidate in candidates:
-        resolved = urljoin(feed_url, candidate.strip())
-        if urlsplit(resolved).scheme.lower() in {"http", "https"} and urlsplit(resolved).netloc:
+        resolved = http_url(urljoin(feed_url, candidate.strip()))
+        if resolved is not None:
             return resolved
     return None
 
@@ -212,8 +213,8 @@ def _link_enclosures(entry: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
 def _usable_image(src: object, base_url: str, attributes: Mapping[str, Any]) -> FoundImage | None:
     if not isinstance(src, str) or not src.strip():
         return None
-    resolved = absolute_url(src, base_url)
-    if resolved is None or not resolved.startswith(("http://", "https://")):
+    resolved = http_url(absolute_url(src, base_url))
+    if resolved is None:
         return None
     width = attributes.get("width")
     height = attributes.get("height")

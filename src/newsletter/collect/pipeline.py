@@ -1,39 +1,36 @@
 """Collection: every due feed fetched concurrently, parsed, normalised and stored.
 
-Fetching runs on an asyncio event loop (`collect.concurrency` feeds at a time, each within
-its own deadline); parsing, normalising and storing run one feed at a time on a single worker
-thread while other feeds are still downloading. A feed that fails is recorded in the report
-and in its health (backed off exponentially); the others still land.
+Fetching runs on an asyncio event loop (`concurrency` feeds at a time, each within its own
+deadline); parsing, normalising and storing run one feed at a time on a single worker thread
+while other feeds are still downloading. A feed that fails is recorded in the report and in its
+health (backed off exponentially); the others still land.
+
+This module does the I/O; what to do with each answer is decided in newsletter.collect.decide.
+It takes what it needs (the feed and article repositories, the clock, the configured sources,
+the limits), never the whole application.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from newsletter.collect import backoff
+import httpx
+
+from newsletter.collect import decide
 from newsletter.collect.address_guard import AddressRefused
+from newsletter.collect.decide import CollectReport, FeedOutcome, Fresh, Settled
 from newsletter.collect.enrich import PageMetadata, enriched, needs_enrichment, page_metadata
-from newsletter.collect.feeds import (
-    FeedGone,
-    Fetched,
-    FetchLimits,
-    Validators,
-    fetch,
-    make_client,
-    parse,
-)
-from newsletter.collect.normalise import normalise
+from newsletter.collect.fetch import Fetched, FetchLimits, Validators, fetch, make_client
+from newsletter.domain.clock import Clock
 from newsletter.domain.errors import FeedError, UsageError
 from newsletter.domain.model import ArticleDraft, FeedSource, FeedState, FeedStatus
 from newsletter.domain.progress import NO_PROGRESS, Progress
-from newsletter.runtime.wiring import Services
 
 log = logging.getLogger(__name__)
 
@@ -41,65 +38,41 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-@dataclass(frozen=True)
-class FeedOutcome:
-    """What one feed gave in this run."""
+class FeedStates(Protocol):
+    """What collection needs of the feed repository."""
 
-    name: str
-    status: FeedStatus
-    new: int = 0
-    error: str | None = None
-    entries: int = 0  # entries the feed holds
-    without_link: int = 0  # entries left out: no http(s) link to point readers to
-    moved_to: str | None = None
+    def sync(self, sources: list[FeedSource]) -> None: ...
+    def get(self, name: str) -> FeedState | None: ...
+    def id_of(self, name: str) -> int: ...
+    def save(self, state: FeedState) -> None: ...
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status.value,
-            "new": self.new,
-            "error": self.error,
-            "entries": self.entries,
-            "without_link": self.without_link,
-            "moved_to": self.moved_to,
-        }
+
+class ArticleStore(Protocol):
+    """What collection needs of the article repository."""
+
+    def add(self, feed_id: int, drafts: Iterable[ArticleDraft], collected_at: datetime) -> int: ...
+    def known_urls(self, urls: Sequence[str]) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True)
-class SkippedFeed:
-    """A feed not fetched in this run: paused, or backing off after failures."""
+class CollectSettings:
+    """The limits of one run: per fetch, in parallel, between runs, and for enrichment."""
 
-    name: str
-    reason: str
-    next_try: datetime | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "reason": self.reason,
-            "next_try": self.next_try.isoformat() if self.next_try else None,
-        }
+    limits: FetchLimits
+    concurrency: int
+    interval: timedelta  # between scheduled runs: the unit of a failing feed's back-off
+    enrich: bool = False
+    enrich_max_per_feed: int = 10
 
 
 @dataclass(frozen=True)
-class CollectReport:
-    feeds: list[FeedOutcome] = field(default_factory=list)
-    skipped: list[SkippedFeed] = field(default_factory=list)
+class Collector:
+    """One collection's dependencies: narrow, passed in by the wiring."""
 
-    @property
-    def new_articles(self) -> int:
-        return sum(outcome.new for outcome in self.feeds)
-
-    @property
-    def failed(self) -> list[FeedOutcome]:
-        return [outcome for outcome in self.feeds if outcome.status is FeedStatus.ERROR]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "feeds": [outcome.to_json() for outcome in self.feeds],
-            "new_articles": self.new_articles,
-            "skipped": [skipped.to_json() for skipped in self.skipped],
-        }
+    feeds: FeedStates
+    articles: ArticleStore
+    clock: Clock
+    settings: CollectSettings
 
 
 @dataclass(frozen=True)
@@ -110,46 +83,41 @@ class _Job:
 
 
 def collect(
-    services: Services, only: str | None = None, progress: Progress = NO_PROGRESS
+    collector: Collector,
+    sources: list[FeedSource],
+    only: str | None = None,
+    progress: Progress = NO_PROGRESS,
+    sources_from: str = "the configuration",
 ) -> CollectReport:
-    """Fetch every due configured feed once (or only the feed named `only`, due or not)."""
-    config = services.config
-    sources = config.feed_sources()
-    services.store.feeds.sync(sources)
+    """Fetch every due feed of `sources` once (or only the feed named `only`, due or not).
+
+    `sources_from` names where the sources are listed, for the error on an unknown `only`.
+    """
+    collector.feeds.sync(sources)
     if only is not None and only not in {source.name for source in sources}:
-        raise UsageError(f"no feed named {only!r} in {config.path}")
-    now = services.clock()
-    jobs: list[_Job] = []
-    skipped: list[SkippedFeed] = []
+        raise UsageError(f"no feed named {only!r} in {sources_from}")
+    states = {}
     for source in sources:
-        if only is not None and source.name != only:
-            continue
-        state = services.store.feeds.get(source.name)
+        state = collector.feeds.get(source.name)
         assert state is not None  # sync() just stored it
-        reason = None if only is not None else backoff.why_not_due(state, now)
-        if reason:
-            skipped.append(SkippedFeed(source.name, reason, state.next_fetch_at))
-            continue
-        jobs.append(_Job(source, state, services.store.feeds.id_of(source.name)))
-    outcomes = _run_on_a_loop(lambda: _collect_all(services, jobs, progress))
+        states[source.name] = state
+    due, skipped = decide.plan(sources, states, collector.clock(), only)
+    jobs = [_Job(source, states[source.name], collector.feeds.id_of(source.name)) for source in due]
+    outcomes = _run_on_a_loop(lambda: _collect_all(collector, jobs, progress))
     return CollectReport(feeds=outcomes, skipped=skipped)
 
 
 async def _collect_all(
-    services: Services, jobs: list[_Job], progress: Progress
+    collector: Collector, jobs: list[_Job], progress: Progress
 ) -> list[FeedOutcome]:
-    settings = services.config.settings.collect
-    limits = FetchLimits(
-        timeout=settings.timeout_seconds,
-        max_bytes=settings.max_bytes,
-        max_redirects=settings.max_redirects,
-    )
+    settings = collector.settings
+    limits = settings.limits
     slots = asyncio.Semaphore(settings.concurrency)
     loop = asyncio.get_running_loop()
     progress.start(len(jobs))
     new = failed = 0
 
-    async def one(job: _Job, client: Any, worker: ThreadPoolExecutor) -> FeedOutcome:
+    async def one(job: _Job, client: httpx.AsyncClient, worker: ThreadPoolExecutor) -> FeedOutcome:
         result: Fetched | FeedError
         async with slots:
             try:
@@ -159,13 +127,13 @@ async def _collect_all(
                 )
             except FeedError as exc:
                 result = exc
-        read = await loop.run_in_executor(worker, _guarded, services, job, _read, result)
+        read = await loop.run_in_executor(worker, _guarded, collector, job, _read, result)
         if isinstance(read, _Read) and settings.enrich:
             read = await _enrich(
                 read, client, limits, slots, settings.enrich_max_per_feed, job.source.url
             )
         outcome = (
-            await loop.run_in_executor(worker, _guarded, services, job, _save, read)
+            await loop.run_in_executor(worker, _guarded, collector, job, _save, read)
             if isinstance(read, _Read)
             else read
         )
@@ -182,85 +150,50 @@ async def _collect_all(
 
 @dataclass(frozen=True)
 class _Read:
-    """A feed's answer parsed and normalised, waiting to be stored."""
+    """A fresh answer waiting to be stored."""
 
-    fetched: Fetched
-    body_hash: str
-    entries: int
-    drafts: list[ArticleDraft]
-    without_link: int
+    fresh: Fresh
     known: frozenset[str]  # URLs of drafts already stored: never enriched again
 
 
 def _guarded(
-    services: Services, job: _Job, step: Callable[[Services, _Job, Any], R], value: Any
+    collector: Collector, job: _Job, step: Callable[[Collector, _Job, Any], R], value: Any
 ) -> R | FeedOutcome:
     """Run one step of a feed's collection; a failure is recorded, never raised."""
     try:
-        return step(services, job, value)
+        return step(collector, job, value)
     except FeedError as exc:
-        return _fail(services, job, exc)
+        return _fail(collector, job, exc)
     except Exception as exc:  # one feed's surprise must not stop the others
         log.exception("collecting feed %s failed", job.source.name)
-        return _fail(services, job, FeedError(f"unexpected {type(exc).__name__}: {exc}"))
+        return _fail(collector, job, FeedError(f"unexpected {type(exc).__name__}: {exc}"))
 
 
-def _read(services: Services, job: _Job, result: Fetched | FeedError) -> _Read | FeedOutcome:
-    """Parse and normalise a fetched feed; an unchanged feed is settled here."""
+def _read(collector: Collector, job: _Job, result: Fetched | FeedError) -> _Read | FeedOutcome:
+    """Decide on a fetched feed; an unchanged (or unreadable) feed is settled here."""
     if isinstance(result, FeedError):
-        return _fail(services, job, result)
-    state, name = job.state, job.source.name
-    body_hash = hashlib.sha256(result.body).hexdigest() if not result.not_modified else None
-    if result.not_modified or body_hash == state.body_hash:
-        services.store.feeds.save(
-            backoff.succeeded(
-                state,
-                services.clock(),
-                FeedStatus.NOT_MODIFIED,
-                etag=result.validators.etag or state.etag,
-                last_modified=result.validators.last_modified or state.last_modified,
-                body_hash=state.body_hash,
-                moved_to=result.moved_to,
-            )
-        )
-        return FeedOutcome(name, FeedStatus.NOT_MODIFIED, moved_to=result.moved_to)
-    assert body_hash is not None
-    parsed = parse(result.body, result.url, result.content_type)
-    drafts = [normalise(entry, name, result.url) for entry in parsed.entries]
-    kept = [draft for draft in drafts if draft is not None]
-    known = services.store.articles.known_urls([draft.url for draft in kept])
-    return _Read(result, body_hash, len(parsed.entries), kept, len(drafts) - len(kept), known)
+        return _fail(collector, job, result)
+    decided = decide.settle(job.state, result, collector.clock(), collector.settings.interval)
+    if isinstance(decided, Settled):
+        return _apply(collector, decided)
+    known = collector.articles.known_urls([draft.url for draft in decided.drafts])
+    return _Read(decided, known)
 
 
-def _save(services: Services, job: _Job, read: _Read) -> FeedOutcome:
-    now = services.clock()
-    # Feeds list their newest entry first; storing oldest first keeps undated entries in order.
-    new = services.store.articles.add(job.feed_id, _oldest_first(read.drafts), now)
-    result = read.fetched
-    services.store.feeds.save(
-        backoff.succeeded(
-            job.state,
-            now,
-            FeedStatus.OK,
-            etag=result.validators.etag,
-            last_modified=result.validators.last_modified,
-            body_hash=read.body_hash,
-            moved_to=result.moved_to,
-        )
-    )
-    return FeedOutcome(
-        job.source.name,
-        FeedStatus.OK,
-        new=new,
-        entries=read.entries,
-        without_link=read.without_link,
-        moved_to=result.moved_to,
-    )
+def _save(collector: Collector, job: _Job, read: _Read) -> FeedOutcome:
+    now = collector.clock()
+    new = collector.articles.add(job.feed_id, decide.to_store(read.fresh), now)
+    return _apply(collector, decide.stored(job.state, read.fresh, new, now))
+
+
+def _apply(collector: Collector, settled: Settled) -> FeedOutcome:
+    collector.feeds.save(settled.state)
+    return settled.outcome
 
 
 async def _enrich(
     read: _Read,
-    client: Any,
+    client: httpx.AsyncClient,
     limits: FetchLimits,
     slots: asyncio.Semaphore,
     at_most: int,
@@ -273,14 +206,15 @@ async def _enrich(
     once: an article already stored is never fetched again. A page that fails or is refused
     leaves its article as is.
     """
+    drafts = list(read.fresh.drafts)
     wanted = [
         index
-        for index, draft in enumerate(read.drafts)
+        for index, draft in enumerate(drafts)
         if draft.url not in read.known and needs_enrichment(draft)
     ][:at_most]
 
     async def page(index: int) -> tuple[int, PageMetadata]:
-        url = read.drafts[index].url
+        url = drafts[index].url
         async with slots:
             try:
                 fetched = await fetch(client, url, limits, listed_url=listed_url)
@@ -292,24 +226,15 @@ async def _enrich(
                 return index, PageMetadata()
         return index, await asyncio.to_thread(page_metadata, fetched.body, fetched.url)
 
-    drafts = list(read.drafts)
     for index, metadata in await asyncio.gather(*(page(i) for i in wanted)):
         drafts[index] = enriched(drafts[index], metadata)
-    return replace(read, drafts=drafts)
+    return replace(read, fresh=replace(read.fresh, drafts=drafts))
 
 
-def _oldest_first(drafts: list[ArticleDraft]) -> list[ArticleDraft]:
-    return list(reversed(drafts))
-
-
-def _fail(services: Services, job: _Job, error: FeedError) -> FeedOutcome:
-    interval = timedelta(minutes=services.config.settings.collect.every_minutes)
-    message = " ".join(str(error).split()) or type(error).__name__
-    state = services.store.feeds.get(job.source.name) or job.state
-    services.store.feeds.save(
-        backoff.failed(state, services.clock(), message, interval, gone=isinstance(error, FeedGone))
-    )
-    return FeedOutcome(job.source.name, FeedStatus.ERROR, error=message)
+def _fail(collector: Collector, job: _Job, error: FeedError) -> FeedOutcome:
+    state = collector.feeds.get(job.source.name) or job.state
+    failure = decide.failed(state, error, collector.clock(), collector.settings.interval)
+    return _apply(collector, failure)
 
 
 def _run_on_a_loop(make: Callable[[], Coroutine[Any, Any, T]]) -> T:

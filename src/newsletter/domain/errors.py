@@ -3,8 +3,10 @@
 NewsletterError
 ├── ConfigError            bad configuration (file, key, problem): exit 2
 ├── UsageError             bad command-line input (unknown issue, wrong state): exit 2
-├── FeedError              one feed could not be fetched or parsed
-│   ├── FetchError         network, HTTP status, size or time limit
+├── FeedError              one feed could not be fetched or parsed (.url: the address read)
+│   ├── FetchError         network, HTTP status, size or time limit (.status: HTTP status or None)
+│   │   ├── FeedGone       HTTP 410: the feed was removed; paused until its URL changes
+│   │   └── AddressRefused a non-public address (newsletter.collect.address_guard)
 │   └── ParseError         not a feed, invalid or dangerous XML
 ├── StoreError             the database refused or is out of date
 ├── RenderError            a template failed
@@ -36,11 +38,22 @@ class UsageError(NewsletterError):
 
 
 class FeedError(NewsletterError):
-    pass
+    """The message says what went wrong; `url` says where, once the fetch or parse that failed
+    knows it (the low-level readers raise without it and their caller fills it in)."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
 
 
 class FetchError(FeedError):
-    pass
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, url=url)
+        self.status = status
+
+
+class FeedGone(FetchError):
+    """The server says the feed is gone for good (HTTP 410): stop asking."""
 
 
 class ParseError(FeedError):

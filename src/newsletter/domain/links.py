@@ -1,4 +1,9 @@
-"""Links in emails: only absolute http(s) URLs survive; article links may carry UTM parameters."""
+"""Links: only absolute http(s) URLs survive; article links may carry UTM parameters.
+
+`http_url` is the one test of "an http(s) link a reader can follow": collection keeps an
+entry's link and images by it, the renderer writes links by it, the public pages and the
+desk's checks link by it. Fetching reads SAFE_SCHEMES for what it may request.
+"""
 
 from __future__ import annotations
 

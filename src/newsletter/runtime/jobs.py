@@ -16,7 +16,7 @@ log = logging.getLogger("newsletter.runtime.jobs")
 
 
 def collect_feeds(services: Services) -> None:
-    from newsletter.collect.pipeline import collect
+    from newsletter.runtime.collection import collect
 
     try:
         report = collect(services)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
 
+from newsletter.domain.links import http_url
 from newsletter.render.typography import MONTHS_FR, WEEKDAYS_FR
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -41,8 +41,7 @@ def environment(timezone: str) -> jinja2.Environment:
 
     def web_address(url: str | None) -> bool:
         """Only http(s) URLs from feeds become links in a page."""
-        parts = urlsplit(url or "")
-        return parts.scheme in ("http", "https") and bool(parts.netloc)
+        return http_url(url) is not None
 
     env.tests["web_address"] = web_address
     env.filters["when"] = when

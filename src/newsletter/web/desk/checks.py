@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urlsplit, urlunsplit
 
+from newsletter.domain.links import http_url
 from newsletter.domain.model import Issue
 from newsletter.render.clipping import GMAIL_CLIP_BYTES, clipped_size
 
@@ -84,9 +85,9 @@ def check_html(html: str) -> list[Alert]:
 
 
 def _followable(url: str) -> bool:
+    if http_url(url) is not None:
+        return True
     parts = urlsplit(url.strip())
-    if parts.scheme in ("http", "https"):
-        return bool(parts.netloc)
     return parts.scheme == "mailto" and bool(parts.path)
 
 
