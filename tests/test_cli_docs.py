@@ -12,7 +12,7 @@ import click
 from pydantic import BaseModel
 
 from newsletter.cli import cli
-from newsletter.runtime.config import Settings
+from newsletter.domain.settings import Settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 ALWAYS = {"--help"}  # click adds it to every command

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Protocol
+
 from newsletter.deliver.base import Provider, Sender
 from newsletter.domain.errors import ConfigError
-from newsletter.runtime.config import Config
+from newsletter.domain.settings import Secrets, Settings
 
 
-def sender_of(config: Config) -> Sender:
+class SenderConfig(Protocol):
+    """What the sender's identity is read from (the wiring passes its `Config`)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+
+class ProviderConfig(SenderConfig, Protocol):
+    """What a provider is built from: the settings, the secrets, the file outbox's folder, and
+    the configuration file errors name."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def secrets(self) -> Secrets: ...
+
+    @property
+    def outbox(self) -> Path: ...
+
+
+def sender_of(config: SenderConfig) -> Sender:
     settings = config.settings
     return Sender(
         email=settings.sender.email,
@@ -18,7 +42,7 @@ def sender_of(config: Config) -> Sender:
     )
 
 
-def make_provider(config: Config) -> Provider:
+def make_provider(config: ProviderConfig) -> Provider:
     """The provider `email.provider` names, built from the configuration and secrets."""
     kind = config.settings.email.provider
     sender = sender_of(config)

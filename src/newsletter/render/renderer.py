@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import unescape
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import jinja2
@@ -26,12 +26,12 @@ from newsletter.domain.errors import RenderError
 from newsletter.domain.images import ImageSize, display_box, image_size
 from newsletter.domain.links import http_url, with_utm
 from newsletter.domain.model import Issue, IssueItem, Placeholders, RenderedMessage
+from newsletter.domain.settings import Settings
 from newsletter.render.clipping import clipping_warning as clipping_warning
 from newsletter.render.markup import markdown_html, markdown_text
 from newsletter.render.plaintext import wrap
 from newsletter.render.subject import fill_subject
 from newsletter.render.typography import format_date, french_spacing
-from newsletter.runtime.config import Config
 
 # The default email templates, packaged from the repository's templates/email/ (a symlink in
 # the source tree, copied into the wheel); a deployment's own folder overrides them by name.
@@ -71,6 +71,16 @@ def template_loader(folder: Path) -> jinja2.BaseLoader:
     return jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(folder)), shipped])
 
 
+class RenderConfig(Protocol):
+    """What the renderer reads of the configuration (the wiring passes its `Config`)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def templates_dir(self) -> Path: ...
+
+
 class Renderer:
     """Renders issues and transactional emails with the templates of `config.templates_dir`,
     falling back file by file on the default templates shipped in the package.
@@ -79,7 +89,7 @@ class Renderer:
     reloads one whose file changed, so a long-running process sees the designers' edits.
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: RenderConfig) -> None:
         self._config = config
         self._settings = config.settings
         self._env = jinja2.Environment(
@@ -99,7 +109,7 @@ class Renderer:
     # -- public ------------------------------------------------------------------------------
 
     @property
-    def config(self) -> Config:
+    def config(self) -> RenderConfig:
         """The configuration this renderer renders with (its settings and templates folder)."""
         return self._config
 

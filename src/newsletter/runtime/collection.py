@@ -13,7 +13,7 @@ from newsletter.collect.fetch import FetchLimits
 from newsletter.collect.pipeline import Collector, CollectSettings
 from newsletter.collect.pipeline import collect as collect_sources
 from newsletter.domain.progress import NO_PROGRESS, Progress
-from newsletter.runtime.config import CollectSection
+from newsletter.domain.settings import CollectSection
 from newsletter.runtime.wiring import Services
 
 

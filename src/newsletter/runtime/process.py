@@ -9,8 +9,9 @@ from typing import Any
 
 import uvicorn
 
+from newsletter.domain.settings import WebSection
 from newsletter.runtime import wiring
-from newsletter.runtime.config import Config, WebSection
+from newsletter.runtime.config import Config
 from newsletter.runtime.logs import configure_logging
 from newsletter.runtime.scheduler import SchedulerService
 from newsletter.web import create_app
