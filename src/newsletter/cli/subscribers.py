@@ -152,7 +152,7 @@ def subscribers_export(out: Path | None, address: str | None) -> None:
         newsletter subscribers export --out readers.csv
     """
     from newsletter.audience import subscribers as subs
-    from newsletter.runtime.private_files import write_private_text
+    from newsletter.store.private_files import write_private_text
 
     with services() as svc:
         chunks = (

@@ -18,7 +18,7 @@ from newsletter.deliver.base import Sender
 from newsletter.deliver.message import copy_bytes
 from newsletter.domain.errors import InvalidAddress, PermanentProviderError, UnsafeHeaders
 from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
-from newsletter.runtime.private_files import create_private, private_dir
+from newsletter.store.private_files import create_private, private_dir
 
 
 @dataclass

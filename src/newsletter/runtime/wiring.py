@@ -15,8 +15,8 @@ from newsletter.deliver import Provider, make_provider
 from newsletter.domain.clock import Clock, utc_now
 from newsletter.domain.tokens import TokenSigner
 from newsletter.runtime.config import Config
-from newsletter.runtime.private_files import create_private, private_dir
 from newsletter.store import Store
+from newsletter.store.private_files import create_private, private_dir
 
 if TYPE_CHECKING:
     from newsletter.render.renderer import Renderer

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from newsletter.runtime.private_files import touch_private
+from newsletter.store.private_files import touch_private
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
