@@ -169,7 +169,7 @@ def peak_rss(folder: Path, count: int, postgres: str, targets: Targets) -> None:
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-m", "newsletter", "issue", "send", "1", "--yes", "--json"],
+            [sys.executable, "-m", "newsletter.cli", "issue", "send", "1", "--yes", "--json"],
             env=env,
             capture_output=True,
             text=True,

@@ -148,7 +148,16 @@ def sender_processes(config_path: Path, issue_id: int, count: int) -> list[subpr
     env.pop("NEWSLETTER_DATABASE_URL", None)
     return [
         subprocess.Popen(
-            [sys.executable, "-m", "newsletter", "issue", "send", str(issue_id), "--yes", "--json"],
+            [
+                sys.executable,
+                "-m",
+                "newsletter.cli",
+                "issue",
+                "send",
+                str(issue_id),
+                "--yes",
+                "--json",
+            ],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

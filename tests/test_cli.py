@@ -22,12 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_cli(
     *args: str, config: Path | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m newsletter` in a subprocess, as a user would."""
+    """Run `python -m newsletter.cli` in a subprocess, as a user would."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "NEWSLETTER_SECRET_KEY": "test"}
     env.pop("NEWSLETTER_DATABASE_URL", None)
     prefix = ["--config", str(config)] if config else []
     return subprocess.run(
-        [sys.executable, "-m", "newsletter", *prefix, *args],
+        [sys.executable, "-m", "newsletter.cli", *prefix, *args],
         capture_output=True,
         text=True,
         env=env,

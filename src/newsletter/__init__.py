@@ -8,7 +8,7 @@ The folders follow the pipeline:
     render/    an issue into an inlined-CSS email once, then a cheap copy per recipient
     deliver/   the ledger-driven send loop, the providers, the providers' events
     audience/  subscribers, consent, import/export, the transactional outbox
-    store/     SQLAlchemy tables, Alembic migrations, one repository per concept
+    store/     SQLAlchemy tables, Alembic migrations, one repository per concept, private files
     web/       the FastAPI app: public pages, archive, webhooks, the editors' desk
     runtime/   configuration, wiring, scheduler, leader lock, jobs, doctor, logging, `run`
     cli/       the `newsletter` command
@@ -19,13 +19,13 @@ the exceptions the redesign still has to remove):
 - Nothing below the wiring imports runtime/: domain/, collect/, curate/, render/, deliver/,
   audience/ and store/ receive what they need (repositories, clock, provider, renderer) as
   arguments.
-- web/ and cli/ drive; nothing else imports them, with one exception each:
-  runtime/process.py serves the web app and __main__.py runs the command.
+- web/ and cli/ drive; nothing else imports them, but runtime/process.py, which serves the web
+  app (`python -m newsletter.cli` runs the command from cli/__main__.py).
 - Each outside library stays behind one module or folder: SQLAlchemy and Alembic in store/,
   feedparser in collect/parse.py, premailer in render/, the SendGrid SDK in
   deliver/sendgrid.py, APScheduler in runtime/scheduler.py.
-- The top of the package holds __init__.py, __main__.py, py.typed and the folders: no flat
-  module, at most a dozen modules and folders.
+- The top of the package holds __init__.py, py.typed and the folders: no flat module, at most
+  a dozen entries in all.
 """
 
 __version__ = "0.1.0"

@@ -478,7 +478,7 @@ def test_cli_collect_json_reports_each_feed(tmp_path: Path, database_url: str) -
     env.pop("NEWSLETTER_DATABASE_URL", None)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "newsletter", "--config", str(config), *args]
+        command = [sys.executable, "-m", "newsletter.cli", "--config", str(config), *args]
         return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
     assert run("init").returncode == 0

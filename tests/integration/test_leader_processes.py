@@ -46,7 +46,7 @@ class Runner:
         env.pop("NEWSLETTER_DATABASE_URL", None)
         with self.log.open("w") as handle:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "newsletter", "--config", str(config), "run"],
+                [sys.executable, "-m", "newsletter.cli", "--config", str(config), "run"],
                 env=env,
                 stdout=handle,
                 stderr=subprocess.STDOUT,

@@ -29,7 +29,7 @@ def newsletter(
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "NEWSLETTER_SECRET_KEY": "e2e"}
     env.pop("NEWSLETTER_DATABASE_URL", None)
     result = subprocess.run(
-        [sys.executable, "-m", "newsletter", "--config", str(config), *args],
+        [sys.executable, "-m", "newsletter.cli", "--config", str(config), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -147,7 +147,7 @@ def running(project: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "NEWSLETTER_SECRET_KEY": "e2e"}
     env.pop("NEWSLETTER_DATABASE_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "--config", str(project), "run"],
+        [sys.executable, "-m", "newsletter.cli", "--config", str(project), "run"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

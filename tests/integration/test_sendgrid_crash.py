@@ -65,7 +65,7 @@ def _environment(config_path: Path) -> dict[str, str]:
 
 
 def _newsletter(*args: str) -> list[str]:
-    return [sys.executable, "-m", "newsletter", *args]
+    return [sys.executable, "-m", "newsletter.cli", *args]
 
 
 def _run(env: dict[str, str], *args: str) -> dict[str, Any]:

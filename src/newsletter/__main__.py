@@ -1,3 +1,0 @@
-from newsletter.cli import main
-
-main()
