@@ -38,8 +38,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     # Use cases take the whole Services bag; they will take narrow dependencies instead.
     ("newsletter.audience.outbox", "newsletter.runtime.wiring"): "takes the Services bag",
     ("newsletter.audience.subscribers", "newsletter.runtime.wiring"): "takes the Services bag",
-    ("newsletter.curate.editors", "newsletter.runtime.wiring"): "takes the Services bag",
-    ("newsletter.curate.issues", "newsletter.runtime.wiring"): "takes the Services bag",
     ("newsletter.deliver.events", "newsletter.runtime.wiring"): "takes the Services bag",
     ("newsletter.deliver.send", "newsletter.runtime.wiring"): "takes the Services bag",
     # Configuration read below the wiring instead of the values being passed in.
@@ -48,10 +46,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     # Private-file helpers live in runtime/ but the file outbox and SQLite engine need them.
     ("newsletter.deliver.file", "newsletter.runtime.private_files"): "writes private .eml files",
     ("newsletter.store.engine", "newsletter.runtime.private_files"): "creates the SQLite file",
-    # SQL outside store/: these queries move into repositories.
-    ("newsletter.curate.editors", "sqlalchemy"): "editors' table queried outside store/",
-    ("newsletter.runtime.doctor", "sqlalchemy"): "doctor checks run SQL directly",
-    ("newsletter.runtime.leader", "sqlalchemy"): "the PostgreSQL advisory lock runs SQL",
     # The SendGrid SDK outside deliver/sendgrid.py.
     ("newsletter.deliver.events", "sendgrid"): "verifies the webhook signature with the SDK",
 }
