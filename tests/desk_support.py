@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from newsletter.curate import issues
 from newsletter.curate.editors import add_editor
 from newsletter.domain.model import ArticleDraft, FeedSource, Issue, SubscriberStatus
+from newsletter.runtime import curation
 from newsletter.runtime.wiring import Services
 from newsletter.web import create_app
 
@@ -53,7 +53,7 @@ def newsroom(services: Services, articles: int = 4, subscribers: int = 3) -> Iss
         store.subscribers.add(
             f"lecteur{index}@example.org", f"Lecteur {index}", SubscriberStatus.ACTIVE, now
         )
-    outcome = issues.draft(services)
+    outcome = curation.draft(services)
     assert outcome.issue is not None, outcome.reason
     return outcome.issue
 
@@ -70,7 +70,7 @@ def csrf_of(html: str) -> str:
 
 def logged_in(services: Services, base_url: str = BASE) -> tuple[TestClient, str]:
     """A client with an editor's session, and the CSRF token of its forms."""
-    add_editor(services, EDITOR, PASSWORD, email=EDITOR_EMAIL)
+    add_editor(services.store.editors, services.clock(), EDITOR, PASSWORD, email=EDITOR_EMAIL)
     client = client_for(services, base_url)
     page = client.get("/desk/login")
     response = client.post(

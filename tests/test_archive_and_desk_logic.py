@@ -25,7 +25,7 @@ from tests.desk_support import client_for, newsroom
 
 def sent_issue(services: Services) -> Issue:
     issue = newsroom(services, subscribers=3)
-    send_now(services, issue.id)
+    send_now(services.store.issues, issue.id, services.clock())
     jobs.dispatch_due(services)
     sent = services.store.issues.get(issue.id)
     assert sent is not None and sent.state is IssueState.SENT
@@ -54,7 +54,7 @@ def test_archive_hides_issues_that_were_not_sent(services: Services) -> None:
     issue = newsroom(services)
     client = client_for(services)
     assert client.get(f"/archive/{issue.id}").status_code == 404
-    send_now(services, issue.id)  # scheduled, not sent yet
+    send_now(services.store.issues, issue.id, services.clock())  # scheduled, not sent yet
     assert client.get(f"/archive/{issue.id}").status_code == 404
     assert client.get("/archive/999").status_code == 404
     assert f"/archive/{issue.id}" not in client.get("/archive").text
@@ -97,7 +97,7 @@ def test_archive_feed_shows_hostile_titles_as_text(services: Services, hostile: 
     text, as lxml and feedparser read them; no element, no attribute anywhere."""
     issue = newsroom(services, subscribers=1)
     services.store.issues.update_content(issue.id, subject=hostile, preheader=hostile)
-    send_now(services, issue.id)
+    send_now(services.store.issues, issue.id, services.clock())
     jobs.dispatch_due(services)
     shown = hostile.translate({0x0B: None, 0x1B: None, 0xFFFE: None})  # XML cannot hold those
 

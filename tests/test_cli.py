@@ -162,3 +162,19 @@ def test_malformed_address_is_bad_usage(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "error: 'not-an-email' is not a valid email address: An email address must have an @-sign."
     ]
+
+
+def test_issue_schedule_reads_a_time_without_offset_in_the_newsletter_zone(
+    cli_config: Config,
+) -> None:
+    """`--at 2026-12-01T08:00` is 08:00 in [newsletter] timezone (Paris: 07:00 UTC in winter)."""
+    from newsletter.runtime import wiring
+    from tests.delivery_helpers import make_issue
+
+    services = wiring.build(cli_config)
+    try:
+        issue_id = make_issue(services)
+    finally:
+        services.close()
+    out = invoke(cli_config, "issue", "schedule", str(issue_id), "--at", "2026-12-01T08:00")
+    assert "2026-12-01T07:00:00+00:00" in out

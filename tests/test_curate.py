@@ -63,3 +63,18 @@ def test_state_moves() -> None:
     assert can_move(IssueState.DRAFT, IssueState.SCHEDULED)
     assert not can_move(IssueState.SENT, IssueState.DRAFT)
     assert set(sources_of(IssueState.SENDING)) == {IssueState.DRAFT, IssueState.SCHEDULED}
+
+
+def test_a_send_time_without_offset_is_read_in_the_newsletter_zone() -> None:
+    """08:00 means 08:00 in Paris, winter or summer; a time with an offset is kept as given."""
+    from zoneinfo import ZoneInfo
+
+    from newsletter.curate.issues import send_time_in
+
+    paris = ZoneInfo("Europe/Paris")
+    winter = send_time_in(paris, datetime(2026, 12, 1, 8))
+    summer = send_time_in(paris, datetime(2026, 7, 1, 8))
+    assert winter.astimezone(UTC) == datetime(2026, 12, 1, 7, tzinfo=UTC)
+    assert summer.astimezone(UTC) == datetime(2026, 7, 1, 6, tzinfo=UTC)
+    given = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    assert send_time_in(paris, given) is given

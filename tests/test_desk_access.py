@@ -102,7 +102,7 @@ def test_every_desk_post_refuses_cross_site_forms(services: Services) -> None:
 
 def test_login_form_needs_its_token_and_right_password(services: Services) -> None:
     """The login form is CSRF-protected too; a wrong password is a 401 page."""
-    add_editor(services, EDITOR, PASSWORD)
+    add_editor(services.store.editors, services.clock(), EDITOR, PASSWORD)
     client = client_for(services)
     token = csrf_of(client.get("/desk/login").text)
     forged = client.post("/desk/login", data={"name": EDITOR, "password": PASSWORD})
@@ -118,7 +118,7 @@ def test_login_form_needs_its_token_and_right_password(services: Services) -> No
 def test_session_cookie_flags(services: Services) -> None:
     """The session cookie is HttpOnly, SameSite=Lax, scoped to /desk and Secure on https."""
     newsroom(services)
-    add_editor(services, EDITOR, PASSWORD)
+    add_editor(services.store.editors, services.clock(), EDITOR, PASSWORD)
     client = client_for(services)
     token = csrf_of(client.get("/desk/login").text)
     response = client.post(
@@ -135,7 +135,7 @@ def test_session_cookie_flags(services: Services) -> None:
 
 def test_login_is_rate_limited(services: Services, clock: FrozenClock) -> None:
     """After too many failures even the right password is refused until the window passes."""
-    add_editor(services, EDITOR, PASSWORD)
+    add_editor(services.store.editors, services.clock(), EDITOR, PASSWORD)
     client = client_for(services)
     attempts = services.config.settings.desk.login_attempts
     token = csrf_of(client.get("/desk/login").text)
@@ -157,7 +157,7 @@ def test_unknown_and_known_names_cost_the_same(
 ) -> None:
     """Every login attempt (unknown name, known name with a wrong or the right password) runs
     exactly one scrypt of the same cost: response time cannot tell which names exist."""
-    add_editor(services, EDITOR, PASSWORD)
+    add_editor(services.store.editors, services.clock(), EDITOR, PASSWORD)
     client = client_for(services)
     token = csrf_of(client.get("/desk/login").text)
     real_scrypt = hashlib.scrypt
@@ -258,7 +258,9 @@ def test_a_session_of_one_deployment_is_refused_by_another(
     newsroom(other_deployment)
     client, _ = logged_in(services)
     cookie = client.cookies[security.SESSION_COOKIE]
-    add_editor(other_deployment, EDITOR, "a different password")
+    add_editor(
+        other_deployment.store.editors, other_deployment.clock(), EDITOR, "a different password"
+    )
     other = client_for(other_deployment)
     other.cookies.set(security.SESSION_COOKIE, cookie, domain="news.example.org", path="/desk")
     assert other.get("/desk").status_code == 303
@@ -284,7 +286,7 @@ def test_plain_http_deployment_does_not_mark_cookies_secure(
     built = wiring.build(config, clock=clock, provider=MemoryProvider(sender_of(config)))
     built.store.migrate()
     try:
-        add_editor(built, EDITOR, PASSWORD)
+        add_editor(built.store.editors, built.clock(), EDITOR, PASSWORD)
         client = client_for(built, "http://127.0.0.1:8000")
         token = csrf_of(client.get("/desk/login").text)
         response = client.post(

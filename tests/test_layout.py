@@ -38,14 +38,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     # Use cases take the whole Services bag; they will take narrow dependencies instead.
     ("newsletter.audience.outbox", "newsletter.runtime.wiring"): "takes the Services bag",
     ("newsletter.audience.subscribers", "newsletter.runtime.wiring"): "takes the Services bag",
-    ("newsletter.curate.editors", "newsletter.runtime.wiring"): "takes the Services bag",
-    ("newsletter.curate.issues", "newsletter.runtime.wiring"): "takes the Services bag",
     ("newsletter.deliver.events", "newsletter.runtime.wiring"): "takes the Services bag",
     ("newsletter.deliver.send", "newsletter.runtime.wiring"): "takes the Services bag",
-    # SQL outside store/: these queries move into repositories.
-    ("newsletter.curate.editors", "sqlalchemy"): "editors' table queried outside store/",
-    ("newsletter.runtime.doctor", "sqlalchemy"): "doctor checks run SQL directly",
-    ("newsletter.runtime.leader", "sqlalchemy"): "the PostgreSQL advisory lock runs SQL",
     # The SendGrid SDK outside deliver/sendgrid.py.
     ("newsletter.deliver.events", "sendgrid"): "verifies the webhook signature with the SDK",
 }

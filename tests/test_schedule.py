@@ -182,7 +182,7 @@ def test_restart_after_a_missed_send_time_sends_once(
     """Down when an issue was due: the first dispatch after restart sends it, exactly once."""
     issue_id = make_issue(services)
     add_subscribers(services, 4)
-    issues.schedule(services, issue_id, clock() + timedelta(hours=1))
+    issues.schedule(services.store.issues, issue_id, clock() + timedelta(hours=1))
     clock.advance(hours=5)  # the process was down at send time; it comes back now
     jobs.dispatch_due(services)
     jobs.dispatch_due(services)  # a later tick, or a second restart
@@ -207,3 +207,31 @@ def test_auto_send_schedules_the_draft(scheduled_services: Services) -> None:
     jobs.draft_digest(services)
     [(issue, count)] = services.store.issues.all()
     assert (issue.state, issue.send_at, count) == (IssueState.SCHEDULED, services.clock(), 3)
+
+
+def test_an_advisory_lock_has_one_holder_at_a_time(postgres_url: str) -> None:
+    """Two sessions want the same lock: the second is refused until the first lets go, and a
+    lock whose session was killed reports itself lost."""
+    store = Store.from_url(postgres_url)
+    first, second = store.advisory_lock("test-lock"), store.advisory_lock("test-lock")
+    other_name = store.advisory_lock("another-lock")
+    try:
+        assert first.try_lock() and first.check()
+        assert not second.try_lock() and not second.held
+        assert other_name.try_lock()
+        first.unlock()
+        assert not first.held and second.try_lock()
+        with store.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND pid <> pg_backend_pid() AND granted"
+                    " AND objid = (SELECT hashtext('test-lock:' || current_database() || '.'"
+                    " || current_schema()))::oid"
+                )
+            ).scalar_one()  # exactly one session holds it: this test's second lock
+        assert not second.check() and not second.held
+    finally:
+        for lock in (first, second, other_name):
+            lock.unlock()
+        store.close()

@@ -11,9 +11,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from newsletter.curate import issues
 from newsletter.curate.editors import add_editor
 from newsletter.domain.model import SubscriberStatus
+from newsletter.runtime import curation
 from tests.desk_support import EDITOR, PASSWORD
 
 from .conftest import LiveServer
@@ -105,7 +105,7 @@ def test_failed_logins_from_one_client_do_not_lock_the_editor_out(live_server: S
     """An attacker at 127.0.0.2 failing on the editor's name is locked out (429, even with
     the right password); the editor at 127.0.0.1 logs in with the right password."""
     live = live_server()
-    add_editor(live.services, EDITOR, PASSWORD)
+    add_editor(live.services.store.editors, live.services.clock(), EDITOR, PASSWORD)
     attacker = _from(live, "127.0.0.2")
     editor = _from(live, "127.0.0.1")
     attempts = live.services.config.settings.desk.login_attempts
@@ -124,7 +124,7 @@ def test_one_client_cannot_try_name_after_name(live_server: Start) -> None:
     """Past `login_attempts_per_client` failures over any names, the client is refused even
     for a name it has not tried; another client is not."""
     live = live_server("[desk]\nlogin_attempts = 2\nlogin_attempts_per_client = 4\n")
-    add_editor(live.services, EDITOR, PASSWORD)
+    add_editor(live.services.store.editors, live.services.clock(), EDITOR, PASSWORD)
     attacker = _from(live, "127.0.0.2")
 
     tried = [log_in(attacker, f"editor{n}", "guess guess guess").status_code for n in range(4)]
@@ -145,7 +145,7 @@ def test_link_tokens_never_reach_the_logs(
         "log@example.org", None, SubscriberStatus.PENDING, live.clock.now
     )
     confirm = live.services.signer.sign("confirm", subscriber.id, live.clock.now)
-    unsubscribe = issues.unsubscribe_url(live.services, subscriber.id).rsplit("/", 1)[1]
+    unsubscribe = curation.unsubscribe_urls(live.services)(subscriber.id).rsplit("/", 1)[1]
     http = live.client(headers={"X-Forwarded-For": "198.51.100.77"})
 
     with caplog.at_level(logging.DEBUG):

@@ -111,7 +111,7 @@ def test_editor_curates_previews_schedules_and_the_tick_sends(
 
     base, services = desk_server
     issue = newsroom(services, articles=5, subscribers=3)
-    add_editor(services, EDITOR, PASSWORD, email=EDITOR_EMAIL)
+    add_editor(services.store.editors, services.clock(), EDITOR, PASSWORD, email=EDITOR_EMAIL)
     a, b, c, d = (item.article.id for item in issue.items[:4])
 
     with sync_playwright() as playwright:

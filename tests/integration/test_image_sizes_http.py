@@ -10,7 +10,7 @@ import pytest
 from newsletter.curate import issues
 from newsletter.domain.clock import FrozenClock
 from newsletter.render.renderer import Renderer
-from newsletter.runtime import wiring
+from newsletter.runtime import curation, wiring
 from newsletter.runtime.collection import collect
 from newsletter.runtime.config import Config
 from tests import feedserver
@@ -87,9 +87,13 @@ def test_collected_sizes_give_outlook_the_real_ratio(
             "Page": (1080, 1350),
             "Page menteuse": (None, None),
         }
-        drafted = issues.draft(services).issue
+        drafted = curation.draft(services).issue
         assert drafted is not None
-        html = Renderer(services.config).render_issue(issues.get(services, drafted.id)).html
+        html = (
+            Renderer(services.config)
+            .render_issue(issues.get(services.store.issues, drafted.id))
+            .html
+        )
     finally:
         services.close()
 

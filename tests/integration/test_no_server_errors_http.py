@@ -377,7 +377,7 @@ CASES = [
 def server(live_server: Start) -> Iterator[tuple[LiveServer, SendGridSigner]]:
     signer = SendGridSigner()
     live = live_server(environ={"SENDGRID_WEBHOOK_PUBLIC_KEY": signer.public_key})
-    add_editor(live.services, EDITOR, PASSWORD)
+    add_editor(live.services.store.editors, live.services.clock(), EDITOR, PASSWORD)
     yield live, signer
 
 

@@ -12,14 +12,13 @@ from typing import Any
 
 import pytest
 
-from newsletter.curate import issues
 from newsletter.deliver import sender_of
 from newsletter.deliver.file import FileProvider
 from newsletter.deliver.send import send_issue
 from newsletter.deliver.sendgrid import SendgridProvider
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.model import SubscriberStatus
-from newsletter.runtime import wiring
+from newsletter.runtime import curation, wiring
 from newsletter.runtime.collection import collect
 from newsletter.runtime.wiring import Services
 from tests import feedserver
@@ -68,7 +67,7 @@ def hostile(
     services.store.migrate()
     report = collect(services)
     assert report.new_articles == 1, report
-    drafted = issues.draft(services)
+    drafted = curation.draft(services)
     assert drafted.issue is not None, drafted.reason
     services.store.subscribers.add(
         "zoe@example.org", READER_NAME, SubscriberStatus.ACTIVE, services.clock()
@@ -109,7 +108,7 @@ def test_file_copies_and_test_copy_keep_feed_placeholders_inert(
     assert f'href="https://news.example.org/unsubscribe/{token}"' in html
     assert_not_injected(html, text, token)
 
-    issues.send_test(services, issue_id, "editor@example.org")
+    curation.send_test(services, issue_id, "editor@example.org")
     (test_path,) = [p for p in outbox.glob("*.eml") if p != path]
     test_copy = parsed(test_path.read_bytes())
     test_html = test_copy.get_body(("html",))

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from newsletter.audience import subscribers
-from newsletter.curate import issues
 from newsletter.domain.model import SubscriberStatus
+from newsletter.runtime import curation
 from newsletter.store.tables import subscribers as subscribers_table
 from newsletter.web import public
 
@@ -199,7 +199,7 @@ def test_one_click_unsubscribe_exactly_as_a_mailbox_provider_sends_it(live_serve
     subscriber, _ = live.services.store.subscribers.add(
         "carol@example.org", None, SubscriberStatus.ACTIVE, live.clock.now
     )
-    path = issues.unsubscribe_url(live.services, subscriber.id).removeprefix(
+    path = curation.unsubscribe_urls(live.services)(subscriber.id).removeprefix(
         "https://news.example.org"
     )
     http = live.client()

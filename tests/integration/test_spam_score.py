@@ -21,13 +21,12 @@ import pytest
 
 from newsletter.audience import subscribers
 from newsletter.audience.outbox import Mailer
-from newsletter.curate import issues
 from newsletter.deliver.send import send_issue
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.tokens import CONFIRM as CONFIRM_PURPOSE
 from newsletter.render.renderer import Renderer
 from newsletter.runtime import config as config_module
-from newsletter.runtime import wiring
+from newsletter.runtime import curation, wiring
 from newsletter.runtime.collection import collect
 from tests.conftest import ROOT, SHARED, write_config
 
@@ -131,14 +130,14 @@ section = "À la une"
     written: dict[str, list[Path]] = {}
     try:
         assert collect(services).new_articles >= 5
-        drafted = issues.draft(services).issue
+        drafted = curation.draft(services).issue
         assert drafted is not None
 
         subscribers.add(services, "camille.martin@example.org", "Camille", confirmed=True)
         send_issue(services, drafted.id)
         written["digest"] = outbox.written()
 
-        issues.send_test(services, drafted.id, "redaction@example.org")
+        curation.send_test(services, drafted.id, "redaction@example.org")
         written["test-copy"] = outbox.written()
 
         consent = subscribers.Consent(ip="192.0.2.10", source="web-form", text="fr:test")
@@ -155,7 +154,7 @@ section = "À la une"
         written["welcome"] = outbox.written()
 
         check = Renderer(config).render_email("test", {})
-        reader = issues.test_recipient(services, "admin@example.org")
+        reader = curation.test_recipient(services, "admin@example.org")
         services.provider.send_batch(check, [reader])
         written["delivery-check"] = outbox.written()
     finally:

@@ -85,7 +85,12 @@ class Mailer:
                 subscriber_id=item.subscriber_id,
                 email=item.email,
                 name=item.name,
-                unsubscribe_url=unsubscribe_url(self.services, item.subscriber_id),
+                unsubscribe_url=unsubscribe_url(
+                    self.services.signer,
+                    self.services.config.settings.newsletter.base_url,
+                    self.services.clock,
+                    item.subscriber_id,
+                ),
             )
             result = self.services.provider.send_batch(message, [recipient])
         except TransientProviderError as exc:

@@ -41,5 +41,5 @@ def editors_add(name: str, email: str | None) -> None:
             raise UsageError("give the password twice on stdin (password, then confirmation)")
         password = lines[0]
     with services() as svc:
-        add_editor(svc, name, password, email=email)
+        add_editor(svc.store.editors, svc.clock(), name, password, email=email)
     click.echo(f"editor {name} added")

@@ -36,10 +36,10 @@ def issue_draft(as_json: bool) -> None:
     Example:
         newsletter issue draft --json
     """
-    from newsletter.curate import issues
+    from newsletter.runtime import curation
 
     with services() as svc:
-        outcome = issues.draft(svc)
+        outcome = curation.draft(svc)
     data = outcome.to_json()
     emit(
         as_json,
@@ -105,10 +105,11 @@ def issue_preview(issue_id: int, text: bool, out: Path | None, screenshot: Path 
     """
     from newsletter.curate import issues
     from newsletter.render.personalise import personalise
+    from newsletter.runtime import curation
 
     with services() as svc:
-        rendered = svc.renderer.render_issue(issues.get(svc, issue_id))
-        copy = personalise(rendered, issues.test_recipient(svc, "preview@example.org"))
+        rendered = svc.renderer.render_issue(issues.get(svc.store.issues, issue_id))
+        copy = personalise(rendered, curation.test_recipient(svc, "preview@example.org"))
     warn_if_clipped(rendered)
     body = copy.text if text else copy.html
     if out:
@@ -133,10 +134,10 @@ def issue_test(issue_id: int, to: str) -> None:
     Example:
         newsletter issue test 1 --to me@example.org
     """
-    from newsletter.curate import issues
+    from newsletter.runtime import curation
 
     with services() as svc:
-        address = issues.send_test(svc, issue_id, to)
+        address = curation.send_test(svc, issue_id, to)
     click.echo(f"test copy of issue {issue_id} sent to {address}")
 
 
@@ -161,9 +162,8 @@ def issue_schedule(issue_id: int, at: str) -> None:
     except ValueError:
         raise UsageError(f"--at {at!r} is not an ISO 8601 date-time") from None
     with services() as svc:
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=ZoneInfo(svc.config.settings.newsletter.timezone))
-        scheduled = issues.schedule(svc, issue_id, when)
+        zone = ZoneInfo(svc.config.settings.newsletter.timezone)
+        scheduled = issues.schedule(svc.store.issues, issue_id, issues.send_time_in(zone, when))
     assert scheduled.send_at is not None
     click.echo(f"issue {issue_id} scheduled for {scheduled.send_at.isoformat()}")
 
@@ -241,7 +241,7 @@ def issue_status(issue_id: int, as_json: bool) -> None:
     from newsletter.curate import issues
 
     with services() as svc:
-        current = issues.get(svc, issue_id)
+        current = issues.get(svc.store.issues, issue_id)
         counts = svc.store.deliveries.status(issue_id, current.state)
     data = _status_json(counts)
     emit(as_json, data, lambda: _print_status(data))

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-
-from sqlalchemy import RowMapping, select
-from sqlalchemy.exc import IntegrityError
+from datetime import datetime
 
 from newsletter.curate.passwords import MIN_LENGTH, hash_password, verify_nothing, verify_password
 from newsletter.domain.errors import InvalidAddress, UsageError
-from newsletter.runtime.wiring import Services
-from newsletter.store.tables import editors
+from newsletter.store.editors import EditorRepository, StoredEditor
 
 
 @dataclass(frozen=True)
@@ -24,7 +21,9 @@ class Editor:
     credential_version: str
 
 
-def add_editor(services: Services, name: str, password: str, email: str | None = None) -> None:
+def add_editor(
+    editors: EditorRepository, now: datetime, name: str, password: str, email: str | None = None
+) -> None:
     name = name.strip()
     if not _possible_name(name):
         raise UsageError("an editor name needs 1 to 200 printable characters")
@@ -37,62 +36,39 @@ def add_editor(services: Services, name: str, password: str, email: str | None =
             email = normalise_address(email)
         except InvalidAddress as exc:
             raise UsageError(f"--email: {exc}") from None
-    try:
-        with services.store.engine.begin() as connection:
-            connection.execute(
-                editors.insert().values(
-                    name=name,
-                    password_hash=hash_password(password),
-                    created_at=services.clock(),
-                    email=email or None,
-                )
-            )
-    except IntegrityError:
-        raise UsageError(f"an editor named {name!r} already exists") from None
+    if not editors.add(name, hash_password(password), now, email or None):
+        raise UsageError(f"an editor named {name!r} already exists")
 
 
-def check_login(services: Services, name: str, password: str) -> bool:
-    return authenticate(services, name, password) is not None
-
-
-def authenticate(services: Services, name: str, password: str) -> Editor | None:
+def authenticate(editors: EditorRepository, name: str, password: str) -> Editor | None:
     """The editor when the name and password match, else None (in about the same time)."""
     if not _possible_name(name):  # no account has it, and PostgreSQL refuses a NUL in a query
         verify_nothing(password)
         return None
-    with services.store.engine.connect() as connection:
-        row = connection.execute(select(editors).where(editors.c.name == name)).mappings().first()
-    if row is None:
+    stored = editors.by_name(name)
+    if stored is None:
         # One hash verification of the same cost either way: timing does not tell which
         # names exist.
         verify_nothing(password)
         return None
-    return _editor(row) if verify_password(password, row["password_hash"]) else None
+    return _editor(stored) if verify_password(password, stored.password_hash) else None
 
 
-def get_editor(services: Services, editor_id: int) -> Editor | None:
-    with services.store.engine.connect() as connection:
-        row = (
-            connection.execute(select(editors).where(editors.c.id == editor_id)).mappings().first()
-        )
-    return _editor(row) if row else None
+def get_editor(editors: EditorRepository, editor_id: int) -> Editor | None:
+    stored = editors.get(editor_id)
+    return _editor(stored) if stored else None
 
 
-def end_sessions(services: Services, editor_id: int) -> None:
+def end_sessions(editors: EditorRepository, editor_id: int) -> None:
     """Log the editor out everywhere: every session cookie issued so far stops working."""
-    with services.store.engine.begin() as connection:
-        connection.execute(
-            editors.update()
-            .where(editors.c.id == editor_id)
-            .values(session_epoch=editors.c.session_epoch + 1)
-        )
+    editors.bump_session_epoch(editor_id)
 
 
 def _possible_name(name: str) -> bool:
     return 0 < len(name) <= 200 and not any(ord(ch) < 32 or ord(ch) == 127 for ch in name)
 
 
-def _editor(row: RowMapping) -> Editor:
-    fingerprint = f"{row['password_hash']}:{row['session_epoch']}"
+def _editor(stored: StoredEditor) -> Editor:
+    fingerprint = f"{stored.password_hash}:{stored.session_epoch}"
     version = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
-    return Editor(id=row["id"], name=row["name"], email=row["email"], credential_version=version)
+    return Editor(id=stored.id, name=stored.name, email=stored.email, credential_version=version)

@@ -273,7 +273,11 @@ class _SendRun:
 
     def _recipient(self, row: ClaimedDelivery) -> Recipient:
         if self._unsubscribe_url is None:
-            self._unsubscribe_url = unsubscribe_urls(self.services)
+            self._unsubscribe_url = unsubscribe_urls(
+                self.services.signer,
+                self.services.config.settings.newsletter.base_url,
+                self.services.clock,
+            )
         return Recipient(
             delivery_id=row.id,
             subscriber_id=row.subscriber_id,
@@ -369,7 +373,9 @@ def dry_run(services: Services, issue_id: int, *, render: Render | None = None) 
     run = _SendRun(services, issue_id, "dry-run", RetryPolicy(), time.sleep)
     message = run._render(issue, render)
     provider = MemoryProvider(sender=sender_of(services.config), batch_size=100)
-    url = unsubscribe_urls(services)
+    url = unsubscribe_urls(
+        services.signer, services.config.settings.newsletter.base_url, services.clock
+    )
     built = 0
     batch: list[Recipient] = []
     for subscriber in store.subscribers.iter(SubscriberStatus.ACTIVE):

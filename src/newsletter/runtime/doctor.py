@@ -81,14 +81,10 @@ def _provider(services: wiring.Services) -> str:
 
 def _clock(services: wiring.Services) -> str:
     """The time zone exists and this machine's clock agrees with the database server's."""
-    from sqlalchemy import text
-
     zone = services.config.settings.newsletter.timezone
     now = services.clock()
     if services.store.is_postgres:
-        with services.store.engine.connect() as connection:
-            server = connection.execute(text("SELECT CURRENT_TIMESTAMP")).scalar_one()
-        skew = abs((server - now).total_seconds())
+        skew = abs((services.store.server_time() - now).total_seconds())
         if skew > MAX_CLOCK_SKEW_SECONDS:
             raise RuntimeError(f"this clock is {skew:.0f} s off the database server's")
     local = now.astimezone(ZoneInfo(zone))

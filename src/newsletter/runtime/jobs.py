@@ -10,6 +10,7 @@ import logging
 
 from newsletter.curate import issues
 from newsletter.domain.errors import NewsletterError
+from newsletter.runtime import curation
 from newsletter.runtime.wiring import Services
 
 log = logging.getLogger("newsletter.runtime.jobs")
@@ -31,7 +32,7 @@ def collect_feeds(services: Services) -> None:
 
 def draft_digest(services: Services) -> None:
     try:
-        outcome = issues.draft(services)
+        outcome = curation.draft(services)
     except NewsletterError as exc:
         log.error("draft failed: %s", exc)
         return
@@ -40,7 +41,7 @@ def draft_digest(services: Services) -> None:
         return
     log.info("drafted issue %s with %s article(s)", outcome.issue.id, len(outcome.issue.items))
     if services.config.settings.digest.auto_send:
-        issues.schedule(services, outcome.issue.id, services.clock())
+        issues.schedule(services.store.issues, outcome.issue.id, services.clock())
         log.info("issue %s scheduled to send now (digest.auto_send)", outcome.issue.id)
 
 

@@ -13,11 +13,11 @@ import os
 from pathlib import Path
 from typing import IO, Protocol
 
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
-
 from newsletter.domain.errors import UsageError
+from newsletter.store import Store
+from newsletter.store.locks import AdvisoryLock
+
+SCHEDULER_LOCK = "newsletter-scheduler"
 
 
 class LeaderLock(Protocol):
@@ -31,59 +31,21 @@ class LeaderLock(Protocol):
 
 
 class PostgresLeaderLock:
-    # One key per database *and* schema, so deployments sharing a server do not contend.
-    _KEY = (
-        "SELECT hashtext('newsletter-scheduler:' || current_database() || '.' || current_schema())"
-    )
+    """The scheduler's advisory lock; the store runs its SQL."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._connection: Connection | None = None
+    def __init__(self, lock: AdvisoryLock) -> None:
+        self._lock = lock
 
     def try_acquire(self) -> bool:
-        if self._connection is not None:
+        if self._lock.held:
             return self.still_held()
-        connection = self.engine.connect()
-        try:
-            key = connection.execute(text(self._KEY)).scalar_one()
-            got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-            connection.commit()
-        except DBAPIError:
-            connection.close()
-            return False
-        if got:
-            self._connection = connection
-            return True
-        connection.close()
-        return False
+        return self._lock.try_lock()
 
     def still_held(self) -> bool:
-        if self._connection is None:
-            return False
-        try:
-            self._connection.execute(text("SELECT 1"))
-            self._connection.commit()
-            return True
-        except DBAPIError:
-            self._drop()
-            return False
+        return self._lock.check()
 
     def release(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.execute(text("SELECT pg_advisory_unlock_all()"))
-                self._connection.commit()
-            except DBAPIError:
-                pass
-            self._drop()
-
-    def _drop(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.invalidate()
-                self._connection.close()
-            finally:
-                self._connection = None
+        self._lock.unlock()
 
 
 class FileLeaderLock:
@@ -126,11 +88,10 @@ class FileLeaderLock:
             return "unknown"
 
 
-def lock_for(engine: Engine) -> LeaderLock:
-    url = make_url(str(engine.url))
-    if engine.dialect.name == "postgresql":
-        return PostgresLeaderLock(engine)
-    database = url.database
+def lock_for(store: Store) -> LeaderLock:
+    if store.is_postgres:
+        return PostgresLeaderLock(store.advisory_lock(SCHEDULER_LOCK))
+    database = store.sqlite_file
     if not database or database == ":memory:":
         raise UsageError("the scheduler needs a database file or PostgreSQL, not :memory:")
     return FileLeaderLock(Path(database + ".scheduler.lock"))

@@ -116,7 +116,7 @@ class SchedulerService:
         scheduler_factory: Callable[[Services], BackgroundScheduler] = build_scheduler,
     ) -> None:
         self.services = services
-        self.lock = lock or lock_for(services.store.engine)
+        self.lock = lock or lock_for(services.store)
         self.retry_seconds = retry_seconds
         self.scheduler_factory = scheduler_factory
         self.scheduler: BackgroundScheduler | None = None

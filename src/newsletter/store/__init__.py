@@ -6,16 +6,20 @@ package.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Engine, text
 
 from newsletter.store import migrate
 from newsletter.store.articles import ArticleRepository
 from newsletter.store.deliveries import DeliveryRepository
+from newsletter.store.editors import EditorRepository
 from newsletter.store.engine import is_postgres, make_engine
 from newsletter.store.events import EventRepository
 from newsletter.store.feeds import FeedRepository
 from newsletter.store.issues import IssueRepository
 from newsletter.store.jobs import JobRunRepository
+from newsletter.store.locks import AdvisoryLock
 from newsletter.store.outbox import OutboxRepository
 from newsletter.store.subscribers import SubscriberRepository
 
@@ -33,6 +37,7 @@ class Store:
         self.subscribers = SubscriberRepository(engine)
         self.deliveries = DeliveryRepository(engine)
         self.job_runs = JobRunRepository(engine)
+        self.editors = EditorRepository(engine)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -41,6 +46,21 @@ class Store:
     @property
     def is_postgres(self) -> bool:
         return is_postgres(self.engine)
+
+    @property
+    def sqlite_file(self) -> str | None:
+        """The SQLite database's file name as the URL gives it (None for PostgreSQL)."""
+        return None if self.is_postgres else self.engine.url.database
+
+    def advisory_lock(self, name: str) -> AdvisoryLock:
+        """A PostgreSQL advisory lock named `name` in this database and schema."""
+        return AdvisoryLock(self.engine, name)
+
+    def server_time(self) -> datetime:
+        """The database server's clock (to compare with this machine's)."""
+        with self.engine.connect() as connection:
+            now: datetime = connection.execute(text("SELECT CURRENT_TIMESTAMP")).scalar_one()
+        return now
 
     def migrate(self) -> None:
         migrate.upgrade(self.engine)

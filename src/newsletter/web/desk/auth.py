@@ -48,7 +48,7 @@ async def login(request: Request, desk: DeskState) -> Response:
         )
         response.headers["Retry-After"] = str(int(desk.limiter.window.total_seconds()))
         return response
-    editor = await _threaded(authenticate, desk.services, name, password)
+    editor = await _threaded(authenticate, desk.services.store.editors, name, password)
     if editor is None:
         desk.limiter.failed(name, client, now)
         return desk.page(
@@ -74,7 +74,7 @@ async def login(request: Request, desk: DeskState) -> Response:
 
 @router.post("/logout")
 def logout(form: Posted, request: Request, desk: DeskState) -> Response:
-    end_sessions(desk.services, request.state.editor.id)
+    end_sessions(desk.services.store.editors, request.state.editor.id)
     response = redirect("/desk/login", ok="loggedout")
     response.delete_cookie(
         security.SESSION_COOKIE,

@@ -4,8 +4,8 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from newsletter.curate import issues as issue_cases
 from newsletter.domain.model import Issue, IssueState
+from newsletter.runtime import curation
 from newsletter.web.desk.growth import growth_svg, weeks
 from newsletter.web.desk.requests import Authed, DeskState, Posted, redirect
 
@@ -36,7 +36,7 @@ def dashboard(request: Request, editor: Authed, desk: DeskState) -> HTMLResponse
 
 @router.post("/issues/draft")
 def new_draft(form: Posted, desk: DeskState) -> Response:
-    outcome = issue_cases.draft(desk.services)
+    outcome = curation.draft(desk.services)
     if outcome.issue is None:
         return redirect("/desk", err="empty")
     return redirect(f"/desk/issues/{outcome.issue.id}", ok="drafted")

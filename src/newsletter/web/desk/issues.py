@@ -118,13 +118,13 @@ def schedule(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
         at = time.fromisoformat(field(form, "time", 8))
     except ValueError:
         return redirect(back, err="when")
-    when = datetime.combine(day, at, desk.zone)
+    when = issue_cases.send_time_in(desk.zone, datetime.combine(day, at))
     if when <= desk.now():
         return redirect(back, err="past")
     if not issue.items:
         return redirect(back, err="empty")
     try:
-        issue_cases.schedule(desk.services, issue_id, when)
+        issue_cases.schedule(desk.services.store.issues, issue_id, when)
     except UsageError:
         return redirect(back, err="state")
     return redirect(back, ok="scheduled")
@@ -134,7 +134,7 @@ def schedule(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
 def unschedule(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
     load(desk, issue_id)
     try:
-        issue_cases.unschedule(desk.services, issue_id)
+        issue_cases.unschedule(desk.services.store.issues, issue_id)
     except UsageError:
         return redirect(f"/desk/issues/{issue_id}", err="state")
     return redirect(f"/desk/issues/{issue_id}", ok="unscheduled")
@@ -144,7 +144,7 @@ def unschedule(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
 def cancel(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
     load(desk, issue_id)
     try:
-        issue_cases.cancel(desk.services, issue_id)
+        issue_cases.cancel(desk.services.store.issues, issue_id)
     except UsageError:
         return redirect(f"/desk/issues/{issue_id}", err="state")
     return redirect(f"/desk/issues/{issue_id}", ok="canceled")
@@ -179,7 +179,7 @@ def send_now(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
     if form.get("confirm") != "yes":
         return redirect(f"/desk/issues/{issue_id}/send", err="confirm")
     try:
-        issue_cases.send_now(desk.services, issue_id)
+        issue_cases.send_now(desk.services.store.issues, issue_id, desk.now())
     except UsageError:
         return redirect(f"/desk/issues/{issue_id}", err="state")
     return redirect(f"/desk/issues/{issue_id}", ok="sending")

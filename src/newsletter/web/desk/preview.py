@@ -10,6 +10,7 @@ from newsletter.domain.errors import InvalidAddress, NewsletterError, UsageError
 from newsletter.domain.model import Issue
 from newsletter.render.clipping import GMAIL_CLIP_BYTES
 from newsletter.render.personalise import personalise
+from newsletter.runtime import curation
 from newsletter.web.desk.checks import check_issue
 from newsletter.web.desk.issues import load
 from newsletter.web.desk.requests import Authed, Desk, DeskState, Posted, field, redirect
@@ -30,7 +31,9 @@ router = APIRouter(prefix="/desk", include_in_schema=False)
 def preview_copy(desk: Desk, issue: Issue, editor: Editor) -> tuple[str, str]:
     """The exact email as a reader gets it, personalised for the editor (inert unsubscribe)."""
     rendered = desk.services.renderer.render_issue(issue)
-    recipient = issue_cases.test_recipient(desk.services, editor.email or "apercu@example.org")
+    recipient = issue_cases.test_recipient(
+        desk.settings.newsletter.base_url, editor.email or "apercu@example.org"
+    )
     copy = personalise(rendered, recipient)
     return copy.html, copy.text
 
@@ -82,7 +85,7 @@ def send_test(issue_id: RowId, form: Posted, request: Request, desk: DeskState) 
     address = field(form, "email", 320) or editor.email or ""
     back = f"/desk/issues/{issue_id}/preview"
     try:
-        issue_cases.send_test(desk.services, issue_id, address)
+        curation.send_test(desk.services, issue_id, address)
     except UsageError:
         return redirect(back, err="state")
     except InvalidAddress:

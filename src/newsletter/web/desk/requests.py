@@ -122,7 +122,7 @@ def current_editor(request: Request, desk: DeskState) -> Editor:
     session = (
         security.open_session(desk.secret, cookie, desk.now(), desk.lifetime) if cookie else None
     )
-    editor = get_editor(desk.services, session.editor_id) if session else None
+    editor = get_editor(desk.services.store.editors, session.editor_id) if session else None
     if (
         session is None
         or editor is None
