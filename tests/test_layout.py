@@ -40,8 +40,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("newsletter.audience.subscribers", "newsletter.runtime.wiring"): "takes the Services bag",
     ("newsletter.curate.editors", "newsletter.runtime.wiring"): "takes the Services bag",
     ("newsletter.curate.issues", "newsletter.runtime.wiring"): "takes the Services bag",
-    ("newsletter.deliver.events", "newsletter.runtime.wiring"): "takes the Services bag",
-    ("newsletter.deliver.send", "newsletter.runtime.wiring"): "takes the Services bag",
     # Configuration read below the wiring instead of the values being passed in.
     ("newsletter.deliver", "newsletter.runtime.config"): "providers built from the Config",
     ("newsletter.render.renderer", "newsletter.runtime.config"): "the renderer reads the Config",
@@ -52,8 +50,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("newsletter.curate.editors", "sqlalchemy"): "editors' table queried outside store/",
     ("newsletter.runtime.doctor", "sqlalchemy"): "doctor checks run SQL directly",
     ("newsletter.runtime.leader", "sqlalchemy"): "the PostgreSQL advisory lock runs SQL",
-    # The SendGrid SDK outside deliver/sendgrid.py.
-    ("newsletter.deliver.events", "sendgrid"): "verifies the webhook signature with the SDK",
 }
 
 
