@@ -41,7 +41,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 from targets import Targets  # noqa: E402
 
 from delivery_helpers import write_sendgrid_config  # noqa: E402
-from newsletter.deliver.send import send_issue  # noqa: E402
 from newsletter.deliver.sendgrid import SendgridProvider  # noqa: E402
 from newsletter.domain.model import (  # noqa: E402
     ArticleDraft,
@@ -54,6 +53,7 @@ from newsletter.domain.model import (  # noqa: E402
 from newsletter.runtime import config as config_module  # noqa: E402
 from newsletter.runtime import wiring  # noqa: E402
 from newsletter.runtime.curation import unsubscribe_urls  # noqa: E402
+from newsletter.runtime.sending import send_issue  # noqa: E402
 from newsletter.store import tables  # noqa: E402
 from newsletter.store.issues import NewItem  # noqa: E402
 from sendgrid_server import SendgridServer  # noqa: E402

@@ -432,7 +432,7 @@ def test_export_email_gives_one_readers_data_with_provenance(
 ) -> None:
     """GDPR access: every field kept about the reader (consent record included) and the
     issues they were sent, as `field,value` CSV; unknown or erased addresses say so."""
-    from newsletter.deliver.send import send_issue
+    from newsletter.runtime.sending import send_issue
 
     path = tmp_path / "salon.csv"
     path.write_text("email,name,consent_at,consent_source\nzoe@example.org,=Zoé,2026-05-14,salon\n")

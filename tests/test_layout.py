@@ -38,10 +38,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     # Use cases take the whole Services bag; they will take narrow dependencies instead.
     ("newsletter.audience.outbox", "newsletter.runtime.wiring"): "takes the Services bag",
     ("newsletter.audience.subscribers", "newsletter.runtime.wiring"): "takes the Services bag",
-    ("newsletter.deliver.events", "newsletter.runtime.wiring"): "takes the Services bag",
-    ("newsletter.deliver.send", "newsletter.runtime.wiring"): "takes the Services bag",
-    # The SendGrid SDK outside deliver/sendgrid.py.
-    ("newsletter.deliver.events", "sendgrid"): "verifies the webhook signature with the SDK",
 }
 
 

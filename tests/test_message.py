@@ -19,10 +19,10 @@ from newsletter.deliver.message import (
     copy_bytes,
     copy_headers,
 )
-from newsletter.deliver.send import send_issue
 from newsletter.domain.errors import UnsafeHeaders
 from newsletter.domain.model import IssueState, Placeholders, Recipient, RenderedMessage
 from newsletter.render.personalise import personalise
+from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
 from tests.delivery_helpers import SUBJECT, add_subscribers, fake_render, make_issue
 from tests.mail_checks import assert_one_safe_copy, assert_plain_list_headers, header_lines

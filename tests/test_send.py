@@ -19,13 +19,7 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.cli.output import progress_bar
 from newsletter.deliver.memory import MemoryProvider
-from newsletter.deliver.send import (
-    CLAIM_LEASE,
-    RetryPolicy,
-    dead_local_workers,
-    dry_run,
-    send_issue,
-)
+from newsletter.deliver.send import CLAIM_LEASE, RetryPolicy, dead_local_workers
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.errors import (
     ConfigError,
@@ -43,6 +37,7 @@ from newsletter.domain.model import (
     SubscriberStatus,
 )
 from newsletter.domain.tokens import UNSUBSCRIBE
+from newsletter.runtime.sending import dry_run, send_issue
 from newsletter.runtime.wiring import Services
 from tests.delivery_helpers import SUBJECT, add_subscribers, fake_render, make_issue, with_provider
 

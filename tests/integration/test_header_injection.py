@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.deliver import sender_of
 from newsletter.deliver.file import FileProvider
-from newsletter.deliver.send import send_issue
 from newsletter.domain.model import IssueState, SubscriberStatus
+from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
 from tests.delivery_helpers import make_issue
 from tests.mail_checks import (

@@ -14,12 +14,12 @@ import pytest
 
 from newsletter.deliver import sender_of
 from newsletter.deliver.file import FileProvider
-from newsletter.deliver.send import send_issue
 from newsletter.deliver.sendgrid import SendgridProvider
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.model import SubscriberStatus
 from newsletter.runtime import curation, wiring
 from newsletter.runtime.collection import collect
+from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
 from tests import feedserver
 from tests.conftest import shared_path

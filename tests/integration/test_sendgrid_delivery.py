@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from newsletter.deliver import make_provider, sender_of
-from newsletter.deliver.send import RetryPolicy, send_issue
+from newsletter.deliver.send import RetryPolicy
 from newsletter.deliver.sendgrid import SendgridProvider
 from newsletter.domain.errors import ConfigError, PermanentProviderError, TransientProviderError
 from newsletter.domain.model import DeliveryCounts, IssueState, Recipient, RenderedMessage
+from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
 from tests.conftest import shared_path
 from tests.delivery_helpers import (

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from newsletter.deliver import make_provider, sender_of
-from newsletter.deliver.send import send_issue
 from newsletter.deliver.smtp import SmtpProvider
 from newsletter.domain.errors import PermanentProviderError
 from newsletter.domain.model import IssueState
+from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
 from tests.delivery_helpers import add_subscribers, fake_render, make_issue, with_provider
 from tests.mail_checks import (

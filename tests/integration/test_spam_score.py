@@ -21,13 +21,13 @@ import pytest
 
 from newsletter.audience import subscribers
 from newsletter.audience.outbox import Mailer
-from newsletter.deliver.send import send_issue
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.tokens import CONFIRM as CONFIRM_PURPOSE
 from newsletter.render.renderer import Renderer
 from newsletter.runtime import config as config_module
 from newsletter.runtime import curation, wiring
 from newsletter.runtime.collection import collect
+from newsletter.runtime.sending import send_issue
 from tests.conftest import ROOT, SHARED, write_config
 
 pytestmark = pytest.mark.integration

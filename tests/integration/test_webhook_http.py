@@ -244,3 +244,29 @@ def test_no_key_configured_is_403_and_logged(
     assert answer.status_code == 403
     assert "webhook_public_key" in answer.json()["detail"]
     assert any("webhook_public_key" in record.getMessage() for record in caplog.records)
+
+
+def test_an_unreadable_key_or_a_non_utf8_body_is_a_403_not_a_500(
+    live_server: Start, signer: SendGridSigner
+) -> None:
+    """A configured key that is not an ECDSA public key, and a correctly signed body that is not
+    UTF-8: both refused with a one-line 403, never a traceback."""
+    body = b"[]"
+    broken = live_server(environ={"SENDGRID_WEBHOOK_PUBLIC_KEY": "bm90IGEga2V5"})
+    unreadable = broken.client().post(
+        "/webhooks/sendgrid",
+        content=body,
+        headers=signer.headers(body, int(broken.clock.now.timestamp())),
+    )
+    live = live_server(environ={"SENDGRID_WEBHOOK_PUBLIC_KEY": signer.public_key})
+    latin1 = b'[{"email": "l\xe9a@example.org", "event": "spamreport"}]'
+    not_utf8 = live.client().post(
+        "/webhooks/sendgrid",
+        content=latin1,
+        headers=signer.headers(latin1, int(live.clock.now.timestamp())),
+    )
+
+    assert unreadable.status_code == 403
+    assert "cannot be read" in unreadable.json()["detail"]
+    assert not_utf8.status_code == 403
+    assert "does not match" in not_utf8.json()["detail"]

@@ -187,8 +187,8 @@ def issue_send(
         newsletter issue send 1 --dry-run && newsletter issue send 1 --yes --json
     """
     from newsletter.deliver.prepare import prepare_send
-    from newsletter.deliver.send import dry_run as run_dry
-    from newsletter.deliver.send import send_issue
+    from newsletter.runtime.sending import dry_run as run_dry
+    from newsletter.runtime.sending import send_issue
 
     with services() as svc:
         if dry_run:

@@ -1,27 +1,27 @@
 """SendGrid's signed event webhook: verify, read, apply.
 
 `verify` checks the ECDSA signature SendGrid puts on every request (over the timestamp header
-followed by the raw body) with the `sendgrid` package's EventWebhook helper, and refuses
+followed by the raw body) through newsletter.deliver.sendgrid (the SDK's one home), and refuses
 timestamps more than ten minutes away from now, so a captured request cannot be replayed
 later. `read_events` turns the JSON body into `ProviderEvent`s (pure). `apply_events` applies
-each once: the event's `sg_event_id` is kept, a replayed event changes nothing.
+each once to the event log it is given: the event's `sg_event_id` is kept, a replayed event
+changes nothing.
 """
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from newsletter.audience.subscribers import normalise_address
 from newsletter.domain import untrusted_json
+from newsletter.domain.clock import Clock
 from newsletter.domain.errors import InvalidAddress, NewsletterError
 from newsletter.domain.model import EventAction, ProviderEvent
-from newsletter.runtime.wiring import Services
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -53,8 +53,8 @@ def verify(
     public_key: str, body: bytes, signature: str | None, timestamp: str | None, now: datetime
 ) -> None:
     """Raise WebhookRefused unless the request is signed by the key's owner, and fresh."""
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from sendgrid.helpers.eventwebhook import EventWebhook
+    # Imported here: the SDK loads only when a webhook request comes in.
+    from newsletter.deliver.sendgrid import UnreadableKey, signature_matches
 
     if not public_key:
         raise WebhookRefused(
@@ -69,14 +69,9 @@ def verify(
     if abs(now.timestamp() - sent_at) > MAX_SKEW.total_seconds():
         raise WebhookRefused("the request's timestamp is more than ten minutes away from now")
     try:
-        verifier = EventWebhook(public_key)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        valid = signature_matches(public_key, body, signature, timestamp)
+    except UnreadableKey as exc:
         raise WebhookRefused(f"the configured webhook public key cannot be read: {exc}") from None
-    try:
-        payload = body.decode("utf-8")
-        valid = verifier.verify_signature(payload, signature, timestamp)
-    except (UnicodeDecodeError, binascii.Error, ValueError):
-        valid = False
     if not valid:
         raise WebhookRefused("the signature does not match the request")
 
@@ -134,12 +129,18 @@ class EventReport:
         return {"applied": self.applied, "duplicates": self.duplicates}
 
 
-def apply_events(services: Services, events: list[ProviderEvent]) -> EventReport:
+class EventLog(Protocol):
+    """What applying events needs of the event repository."""
+
+    def apply(self, event: ProviderEvent, now: datetime) -> bool: ...
+
+
+def apply_events(log: EventLog, clock: Clock, events: list[ProviderEvent]) -> EventReport:
     """Apply each event once; replays are counted, not applied."""
     report = EventReport()
-    now = services.clock()
+    now = clock()
     for event in events:
-        if services.store.events.apply(event, now):
+        if log.apply(event, now):
             report.applied += 1
         else:
             report.duplicates += 1

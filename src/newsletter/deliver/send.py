@@ -6,6 +6,10 @@ freezes one delivery row per active subscriber. Every run then claims batches (r
 A run that dies mid-call leaves its batch `sending`; the next run turns such rows `uncertain`
 (never mailed again unless `resend_uncertain`), so killing the process at any moment never
 mails anyone twice. Recipients are streamed batch by batch, never loaded whole.
+
+What each provider answer means for the ledger is decided in newsletter.deliver.decide (pure);
+this module does the I/O. It takes what it needs (`Sending`), never the whole application:
+newsletter.runtime.sending builds that from the wiring.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from datetime import timedelta
 from types import FrameType
 from typing import Any
 
-from newsletter.curate.issues import unsubscribe_urls
 from newsletter.curate.states import can_start_sending, sources_of
+from newsletter.deliver.base import Provider
+from newsletter.deliver.decide import Answer, Next, RetryPolicy, decide_batch
+from newsletter.domain.clock import Clock
 from newsletter.domain.errors import (
     PermanentProviderError,
     SendInterrupted,
@@ -33,7 +39,6 @@ from newsletter.domain.errors import (
     UsageError,
 )
 from newsletter.domain.model import (
-    BatchResult,
     DeliveryCounts,
     Issue,
     IssueState,
@@ -41,8 +46,8 @@ from newsletter.domain.model import (
     RenderedMessage,
 )
 from newsletter.domain.progress import NO_PROGRESS, Progress
-from newsletter.runtime.wiring import Services
-from newsletter.store.deliveries import ClaimedDelivery
+from newsletter.store.deliveries import ClaimedDelivery, DeliveryRepository
+from newsletter.store.issues import IssueRepository
 
 Render = Callable[[Issue], RenderedMessage]
 
@@ -50,33 +55,32 @@ Render = Callable[[Issue], RenderedMessage]
 # its lease before each retry, so this only has to outlast one provider call plus one wait.
 CLAIM_LEASE = timedelta(minutes=15)
 
+__all__ = ["CLAIM_LEASE", "RetryPolicy", "Sending", "send_issue"]
+
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries of transient provider errors: exponential backoff with jitter."""
+class Sending:
+    """One send's dependencies: narrow, passed in by the wiring."""
 
-    attempts: int = 6  # provider calls per batch before the run gives up
-    base_seconds: float = 1.0
-    max_seconds: float = 60.0
-    max_retry_after: float = 300.0
-
-    def delay(self, retry: int, retry_after: float | None, rng: random.Random) -> float:
-        """Seconds to wait before retry number `retry` (0-based)."""
-        if retry_after is not None:
-            # The provider said when: wait that long, plus a little so workers do not stampede.
-            return min(self.max_retry_after, retry_after) + rng.uniform(0, self.base_seconds)
-        backoff = min(self.max_seconds, self.base_seconds * 2.0**retry)
-        return backoff / 2 + rng.uniform(0, backoff / 2)
+    deliveries: DeliveryRepository
+    issues: IssueRepository
+    # Asked for once the issue is known to be sendable and before anything changes: a
+    # misconfigured provider fails then, after the usage errors.
+    provider: Callable[[], Provider]
+    render: Render
+    unsubscribe_url: Callable[[int], str]
+    clock: Clock
+    # Set when the whole process shuts down (`newsletter run`): stop after the batch in flight.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 def send_issue(
-    services: Services,
+    sending: Sending,
     issue_id: int,
     *,
     resend_uncertain: bool = False,
     progress: Progress = NO_PROGRESS,
     worker: str | None = None,
-    render: Render | None = None,
     retry: RetryPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DeliveryCounts:
@@ -88,13 +92,28 @@ def send_issue(
     the batch in flight is settled first, and running it again resumes.
     """
     run = _SendRun(
-        services=services,
+        sending=sending,
         issue_id=issue_id,
         worker=worker or default_worker(),
         retry=retry or RetryPolicy(),
         sleep=sleep,
     )
-    return run.execute(render, resend_uncertain=resend_uncertain, progress=progress)
+    return run.execute(resend_uncertain=resend_uncertain, progress=progress)
+
+
+def sendable_issue(issues: IssueRepository, issue_id: int) -> Issue:
+    """The issue, unless it does not exist or is canceled (UsageError)."""
+    issue = issues.get(issue_id)
+    if issue is None:
+        raise UsageError(f"issue {issue_id} does not exist (see `newsletter issue list`)")
+    if issue.state is IssueState.CANCELED:
+        raise UsageError(f"issue {issue_id} is canceled; there is nothing to send")
+    return issue
+
+
+def render_for_sending(render: Render, issue: Issue) -> RenderedMessage:
+    """The issue's render, marked with its id (what the ledger freezes)."""
+    return replace(render(issue), issue_id=issue.id)
 
 
 def default_worker() -> str:
@@ -131,68 +150,56 @@ def _process_exists(pid: int) -> bool:
 
 @dataclass
 class _SendRun:
-    services: Services
+    sending: Sending
     issue_id: int
     worker: str
     retry: RetryPolicy
     sleep: Callable[[float], None]
     stop_requested: bool = False
     rng: random.Random = field(default_factory=random.Random)
-    _unsubscribe_url: Callable[[int], str] | None = None
 
-    def execute(
-        self, render: Render | None, *, resend_uncertain: bool, progress: Progress
-    ) -> DeliveryCounts:
-        store = self.services.store
-        issue = store.issues.get(self.issue_id)
-        if issue is None:
-            raise UsageError(f"issue {self.issue_id} does not exist (see `newsletter issue list`)")
-        if issue.state is IssueState.CANCELED:
-            raise UsageError(f"issue {self.issue_id} is canceled; there is nothing to send")
-        self.services.provider  # noqa: B018 - a provider misconfigured fails before any change
+    def execute(self, *, resend_uncertain: bool, progress: Progress) -> DeliveryCounts:
+        deliveries, issues, clock = self.sending.deliveries, self.sending.issues, self.sending.clock
+        issue = sendable_issue(issues, self.issue_id)
+        provider = self.sending.provider()
         if can_start_sending(issue.state):
             if not issue.items:
                 raise UsageError(f"issue {self.issue_id} has no article to send")
             # Render before starting: a template error leaves the issue untouched.
-            rendered = self._render(issue, render)
-            if not store.deliveries.start(self.issue_id, self.services.clock()):
-                moved = store.issues.get(self.issue_id)  # another process moved it meanwhile
+            rendered = render_for_sending(self.sending.render, issue)
+            if not deliveries.start(self.issue_id, clock()):
+                moved = issues.get(self.issue_id)  # another process moved it meanwhile
                 if moved is None or moved.state is IssueState.CANCELED:
                     raise UsageError(f"issue {self.issue_id} was canceled meanwhile")
-            store.issues.freeze_render(self.issue_id, rendered)
-        now = self.services.clock()
-        store.deliveries.recover(
+            issues.freeze_render(self.issue_id, rendered)
+        now = clock()
+        deliveries.recover(
             self.issue_id,
             stale_before=now - CLAIM_LEASE,
             now=now,
-            dead_workers=dead_local_workers(store.deliveries.sending_workers(self.issue_id)),
+            dead_workers=dead_local_workers(deliveries.sending_workers(self.issue_id)),
         )
         if resend_uncertain:
-            store.deliveries.requeue_uncertain(self.issue_id, now)
-        message = self._message(render)
+            deliveries.requeue_uncertain(self.issue_id, now)
+        message = self._message()
         with _stop_on_signals(self._request_stop):
-            self._loop(message, progress)
+            self._loop(provider, message, progress)
         return self._finish()
 
-    def _render(self, issue: Issue, render: Render | None) -> RenderedMessage:
-        if render is None:
-            render = self.services.renderer.render_issue
-        return replace(render(issue), issue_id=issue.id)
-
-    def _message(self, render: Render | None) -> RenderedMessage:
+    def _message(self) -> RenderedMessage:
         """The render frozen when sending started (rendered again if the run died before)."""
-        frozen = self.services.store.issues.frozen_render(self.issue_id)
+        issues = self.sending.issues
+        frozen = issues.frozen_render(self.issue_id)
         if frozen is None:
-            issue = self.services.store.issues.get(self.issue_id)
+            issue = issues.get(self.issue_id)
             assert issue is not None
-            self.services.store.issues.freeze_render(self.issue_id, self._render(issue, render))
-            frozen = self.services.store.issues.frozen_render(self.issue_id)
+            issues.freeze_render(self.issue_id, render_for_sending(self.sending.render, issue))
+            frozen = issues.frozen_render(self.issue_id)
             assert frozen is not None
         return frozen
 
-    def _loop(self, message: RenderedMessage, progress: Progress) -> None:
-        deliveries = self.services.store.deliveries
-        provider = self.services.provider
+    def _loop(self, provider: Provider, message: RenderedMessage, progress: Progress) -> None:
+        deliveries = self.sending.deliveries
         counts = self._counts()
         # Counted here batch by batch: re-counting the ledger after every batch would cost a
         # scan of the whole issue each time.
@@ -201,64 +208,64 @@ class _SendRun:
         progress.start(counts.total, finished)
         while not self._stopping():
             claimed = deliveries.claim(
-                self.issue_id, provider.batch_size, self.worker, self.services.clock()
+                self.issue_id, provider.batch_size, self.worker, self.sending.clock()
             )
             if not claimed:
                 if deliveries.has_pending(self.issue_id):
                     continue  # that page held only leavers, now skipped
                 return
-            sent_in_all += self._send(message, claimed)
+            sent_in_all += self._send(provider, message, claimed)
             progress.advance(len(claimed), f"{sent_in_all} sent")
         raise SendInterrupted(
             f"stopped by a signal after the batch in flight; run `newsletter issue send "
             f"{self.issue_id}` again to resume"
         )
 
-    def _send(self, message: RenderedMessage, claimed: list[ClaimedDelivery]) -> int:
-        """One batch: call the provider, record what it did, retry what it deferred.
-
-        Returns how many copies were sent.
-        """
-        deliveries = self.services.store.deliveries
-        provider = self.services.provider
+    def _send(
+        self, provider: Provider, message: RenderedMessage, claimed: list[ClaimedDelivery]
+    ) -> int:
+        """One batch: call the provider, apply what decide_batch makes of its answer, retry
+        what it deferred. Returns how many copies were sent."""
+        deliveries, clock = self.sending.deliveries, self.sending.clock
         remaining = [self._recipient(row) for row in claimed]
         retries = 0
         sent_count = 0
         while True:
-            ids = [r.delivery_id for r in remaining]
+            answer: Answer
             try:
-                result = provider.send_batch(message, remaining)
-            except TransientProviderError as exc:
-                result = BatchResult(
-                    deferred=tuple(ids), deferred_error=str(exc), retry_after=exc.retry_after
-                )
-            except PermanentProviderError:
-                deliveries.release(ids, self.services.clock())
-                raise
-            deferred = set(result.deferred)
-            settled = deferred | result.failed.keys() | result.uncertain.keys()
-            sent = [i for i in ids if i not in settled]
-            deliveries.finish(
-                sent, result.failed, self.services.clock(), uncertain=result.uncertain
+                answer = provider.send_batch(message, remaining)
+            except (TransientProviderError, PermanentProviderError) as exc:
+                answer = exc
+            decision = decide_batch(
+                [r.delivery_id for r in remaining],
+                answer,
+                retries=retries,
+                policy=self.retry,
+                stopping=self._stopping(),
+                rng=self.rng,
             )
-            sent_count += len(sent)
-            if not deferred:
-                return sent_count
-            remaining = [r for r in remaining if r.delivery_id in deferred]
-            if retries + 1 >= self.retry.attempts or self._stopping():
-                deliveries.release(list(deferred), self.services.clock())
-                if self._stopping():
-                    return sent_count
+            if decision.records:
+                deliveries.finish(
+                    decision.sent, decision.failed, clock(), uncertain=decision.uncertain
+                )
+            if decision.release:
+                deliveries.release(decision.release, clock())
+            sent_count += len(decision.sent)
+            if decision.next is Next.REFUSED and isinstance(answer, PermanentProviderError):
+                raise answer
+            if decision.next is Next.GIVE_UP:
                 raise TransientProviderError(
                     f"{provider.name} still failing after {self.retry.attempts} attempts "
-                    f"({result.deferred_error}); run `newsletter issue send {self.issue_id}` "
+                    f"({decision.error}); run `newsletter issue send {self.issue_id}` "
                     "again to resume",
-                    retry_after=result.retry_after,
+                    retry_after=decision.retry_after,
                 )
-            self._wait(self.retry.delay(retries, result.retry_after, self.rng))
+            if decision.next is not Next.RETRY:
+                return sent_count
+            self._wait(decision.delay)
             retries += 1
             # Claimed again for the retry: whoever complained or bounced meanwhile is skipped.
-            kept = deliveries.renew(list(deferred), self.worker, self.services.clock())
+            kept = deliveries.renew(decision.retry, self.worker, clock())
             remaining = [r for r in remaining if r.delivery_id in kept]
             if not remaining:
                 return sent_count
@@ -272,33 +279,27 @@ class _SendRun:
             left -= step
 
     def _recipient(self, row: ClaimedDelivery) -> Recipient:
-        if self._unsubscribe_url is None:
-            self._unsubscribe_url = unsubscribe_urls(
-                self.services.signer,
-                self.services.config.settings.newsletter.base_url,
-                self.services.clock,
-            )
         return Recipient(
             delivery_id=row.id,
             subscriber_id=row.subscriber_id,
             email=row.email,
             name=row.name,
-            unsubscribe_url=self._unsubscribe_url(row.subscriber_id),
+            unsubscribe_url=self.sending.unsubscribe_url(row.subscriber_id),
         )
 
     def _counts(self) -> DeliveryCounts:
-        issue = self.services.store.issues.get(self.issue_id)
+        issue = self.sending.issues.get(self.issue_id)
         assert issue is not None
-        return self.services.store.deliveries.status(self.issue_id, issue.state)
+        return self.sending.deliveries.status(self.issue_id, issue.state)
 
     def _finish(self) -> DeliveryCounts:
         counts = self._counts()
         if counts.state is IssueState.SENDING and counts.pending == 0 and counts.sending == 0:
-            self.services.store.issues.transition(
+            self.sending.issues.transition(
                 self.issue_id,
                 sources_of(IssueState.SENT),
                 IssueState.SENT,
-                sent_at=self.services.clock(),
+                sent_at=self.sending.clock(),
             )
             counts = self._counts()
         return counts
@@ -308,7 +309,7 @@ class _SendRun:
 
     def _stopping(self) -> bool:
         """A signal to this run, or the whole process shutting down (`newsletter run`)."""
-        return self.stop_requested or self.services.stopping.is_set()
+        return self.stop_requested or self.sending.stopping.is_set()
 
 
 @contextmanager
@@ -330,69 +331,3 @@ def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
-
-
-@dataclass(frozen=True)
-class DryRun:
-    """What `issue send --dry-run` found: who would be mailed, with every copy built in memory."""
-
-    id: int
-    state: IssueState
-    would_send: int
-    copies_built: int
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "state": str(self.state),
-            "dry_run": True,
-            "would_send": self.would_send,
-            "copies_built": self.copies_built,
-        }
-
-
-def dry_run(services: Services, issue_id: int, *, render: Render | None = None) -> DryRun:
-    """Build every copy through the memory provider; the ledger and the issue stay untouched.
-
-    Before sending starts the audience is the active subscribers; once started, the rows still
-    pending (counted only: their copies are built when they go).
-    """
-    from newsletter.deliver import sender_of
-    from newsletter.deliver.memory import MemoryProvider
-    from newsletter.domain.model import SubscriberStatus
-
-    store = services.store
-    issue = store.issues.get(issue_id)
-    if issue is None:
-        raise UsageError(f"issue {issue_id} does not exist (see `newsletter issue list`)")
-    if issue.state is IssueState.CANCELED:
-        raise UsageError(f"issue {issue_id} is canceled; there is nothing to send")
-    if not can_start_sending(issue.state):
-        pending = store.deliveries.status(issue_id, issue.state).pending
-        return DryRun(issue_id, issue.state, would_send=pending, copies_built=0)
-    run = _SendRun(services, issue_id, "dry-run", RetryPolicy(), time.sleep)
-    message = run._render(issue, render)
-    provider = MemoryProvider(sender=sender_of(services.config), batch_size=100)
-    url = unsubscribe_urls(
-        services.signer, services.config.settings.newsletter.base_url, services.clock
-    )
-    built = 0
-    batch: list[Recipient] = []
-    for subscriber in store.subscribers.iter(SubscriberStatus.ACTIVE):
-        batch.append(
-            Recipient(0, subscriber.id, subscriber.email, subscriber.name, url(subscriber.id))
-        )
-        if len(batch) == provider.batch_size:
-            built += _build_in_memory(provider, message, batch)
-            batch = []
-    built += _build_in_memory(provider, message, batch)
-    return DryRun(issue_id, issue.state, would_send=built, copies_built=built)
-
-
-def _build_in_memory(provider: Any, message: RenderedMessage, batch: list[Recipient]) -> int:
-    if not batch:
-        return 0
-    provider.send_batch(message, batch)
-    built = len(provider.sent)
-    provider.sent.clear()  # bounded memory: the copies were built, nothing keeps them
-    return built

@@ -19,6 +19,7 @@ How answers are read:
 
 from __future__ import annotations
 
+import binascii
 import html
 import http.client
 import json
@@ -41,6 +42,27 @@ from newsletter.render.personalise import reader_name
 MAX_PERSONALIZATIONS = 1000
 MAX_CONTENT_BYTES = 25_000_000  # SendGrid refuses requests over 30 MB; keep room for envelopes
 _BAD_ADDRESS_FIELD = "personalizations."
+
+
+class UnreadableKey(Exception):
+    """The configured webhook public key is not an ECDSA public key the SDK can read."""
+
+
+def signature_matches(public_key: str, body: bytes, signature: str, timestamp: str) -> bool:
+    """Whether `signature` is the key owner's ECDSA signature of `timestamp` + `body` (SendGrid's
+    signed event webhook), checked with the SDK's EventWebhook helper. UnreadableKey when the
+    key cannot be read; a body that is not UTF-8 or a malformed signature does not match."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from sendgrid.helpers.eventwebhook import EventWebhook
+
+    try:
+        verifier = EventWebhook(public_key)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise UnreadableKey(str(exc)) from None
+    try:
+        return bool(verifier.verify_signature(body.decode("utf-8"), signature, timestamp))
+    except (UnicodeDecodeError, binascii.Error, ValueError):
+        return False
 
 
 class _NothingSent(Exception):

@@ -46,7 +46,7 @@ def draft_digest(services: Services) -> None:
 
 
 def dispatch_due(services: Services) -> None:
-    from newsletter.deliver.send import send_issue
+    from newsletter.runtime.sending import send_issue
 
     for issue_id in services.store.issues.due(services.clock()):
         if services.stopping.is_set():

@@ -77,5 +77,7 @@ async def sendgrid_webhook(request: Request) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=403)
     except provider_events.BadPayload as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
-    report = await run_in_threadpool(provider_events.apply_events, services, events)
+    report = await run_in_threadpool(
+        provider_events.apply_events, services.store.events, services.clock, events
+    )
     return JSONResponse(report.to_json())
