@@ -142,7 +142,7 @@ def send_now(services: Services, issue_id: int) -> Issue:
 
 def send_test(services: Services, issue_id: int, to: str) -> str:
     """Send one copy of the issue to `to`, outside the ledger; return the address used."""
-    from newsletter.audience.subscribers import normalise_address
+    from newsletter.audience.addresses import normalise_address
 
     recipient = test_recipient(services, normalise_address(to))
     rendered = services.renderer.render_issue(get(services, issue_id))
