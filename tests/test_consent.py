@@ -16,10 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from newsletter.audience import subscribers
-from newsletter.audience.outbox import Mailer
+from newsletter.audience import erasure, subscribers
 from newsletter.cli import cli
 from newsletter.domain.model import ConsentMethod, Placeholders, RenderedMessage, SubscriberStatus
+from newsletter.runtime.audience import audience_of, outbox_mailer
 from newsletter.runtime.wiring import Services
 from newsletter.store import Store, migrate
 from newsletter.store.outbox import CONFIRM
@@ -155,7 +155,7 @@ def test_erased_ids_are_never_given_again(store: Store) -> None:
 def test_sign_up_records_the_form(services: Services) -> None:
     """A sign-up: method sign-up, when, from which IP, through which form, which text."""
     consent = subscribers.Consent(ip="192.0.2.7", source="web-form", text="fr:abc123")
-    subscribers.request_subscription(services, "s@example.org", None, consent)
+    subscribers.request_subscription(audience_of(services), "s@example.org", None, consent)
 
     record = _consent(services, "s@example.org")
     assert record == {
@@ -196,7 +196,7 @@ def test_desk_add_records_the_editor(services: Services) -> None:
         "/desk/subscribers/add",
         data={"csrf": csrf, "email": "sure@example.org", "confirmed": "1"},
     )
-    subscribers.remove(services, "gone@example.org")
+    erasure.remove(audience_of(services), "gone@example.org")
     erased = client.post("/desk/subscribers/add", data={"csrf": csrf, "email": "gone@example.org"})
     malformed = client.post("/desk/subscribers/add", data={"csrf": csrf, "email": "x@"})
     forged = client.post("/desk/subscribers/add", data={"csrf": "nope", "email": "f@example.org"})
@@ -318,7 +318,7 @@ def test_pending_import_sends_confirmations_and_stays_pending(
     result = _cli(services, "subscribers", "import", str(path), "--pending")
     assert result.exit_code == 0, result.output
     assert services.store.outbox.count() == 2
-    Mailer(services, _render).flush()
+    outbox_mailer(services, _render).flush()
 
     for email in ("a@example.org", "b@example.org"):
         sent = services.provider.to(email)  # type: ignore[attr-defined]
@@ -327,7 +327,7 @@ def test_pending_import_sends_confirmations_and_stays_pending(
         assert found is not None and found.status is SubscriberStatus.PENDING
     assert services.store.outbox.count() == 0
     # Purging stale sign-ups counts from the import, not from an older consent_at.
-    assert subscribers.purge_pending(services) == 0
+    assert erasure.purge_pending(audience_of(services)) == 0
 
 
 def test_forced_resubscription_records_the_import(services: Services, tmp_path: Path) -> None:
@@ -458,7 +458,7 @@ def test_export_email_gives_one_readers_data_with_provenance(
     assert "u0@example.org" not in result.output  # nobody else's data
 
     unknown = _cli(services, "subscribers", "export", "--email", "who@example.org")
-    subscribers.remove(services, "zoe@example.org")
+    erasure.remove(audience_of(services), "zoe@example.org")
     erased = _cli(services, "subscribers", "export", "--email", "zoe@example.org")
     assert "who@example.org is not on the list" in str(unknown.exception)
     assert "erased at its owner's request" in str(erased.exception)
@@ -474,8 +474,9 @@ def test_personal_export_of_an_unknown_address_exits_2(tmp_path: Path) -> None:
 
 def test_confirmation_owed_by_add_is_queued_once(services: Services) -> None:
     """A pending add queues exactly one confirmation, in the same transaction as the row."""
-    subscribers.add(services, "p@example.org", by="tester")
-    subscribers.add(services, "p@example.org", by="tester")  # already known: nothing more
+    audience = audience_of(services)
+    subscribers.add(audience, "p@example.org", by="tester")
+    subscribers.add(audience, "p@example.org", by="tester")  # already known: nothing more
     with services.store.engine.connect() as connection:
         kinds = connection.execute(sa.select(outbox.c.kind)).scalars().all()
     assert kinds == [CONFIRM]

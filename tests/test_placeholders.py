@@ -8,12 +8,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from newsletter.audience import links as subscriber_links
 from newsletter.audience import subscribers
-from newsletter.audience.outbox import Mailer
 from newsletter.deliver.memory import MemoryProvider
 from newsletter.domain.model import IssueState, Placeholders, Recipient, RenderedMessage
 from newsletter.render.personalise import personalise
 from newsletter.render.renderer import Renderer
+from newsletter.runtime.audience import audience_of, outbox_mailer
 from newsletter.runtime.wiring import Services
 from newsletter.store import Store, migrate
 from newsletter.store.tables import issues
@@ -99,15 +100,15 @@ def test_migration_respells_a_render_frozen_before_it(database_url: str) -> None
 def test_transactional_emails_fill_only_their_own_placeholders(services: Services) -> None:
     """Confirmation and welcome, rendered once with the real templates: a reader whose name
     spells placeholders sees it as text, and gets their own unsubscribe link."""
-    subscribers.request_subscription(services, "eve@example.org", GUESSES[0], CONSENT)
-    mailer = Mailer(services)
+    subscribers.request_subscription(audience_of(services), "eve@example.org", GUESSES[0], CONSENT)
+    mailer = outbox_mailer(services)
     mailer.flush()
     provider = services.provider
     assert isinstance(provider, MemoryProvider)
     (confirmation,) = provider.to("eve@example.org")
     link = re.search(r"https://news\.example\.org/confirm/(\S+)", confirmation.copy.text)
     assert link is not None
-    subscribers.confirm(services, link.group(1))
+    subscriber_links.confirm(audience_of(services), link.group(1))
     mailer.flush()
     welcome = provider.to("eve@example.org")[1]
     url = welcome.recipient.unsubscribe_url

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from newsletter.audience import subscribers
-from newsletter.audience.outbox import Mailer
+from newsletter.audience import addresses, erasure, subscribers
 from newsletter.cli import cli
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.errors import ConfigError, InvalidAddress, TransientProviderError
 from newsletter.domain.model import Placeholders, RenderedMessage, SubscriberStatus
+from newsletter.runtime.audience import audience_of, outbox_mailer
 from newsletter.runtime.config import Config
 from newsletter.runtime.wiring import Services
 from newsletter.store.subscribers import SignupOutcome
@@ -45,7 +45,7 @@ def render(name: str, context: Mapping[str, object], placeholders: Placeholders)
 )
 def test_addresses_are_normalised(raw: str, expected: str) -> None:
     """Lowercased, trimmed, IDN domains in ASCII: one spelling per mailbox."""
-    assert subscribers.normalise_address(raw) == expected
+    assert addresses.normalise_address(raw) == expected
 
 
 @pytest.mark.parametrize(
@@ -54,17 +54,17 @@ def test_addresses_are_normalised(raw: str, expected: str) -> None:
 def test_bad_addresses_are_refused(raw: str) -> None:
     """Header injection, no domain, empty, too long: InvalidAddress with a reason."""
     with pytest.raises(InvalidAddress):
-        subscribers.normalise_address(raw)
+        addresses.normalise_address(raw)
 
 
 def test_request_outcomes(services: Services, clock: FrozenClock) -> None:
     """New -> created; asking again soon -> nothing; later -> resent; active -> nothing."""
-    first = subscribers.request_subscription(services, "a@example.org", "Ada", CONSENT)
-    again = subscribers.request_subscription(services, "A@example.org", None, CONSENT)
+    first = subscribers.request_subscription(audience_of(services), "a@example.org", "Ada", CONSENT)
+    again = subscribers.request_subscription(audience_of(services), "A@example.org", None, CONSENT)
     clock.advance(minutes=6)
-    later = subscribers.request_subscription(services, "a@example.org", None, CONSENT)
+    later = subscribers.request_subscription(audience_of(services), "a@example.org", None, CONSENT)
     services.store.subscribers.add("b@example.org", None, SubscriberStatus.ACTIVE, clock.now)
-    active = subscribers.request_subscription(services, "b@example.org", None, CONSENT)
+    active = subscribers.request_subscription(audience_of(services), "b@example.org", None, CONSENT)
 
     assert [first, again, later, active] == [
         SignupOutcome.CREATED,
@@ -79,13 +79,13 @@ def test_request_outcomes(services: Services, clock: FrozenClock) -> None:
 
 def test_purge_pending_erases_only_stale_sign_ups(services: Services, clock: FrozenClock) -> None:
     """Pending sign-ups older than pending_days go; recent or active ones stay."""
-    subscribers.request_subscription(services, "old@example.org", None, CONSENT)
+    subscribers.request_subscription(audience_of(services), "old@example.org", None, CONSENT)
     services.store.subscribers.add("kept@example.org", None, SubscriberStatus.ACTIVE, clock.now)
     clock.advance(days=10)
-    subscribers.request_subscription(services, "new@example.org", None, CONSENT)
+    subscribers.request_subscription(audience_of(services), "new@example.org", None, CONSENT)
     clock.advance(days=5)
 
-    erased = subscribers.purge_pending(services)
+    erased = erasure.purge_pending(audience_of(services))
 
     assert erased == 1
     remaining = sorted(s.email for s in services.store.subscribers.iter())
@@ -95,10 +95,10 @@ def test_purge_pending_erases_only_stale_sign_ups(services: Services, clock: Fro
 
 def test_mailer_sends_confirmations_and_retries_outages(services: Services) -> None:
     """The outbox is emptied by the mailer; a provider outage leaves the row for later."""
-    subscribers.request_subscription(services, "a@example.org", None, CONSENT)
+    subscribers.request_subscription(audience_of(services), "a@example.org", None, CONSENT)
     provider = services.provider
     provider.fail_next = 1  # type: ignore[attr-defined]
-    mailer = Mailer(services, render)
+    mailer = outbox_mailer(services, render)
 
     assert mailer.flush() == 1
     assert services.store.outbox.count() == 1
@@ -122,8 +122,8 @@ def test_mailer_renders_per_recipient_when_placeholders_do_not_survive(services:
         return RenderedMessage(subject=name, preheader="", html=url, text=url)
 
     for n in range(2):
-        subscribers.request_subscription(services, f"m{n}@example.org", None, CONSENT)
-    Mailer(services, mangling).flush()
+        subscribers.request_subscription(audience_of(services), f"m{n}@example.org", None, CONSENT)
+    outbox_mailer(services, mangling).flush()
 
     sent = services.provider.to("m1@example.org")  # type: ignore[attr-defined]
     assert "/CONFIRM/" in sent[0].copy.text
@@ -132,7 +132,7 @@ def test_mailer_renders_per_recipient_when_placeholders_do_not_survive(services:
 
 def test_transient_errors_are_not_lost(services: Services) -> None:
     """TransientProviderError carries retry_after; the mailer honours it."""
-    subscribers.request_subscription(services, "r@example.org", None, CONSENT)
+    subscribers.request_subscription(audience_of(services), "r@example.org", None, CONSENT)
 
     class Down:
         name = "down"
@@ -145,11 +145,11 @@ def test_transient_errors_are_not_lost(services: Services) -> None:
             pass
 
     services._provider = Down()  # type: ignore[assignment]
-    Mailer(services, render).flush()
+    outbox_mailer(services, render).flush()
     services.clock.advance(seconds=100)  # type: ignore[attr-defined]
-    assert Mailer(services, render).flush() == 0
+    assert outbox_mailer(services, render).flush() == 0
     services.clock.advance(seconds=30)  # type: ignore[attr-defined]
-    assert Mailer(services, render).flush() == 1
+    assert outbox_mailer(services, render).flush() == 1
 
 
 def _cli(services: Services, *args: str) -> Any:

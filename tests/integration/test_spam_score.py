@@ -19,13 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.audience import links as subscriber_links
 from newsletter.audience import subscribers
-from newsletter.audience.outbox import Mailer
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.tokens import CONFIRM as CONFIRM_PURPOSE
 from newsletter.render.renderer import Renderer
 from newsletter.runtime import config as config_module
 from newsletter.runtime import curation, wiring
+from newsletter.runtime.audience import audience_of, outbox_mailer
 from newsletter.runtime.collection import collect
 from newsletter.runtime.sending import send_issue
 from tests.conftest import ROOT, SHARED, write_config
@@ -133,7 +134,9 @@ section = "À la une"
         drafted = curation.draft(services).issue
         assert drafted is not None
 
-        subscribers.add(services, "camille.martin@example.org", "Camille", confirmed=True)
+        subscribers.add(
+            audience_of(services), "camille.martin@example.org", "Camille", confirmed=True
+        )
         send_issue(services, drafted.id)
         written["digest"] = outbox.written()
 
@@ -141,15 +144,17 @@ section = "À la une"
         written["test-copy"] = outbox.written()
 
         consent = subscribers.Consent(ip="192.0.2.10", source="web-form", text="fr:test")
-        subscribers.request_subscription(services, "zoe.durand@example.org", "Zoé", consent)
-        mailer = Mailer(services)
+        subscribers.request_subscription(
+            audience_of(services), "zoe.durand@example.org", "Zoé", consent
+        )
+        mailer = outbox_mailer(services)
         mailer.flush()
         written["confirm"] = outbox.written()
 
         pending = services.store.subscribers.by_email("zoe.durand@example.org")
         assert pending is not None
         token = services.signer.sign(CONFIRM_PURPOSE, pending.id, clock())
-        subscribers.confirm(services, token)
+        subscriber_links.confirm(audience_of(services), token)
         mailer.flush()
         written["welcome"] = outbox.written()
 

@@ -15,16 +15,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from newsletter.curate.issues import unsubscribe_url
+from newsletter.deliver.base import Provider
+from newsletter.domain.clock import Clock
 from newsletter.domain.errors import NewsletterError, PermanentProviderError, TransientProviderError
 from newsletter.domain.model import Placeholders, Recipient, RenderedMessage, SubscriberStatus
 from newsletter.domain.tokens import CONFIRM as CONFIRM_PURPOSE
+from newsletter.domain.tokens import TokenSigner
 from newsletter.render.personalise import reader_name
-from newsletter.runtime.wiring import Services
-from newsletter.store.outbox import CONFIRM, WELCOME, OutboxItem
+from newsletter.store.outbox import CONFIRM, WELCOME, OutboxItem, OutboxRepository
 
 log = logging.getLogger("newsletter.audience.outbox")
 
@@ -37,37 +38,51 @@ LEASE = timedelta(minutes=5)  # a claimed row nobody finished is taken again aft
 MAX_ATTEMPTS = 8
 
 
-def default_renderer(services: Services) -> RenderEmail:
-    """The project's email renderer (templates/email/), the one the wiring built."""
-    render: RenderEmail = services.renderer.render_email
-    return render
+@dataclass(frozen=True)
+class MailSettings:
+    """What the confirmation and welcome emails say about the newsletter."""
+
+    newsletter_name: str
+    base_url: str  # the confirmation link points here
+    confirm_days: int  # how long the link is valid, as the email tells
+
+
+@dataclass(frozen=True)
+class MailerParts:
+    """The Mailer's dependencies, passed in by the wiring (runtime/audience.py)."""
+
+    outbox: OutboxRepository
+    # Looked up at each send, not once: the wiring builds the provider on first use.
+    provider: Callable[[], Provider]
+    render_email: RenderEmail
+    signer: Callable[[], TokenSigner]  # called when a confirmation link is signed
+    clock: Clock
+    unsubscribe_url: Callable[[int], str]  # subscriber id -> their signed unsubscribe link
+    settings: MailSettings
 
 
 class Mailer:
     """Sends what the outbox owes. Safe to run in several processes: rows are leased."""
 
-    def __init__(self, services: Services, render_email: RenderEmail | None = None) -> None:
-        self.services = services
-        self._render_email = render_email
+    def __init__(self, parts: MailerParts) -> None:
+        self.parts = parts
         self._templates: dict[tuple[str, bool], RenderedMessage | None] = {}
 
     def render(
         self, kind: str, context: Mapping[str, object], placeholders: Placeholders
     ) -> RenderedMessage:
-        if self._render_email is None:
-            self._render_email = default_renderer(self.services)
-        rendered = self._render_email(kind, context, placeholders)
+        rendered = self.parts.render_email(kind, context, placeholders)
         return replace(rendered, placeholders=placeholders)
 
     def flush(self, limit: int = 100) -> int:
         """Send up to `limit` due emails; how many rows were handled (sent, dropped or delayed)."""
-        now = self.services.clock()
-        items = self.services.store.outbox.claim(now, LEASE, limit)
+        now = self.parts.clock()
+        items = self.parts.outbox.claim(now, LEASE, limit)
         finished: list[int] = []
         for item in items:
             if self._send(item):
                 finished.append(item.id)
-        self.services.store.outbox.done(finished)
+        self.parts.outbox.done(finished)
         return len(items)
 
     def _send(self, item: OutboxItem) -> bool:
@@ -85,14 +100,9 @@ class Mailer:
                 subscriber_id=item.subscriber_id,
                 email=item.email,
                 name=item.name,
-                unsubscribe_url=unsubscribe_url(
-                    self.services.signer,
-                    self.services.config.settings.newsletter.base_url,
-                    self.services.clock,
-                    item.subscriber_id,
-                ),
+                unsubscribe_url=self.parts.unsubscribe_url(item.subscriber_id),
             )
-            result = self.services.provider.send_batch(message, [recipient])
+            result = self.parts.provider().send_batch(message, [recipient])
         except TransientProviderError as exc:
             return self._later(item, f"provider unavailable: {exc}", exc.retry_after)
         except PermanentProviderError as exc:
@@ -116,16 +126,16 @@ class Mailer:
             return True
         delay = retry_after if retry_after else min(3600.0, 30.0 * 2 ** (item.attempts - 1))
         log.warning("%s; retrying in %.0f s", why, delay)
-        when = self.services.clock() + timedelta(seconds=delay)
-        self.services.store.outbox.retry_at(item.id, when)
+        when = self.parts.clock() + timedelta(seconds=delay)
+        self.parts.outbox.retry_at(item.id, when)
         return False
 
     def message_for(self, item: OutboxItem) -> RenderedMessage:
         """The message for this recipient, placeholders for name and unsubscribe link left in."""
         token = ""
         if item.kind == CONFIRM:
-            now = self.services.clock()
-            token = self.services.signer.sign(CONFIRM_PURPOSE, item.subscriber_id, now)
+            now = self.parts.clock()
+            token = self.parts.signer().sign(CONFIRM_PURPOSE, item.subscriber_id, now)
         template = self._template(item.kind, bool(item.name))
         if template is None:
             placeholders = Placeholders.fresh()
@@ -154,15 +164,15 @@ class Mailer:
     def _context(
         self, kind: str, token: str, name: str | None, placeholders: Placeholders
     ) -> dict[str, object]:
-        settings = self.services.config.settings
+        settings = self.parts.settings
         context: dict[str, object] = {
             "name": name,
-            "newsletter_name": settings.newsletter.name,
+            "newsletter_name": settings.newsletter_name,
             "unsubscribe_url": placeholders.unsubscribe_url,
         }
         if kind == CONFIRM:
-            context["confirm_url"] = f"{settings.newsletter.base_url}/confirm/{token}"
-            context["confirm_days"] = settings.subscribe.confirm_days
+            context["confirm_url"] = f"{settings.base_url}/confirm/{token}"
+            context["confirm_days"] = settings.confirm_days
         return context
 
 

@@ -12,7 +12,7 @@ from newsletter.cli.output import emit, table
 from newsletter.domain.model import SubscriberStatus
 
 if TYPE_CHECKING:
-    from newsletter.audience.subscribers import ImportPlan
+    from newsletter.audience.import_export import ImportPlan
 
 
 @click.group()
@@ -38,9 +38,12 @@ def subscribers_add(email: str, name: str | None, confirmed: bool) -> None:
         newsletter subscribers add ada@example.org --name "Ada Lovelace" --confirmed
     """
     from newsletter.audience import subscribers as subs
+    from newsletter.runtime.audience import audience_of
 
     with services() as svc:
-        subscriber, created = subs.add(svc, email, name, confirmed, by=_os_user(), source="cli")
+        subscriber, created = subs.add(
+            audience_of(svc), email, name, confirmed, by=_os_user(), source="cli"
+        )
     verb = "added" if created else "already known"
     click.echo(f"{subscriber.email}: {verb} ({subscriber.status})")
 
@@ -80,7 +83,8 @@ def subscribers_import(
     Example:
         newsletter subscribers import readers.csv --pending --dry-run
     """
-    from newsletter.audience import subscribers as subs
+    from newsletter.audience import import_export as subs
+    from newsletter.runtime.audience import audience_of
 
     with services() as svc:
         rows = subs.load_csv(file)
@@ -91,7 +95,7 @@ def subscribers_import(
             emit(as_json, {"dry_run": True, "recorded": plan.to_json()}, lambda: None)
             return
         report = subs.import_csv(
-            svc,
+            audience_of(svc),
             rows,
             file=plan.file,
             by=plan.by,
@@ -151,12 +155,16 @@ def subscribers_export(out: Path | None, address: str | None) -> None:
     Example:
         newsletter subscribers export --out readers.csv
     """
-    from newsletter.audience import subscribers as subs
+    from newsletter.audience import import_export as subs
+    from newsletter.runtime.audience import audience_of
     from newsletter.store.private_files import write_private_text
 
     with services() as svc:
+        audience = audience_of(svc)
         chunks = (
-            iter([subs.export_personal_data(svc, address)]) if address else subs.export_csv(svc)
+            iter([subs.export_personal_data(audience, address)])
+            if address
+            else subs.export_csv(audience)
         )
         if out:
             with write_private_text(out) as handle:
@@ -203,8 +211,9 @@ def subscribers_remove(email: str) -> None:
     Example:
         newsletter subscribers remove ada@example.org
     """
-    from newsletter.audience import subscribers as subs
+    from newsletter.audience.erasure import remove
+    from newsletter.runtime.audience import audience_of
 
     with services() as svc:
-        found = subs.remove(svc, email)
+        found = remove(audience_of(svc), email)
     click.echo("erased" if found else "not on the list; suppressed anyway")

@@ -30,7 +30,7 @@ def add_editor(
     if len(password) < MIN_LENGTH:
         raise UsageError(f"the password needs at least {MIN_LENGTH} characters")
     if email:
-        from newsletter.audience.subscribers import normalise_address
+        from newsletter.audience.addresses import normalise_address
 
         try:
             email = normalise_address(email)

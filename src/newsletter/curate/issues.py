@@ -168,7 +168,7 @@ def send_test(
     base_url: str,
 ) -> str:
     """Send one copy of the issue to `to`, outside the ledger; return the address used."""
-    from newsletter.audience.subscribers import normalise_address
+    from newsletter.audience.addresses import normalise_address
 
     recipient = test_recipient(base_url, normalise_address(to))
     rendered = render(get(issues, issue_id))

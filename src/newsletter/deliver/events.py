@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from newsletter.audience.subscribers import normalise_address
+from newsletter.audience.addresses import normalise_address
 from newsletter.domain import untrusted_json
 from newsletter.domain.clock import Clock
 from newsletter.domain.errors import InvalidAddress, NewsletterError

@@ -68,10 +68,11 @@ def dispatch_due(services: Services) -> None:
 
 
 def purge_pending(services: Services) -> None:
-    from newsletter.audience.subscribers import purge_pending as purge
+    from newsletter.audience.erasure import purge_pending as purge
+    from newsletter.runtime.audience import audience_of
 
     try:
-        erased = purge(services)
+        erased = purge(audience_of(services))
     except NewsletterError as exc:
         log.error("purging unconfirmed sign-ups failed: %s", exc)
         return

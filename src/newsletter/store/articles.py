@@ -72,12 +72,18 @@ class ArticleRepository:
 
     def get(self, article_id: int) -> Article | None:
         with self.engine.connect() as connection:
-            row = connection.execute(_query().where(articles.c.id == article_id)).mappings().first()
+            row = (
+                connection.execute(article_query().where(articles.c.id == article_id))
+                .mappings()
+                .first()
+            )
         return to_article(row) if row else None
 
     def many(self, ids: Sequence[int]) -> list[Article]:
         with self.engine.connect() as connection:
-            rows = connection.execute(_query().where(articles.c.id.in_(ids))).mappings().all()
+            rows = (
+                connection.execute(article_query().where(articles.c.id.in_(ids))).mappings().all()
+            )
         by_id = {row["id"]: to_article(row) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
@@ -85,7 +91,7 @@ class ArticleRepository:
         """The newest articles that no issue uses yet and no editor dismissed."""
         in_an_issue = exists().where(issue_items.c.article_id == articles.c.id)
         query = (
-            _query()
+            article_query()
             .where(~in_an_issue, articles.c.dismissed.is_(False))
             .order_by(_newest_first(), articles.c.id.desc())
             .limit(limit)
@@ -94,7 +100,7 @@ class ArticleRepository:
             return [to_article(row) for row in connection.execute(query).mappings()]
 
     def recent(self, limit: int = 100) -> list[Article]:
-        query = _query().order_by(_newest_first(), articles.c.id.desc()).limit(limit)
+        query = article_query().order_by(_newest_first(), articles.c.id.desc()).limit(limit)
         with self.engine.connect() as connection:
             return [to_article(row) for row in connection.execute(query).mappings()]
 
@@ -108,7 +114,8 @@ def _newest_first() -> UnaryExpression[object]:
     return func.coalesce(articles.c.published_at, articles.c.collected_at).desc()
 
 
-def _query() -> Select[tuple[object, ...]]:
+def article_query() -> Select[tuple[object, ...]]:
+    """Articles with their feed's name and section, as `to_article` reads them."""
     return select(
         articles,
         feeds.c.name.label("feed_name"),

@@ -10,9 +10,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
 
 from newsletter.domain.model import Article, IssueState, Subscriber, SubscriberStatus
-from newsletter.store.articles import _query as article_query
-from newsletter.store.articles import to_article
-from newsletter.store.subscribers import _subscriber
+from newsletter.store.articles import article_query, to_article
+from newsletter.store.subscriber_rows import to_subscriber
 from newsletter.store.tables import articles, feeds, issue_items, issues, subscribers
 
 
@@ -129,7 +128,7 @@ class DeskQueries:
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
             total = int(connection.execute(total_query).scalar_one())
-        return [_subscriber(row) for row in rows], total
+        return [to_subscriber(row) for row in rows], total
 
     def status_counts(self) -> dict[SubscriberStatus, int]:
         query = select(subscribers.c.status, func.count()).group_by(subscribers.c.status)

@@ -17,8 +17,7 @@ from newsletter.domain.model import (
     RenderedMessage,
 )
 from newsletter.render.subject import fill_subject
-from newsletter.store.articles import _query as article_query
-from newsletter.store.articles import to_article
+from newsletter.store.articles import article_query, to_article
 from newsletter.store.tables import articles, issue_items, issues
 
 

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, Engine, RowMapping, delete, func, or_, select
+from sqlalchemy import Connection, Engine, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.domain.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
 from newsletter.store.dialect import insert_ignore, write_lock
 from newsletter.store.outbox import CONFIRM, WELCOME, enqueue
+from newsletter.store.subscriber_rows import CONSENT_COLUMNS, consent_values, to_subscriber
 from newsletter.store.tables import deliveries, issues, outbox, subscribers, suppressions
 
 # How strongly a status keeps an address off the list: a weaker one never replaces a stronger.
@@ -92,7 +93,7 @@ class SubscriberRepository:
                 .mappings()
                 .first()
             )
-        return _subscriber(row) if row else None
+        return to_subscriber(row) if row else None
 
     def get(self, subscriber_id: int) -> Subscriber | None:
         with self.engine.connect() as connection:
@@ -101,7 +102,7 @@ class SubscriberRepository:
                 .mappings()
                 .first()
             )
-        return _subscriber(row) if row else None
+        return to_subscriber(row) if row else None
 
     def set_status(
         self, subscriber_id: int, status: SubscriberStatus, now: datetime
@@ -128,7 +129,7 @@ class SubscriberRepository:
                 query = query.where(subscribers.c.status == status)
             with self.engine.connect() as connection:
                 rows = connection.execute(query.order_by(subscribers.c.id).limit(chunk)).mappings()
-                page = [_subscriber(row) for row in rows]
+                page = [to_subscriber(row) for row in rows]
             if not page:
                 return
             yield from page
@@ -352,36 +353,6 @@ class SubscriberRepository:
         return data
 
 
-CONSENT_COLUMNS = (
-    subscribers.c.consent_method,
-    subscribers.c.consent_at,
-    subscribers.c.consent_recorded_at,
-    subscribers.c.consent_source,
-    subscribers.c.consent_ip,
-    subscribers.c.consent_text,
-    subscribers.c.consent_by,
-    subscribers.c.consent_file,
-)
-
-
-def consent_values(consent: ConsentRecord) -> dict[str, object]:
-    """The consent columns of a record (texts cut to their column's size)."""
-
-    def cut(text: str | None, size: int) -> str | None:
-        return text[:size] if text else None
-
-    return {
-        "consent_method": consent.method.value,
-        "consent_recorded_at": consent.recorded_at,
-        "consent_at": consent.given_at,
-        "consent_source": cut(consent.source, 200),
-        "consent_ip": cut(consent.ip, 64),
-        "consent_text": cut(consent.text, 200),
-        "consent_by": cut(consent.by, 200),
-        "consent_file": cut(consent.file, 255),
-    }
-
-
 def leave_list(
     connection: Connection, subscriber_id: int, status: SubscriberStatus, now: datetime
 ) -> bool:
@@ -394,14 +365,3 @@ def leave_list(
     if changed:
         connection.execute(delete(outbox).where(outbox.c.subscriber_id == subscriber_id))
     return bool(changed)
-
-
-def _subscriber(row: RowMapping) -> Subscriber:
-    return Subscriber(
-        id=row["id"],
-        email=row["email"],
-        name=row["name"],
-        status=SubscriberStatus(row["status"]),
-        created_at=row["created_at"],
-        confirmed_at=row["confirmed_at"],
-    )

@@ -18,7 +18,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from newsletter import __version__
-from newsletter.audience.outbox import Mailer, OutboxWorker, RenderEmail
+from newsletter.audience.outbox import OutboxWorker, RenderEmail
+from newsletter.runtime.audience import outbox_mailer
 from newsletter.runtime.wiring import Services
 from newsletter.web import archive, desk, links, public, webhooks
 from newsletter.web.access import AccessLog
@@ -35,7 +36,7 @@ def create_app(
 ) -> FastAPI:
     """The app. `render_email` replaces the email renderer (tests); `outbox_worker=False`
     leaves owed emails to another process's worker."""
-    worker = OutboxWorker(Mailer(services, render_email)) if outbox_worker else None
+    worker = OutboxWorker(outbox_mailer(services, render_email)) if outbox_worker else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -11,8 +11,9 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from newsletter.audience import subscribers
+from newsletter.audience import links as subscriber_links
 from newsletter.domain.errors import TokenError
+from newsletter.runtime.audience import audience_of
 from newsletter.store.subscribers import ConfirmOutcome
 from newsletter.web.public import (
     FORM_TYPES,
@@ -41,7 +42,7 @@ router = APIRouter()
 def confirm_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)
     try:
-        subscribers.check_confirm_token(public.services, token)
+        subscriber_links.check_confirm_token(audience_of(public.services), token)
     except TokenError as exc:
         return _bad_link(public, request, _link_problem(exc))
     return public.page("confirm.html", title=public.t("confirm_title"), action=request.url.path)
@@ -67,7 +68,7 @@ def confirm(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)
     t = public.t
     try:
-        outcome = subscribers.confirm(public.services, token)
+        outcome = subscriber_links.confirm(audience_of(public.services), token)
     except TokenError as exc:
         return _bad_link(public, request, _link_problem(exc))
     if outcome is ConfirmOutcome.REFUSED:
@@ -103,7 +104,7 @@ def _bad_link(public: Public, request: Request, key: str) -> HTMLResponse:
 def unsubscribe_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)
     try:
-        subscribers.check_unsubscribe_token(public.services, token)
+        subscriber_links.check_unsubscribe_token(audience_of(public.services), token)
     except TokenError:
         return _bad_link(public, request, "link_invalid")
     return public.page(
@@ -141,7 +142,7 @@ def unsubscribe(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)
     t = public.t
     try:
-        changed = subscribers.unsubscribe(public.services, token)
+        changed = subscriber_links.unsubscribe(audience_of(public.services), token)
     except TokenError:
         return _bad_link(public, request, "link_invalid")
     if changed:

@@ -21,10 +21,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment
 from pydantic import BaseModel
 
-from newsletter.audience import subscribers
+from newsletter.audience import addresses, subscribers
 from newsletter.audience.outbox import OutboxWorker
 from newsletter.domain import untrusted_json
 from newsletter.domain.errors import InvalidAddress
+from newsletter.runtime.audience import audience_of, signup_rules
 from newsletter.runtime.wiring import Services
 from newsletter.web.messages import Messages
 from newsletter.web.params import is_control
@@ -127,7 +128,9 @@ class Public:
 
     def _sign_up(self, address: str, name: str | None, consent: subscribers.Consent) -> None:
         try:
-            outcome = subscribers.request_subscription(self.services, address, name, consent)
+            outcome = subscribers.request_subscription(
+                audience_of(self.services), address, name, consent
+            )
             log.debug("sign-up: %s", outcome)
             self.wake_worker()
         except Exception:  # the requester has had their answer: the log is the only witness
@@ -270,12 +273,12 @@ async def subscribe(request: Request) -> Response:
     if not email.strip():
         return refuse(422, t("missing_email"))
     try:
-        address = subscribers.normalise_address(email)
-        subscribers.check_policy(public.services, address)
+        address = addresses.normalise_address(email)
+        addresses.check_policy(signup_rules(public.services.config).policy, address)
     except InvalidAddress as exc:
         return refuse(422, t("invalid_email", reason=str(exc)))
     try:
-        subscribers.clean_name(fields.get("name"), strict=True)
+        addresses.clean_name(fields.get("name"), strict=True)
     except InvalidAddress as exc:
         return refuse(422, t("invalid_name", reason=str(exc)))
     wait = public.per_address.take(address)

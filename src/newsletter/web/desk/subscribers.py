@@ -8,8 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from newsletter.audience import subscribers as subscriber_cases
+from newsletter.audience.import_export import export_csv
 from newsletter.domain.errors import InvalidAddress, UsageError
 from newsletter.domain.model import SubscriberStatus
+from newsletter.runtime.audience import audience_of
 from newsletter.web.desk.requests import (
     PAGE_SIZE,
     Authed,
@@ -52,7 +54,7 @@ def add_subscriber(form: Posted, request: Request, desk: DeskState) -> Response:
     back = "/desk/subscribers"
     try:
         _, created = subscriber_cases.add(
-            desk.services,
+            audience_of(desk.services),
             field(form, "email", 400),  # longer than any address: too long is refused
             field(form, "name", 400) or None,
             confirmed=form.get("confirmed") == "1",
@@ -70,7 +72,7 @@ def add_subscriber(form: Posted, request: Request, desk: DeskState) -> Response:
 def export(editor: Authed, desk: DeskState) -> StreamingResponse:
     stamp = desk.now().astimezone(desk.zone).strftime("%Y-%m-%d")
     return StreamingResponse(
-        subscriber_cases.export_csv(desk.services),
+        export_csv(audience_of(desk.services)),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="abonnes-{stamp}.csv"',
