@@ -13,8 +13,8 @@ The folders follow the pipeline:
     runtime/   configuration, wiring, scheduler, leader lock, jobs, doctor, logging, `run`
     cli/       the `newsletter` command
 
-Import rule (tests/test_layout.py checks every import, those inside functions too, and lists
-the exceptions the redesign still has to remove):
+Import rule (tests/test_layout.py checks every import, those inside functions too; a new
+exception must be listed there with its reason):
 - domain/ imports nothing of ours outside domain/.
 - Nothing below the wiring imports runtime/: domain/, collect/, curate/, render/, deliver/,
   audience/ and store/ receive what they need (repositories, clock, provider, renderer) as
