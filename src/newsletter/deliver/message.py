@@ -105,17 +105,6 @@ def copy_bytes(
     return data
 
 
-def build_message(
-    message: RenderedMessage,
-    recipient: Recipient,
-    sender: Sender,
-    now: datetime | None = None,
-) -> EmailMessage:
-    """The complete copy for `recipient` (what is sent is `copy_bytes`: the same, checked)."""
-    copy = personalise(message, recipient)
-    return assemble(copy_headers(message, copy, recipient, sender, now), copy)
-
-
 @dataclass(frozen=True)
 class Header:
     """One header of a copy: as written on the wire, and what a reader must read back."""
