@@ -91,6 +91,11 @@ class ArticleRepository:
         with self.engine.connect() as connection:
             return [to_article(row) for row in connection.execute(query).mappings()]
 
+    def recent(self, limit: int = 100) -> list[Article]:
+        query = article_query().order_by(_newest_first(), articles.c.id.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            return [to_article(row) for row in connection.execute(query).mappings()]
+
     def count(self) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(articles)).scalar_one())

@@ -274,6 +274,11 @@ class SubscriberRepository:
         with self.engine.begin() as connection:
             return leave_list(connection, subscriber_id, SubscriberStatus.UNSUBSCRIBED, now)
 
+    def leave(self, subscriber_id: int, status: SubscriberStatus, now: datetime) -> bool:
+        """Move to a leaving status unless the address already stands off the list more firmly."""
+        with self.engine.begin() as connection:
+            return leave_list(connection, subscriber_id, status, now)
+
     def resubscribe(
         self, subscriber_id: int, consent: ConsentRecord, now: datetime, *, pending: bool
     ) -> None:

@@ -7,6 +7,7 @@ button that posts to the same URL.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -27,6 +28,16 @@ from newsletter.web.public import (
 log = logging.getLogger("newsletter.web")
 
 router = APIRouter()
+
+
+def _optional_form(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI request body of a link's button: a form, optional (no cookie, no token in it)."""
+    return {
+        "requestBody": {
+            "required": False,
+            "content": {media: {"schema": schema} for media in FORM_TYPES},
+        }
+    }
 
 
 @router.get(
@@ -57,12 +68,7 @@ def confirm_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
         400: {"content": HTML_PAGE, "description": "Bad or expired link"},
         413: {"model": ErrorBody, "description": "Body too large"},
     },
-    openapi_extra={
-        "requestBody": {
-            "required": False,
-            "content": {media: {"schema": {"type": "object"}} for media in FORM_TYPES},
-        }
-    },
+    openapi_extra=_optional_form({"type": "object"}),
 )
 def confirm(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)
@@ -121,22 +127,12 @@ def unsubscribe_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse
         400: {"content": HTML_PAGE, "description": "Bad link"},
         413: {"model": ErrorBody, "description": "Body too large"},
     },
-    openapi_extra={
-        "requestBody": {
-            "required": False,
-            "content": {
-                media: {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}
-                        },
-                    }
-                }
-                for media in FORM_TYPES
-            },
+    openapi_extra=_optional_form(
+        {
+            "type": "object",
+            "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}},
         }
-    },
+    ),
 )
 def unsubscribe(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)
