@@ -30,13 +30,22 @@ log = logging.getLogger("newsletter.web")
 router = APIRouter()
 
 
-def _optional_form(schema: dict[str, Any]) -> dict[str, Any]:
-    """The OpenAPI request body of a link's button: a form, optional (no cookie, no token in it)."""
+def _button(bad_link: str, form: dict[str, Any]) -> dict[str, Any]:
+    """The route options of a link's button: an HTML page (400 for a bad link, `bad_link` says
+    which) for a POST whose form body, in `form`, is optional (no cookie, no token in it)."""
     return {
-        "requestBody": {
-            "required": False,
-            "content": {media: {"schema": schema} for media in FORM_TYPES},
-        }
+        "response_class": HTMLResponse,
+        "responses": {
+            200: {"content": HTML_PAGE},
+            400: {"content": HTML_PAGE, "description": bad_link},
+            413: {"model": ErrorBody, "description": "Body too large"},
+        },
+        "openapi_extra": {
+            "requestBody": {
+                "required": False,
+                "content": {media: {"schema": form} for media in FORM_TYPES},
+            }
+        },
     }
 
 
@@ -61,14 +70,8 @@ def confirm_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
 
 @router.post(
     "/confirm/{token}",
-    response_class=HTMLResponse,
     summary="Confirm a sign-up (the button of the confirmation page; no cookie needed)",
-    responses={
-        200: {"content": HTML_PAGE},
-        400: {"content": HTML_PAGE, "description": "Bad or expired link"},
-        413: {"model": ErrorBody, "description": "Body too large"},
-    },
-    openapi_extra=_optional_form({"type": "object"}),
+    **_button("Bad or expired link", {"type": "object"}),
 )
 def confirm(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)
@@ -120,18 +123,13 @@ def unsubscribe_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse
 
 @router.post(
     "/unsubscribe/{token}",
-    response_class=HTMLResponse,
     summary="Unsubscribe (RFC 8058 one-click: body List-Unsubscribe=One-Click, no cookie)",
-    responses={
-        200: {"content": HTML_PAGE},
-        400: {"content": HTML_PAGE, "description": "Bad link"},
-        413: {"model": ErrorBody, "description": "Body too large"},
-    },
-    openapi_extra=_optional_form(
+    **_button(
+        "Bad link",
         {
             "type": "object",
             "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}},
-        }
+        },
     ),
 )
 def unsubscribe(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
