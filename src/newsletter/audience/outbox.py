@@ -111,10 +111,9 @@ class Mailer:
         except (NewsletterError, ImportError) as exc:
             return self._later(item, f"cannot render the {item.kind} email: {exc}", None)
         # Providers that report transient trouble per recipient instead of raising.
-        if getattr(result, "deferred", ()):
-            why = getattr(result, "deferred_error", "") or "deferred"
-            retry_after = getattr(result, "retry_after", None)
-            return self._later(item, f"provider deferred it: {why}", retry_after)
+        if result.deferred:
+            why = result.deferred_error or "deferred"
+            return self._later(item, f"provider deferred it: {why}", result.retry_after)
         if result.failed:
             reason = next(iter(result.failed.values()))
             log.warning("%s email to %s refused: %s", item.kind, item.subscriber_id, reason)

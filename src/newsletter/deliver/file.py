@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from newsletter.deliver.base import Sender
-from newsletter.deliver.message import copy_bytes
-from newsletter.domain.errors import InvalidAddress, PermanentProviderError, UnsafeHeaders
+from newsletter.deliver.message import wire_copies
+from newsletter.domain.errors import PermanentProviderError
 from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
 from newsletter.store.private_files import create_private, private_dir
 
@@ -35,12 +35,7 @@ class FileProvider:
             raise PermanentProviderError(f"cannot create the outbox {self.outbox}: {exc}") from None
         failed: dict[int, str] = {}
         now = datetime.now(UTC)
-        for recipient in recipients:
-            try:
-                data = copy_bytes(message, recipient, self.sender, now)
-            except (InvalidAddress, UnsafeHeaders) as exc:
-                failed[recipient.delivery_id] = str(exc)  # never written: nothing went
-                continue
+        for _, recipient, data in wire_copies(message, recipients, self.sender, now, failed):
             try:
                 self._write(self._name(message, recipient, now), data)
             except OSError as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import binascii
 import secrets
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -105,15 +106,23 @@ def copy_bytes(
     return data
 
 
-def build_message(
+def wire_copies(
     message: RenderedMessage,
-    recipient: Recipient,
+    recipients: Sequence[Recipient],
     sender: Sender,
-    now: datetime | None = None,
-) -> EmailMessage:
-    """The complete copy for `recipient` (what is sent is `copy_bytes`: the same, checked)."""
-    copy = personalise(message, recipient)
-    return assemble(copy_headers(message, copy, recipient, sender, now), copy)
+    now: datetime,
+    failed: dict[int, str],
+) -> Iterator[tuple[int, Recipient, bytes]]:
+    """Each recipient's copy as it goes on the wire, with the recipient's index in `recipients`.
+
+    A copy that cannot be written is recorded in `failed` (by delivery id) and skipped: nothing
+    of it went, so it is a failure, never uncertain.
+    """
+    for index, recipient in enumerate(recipients):
+        try:
+            yield index, recipient, copy_bytes(message, recipient, sender, now)
+        except (InvalidAddress, UnsafeHeaders) as exc:
+            failed[recipient.delivery_id] = str(exc)
 
 
 @dataclass(frozen=True)

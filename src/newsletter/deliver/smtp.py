@@ -18,12 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from newsletter.deliver.base import Sender
-from newsletter.deliver.message import copy_bytes
+from newsletter.deliver.message import wire_copies
 from newsletter.domain.errors import (
-    InvalidAddress,
     PermanentProviderError,
     ProviderError,
-    UnsafeHeaders,
 )
 from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
 
@@ -54,12 +52,7 @@ class SmtpProvider:
         failed: dict[int, str] = {}
         uncertain: dict[int, str] = {}
         now = datetime.now(UTC)
-        for index, recipient in enumerate(recipients):
-            try:
-                data = copy_bytes(message, recipient, self.sender, now)
-            except (InvalidAddress, UnsafeHeaders) as exc:
-                failed[recipient.delivery_id] = str(exc)  # never written: nothing went
-                continue
+        for index, recipient, data in wire_copies(message, recipients, self.sender, now, failed):
             try:
                 connection = self._connect()
                 refusal = self._transaction(connection, recipient.email, data)

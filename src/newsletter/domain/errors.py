@@ -8,7 +8,6 @@ NewsletterError
 │   │   ├── FeedGone       HTTP 410: the feed was removed; paused until its URL changes
 │   │   └── AddressRefused a non-public address (newsletter.collect.address_guard)
 │   └── ParseError         not a feed, invalid or dangerous XML
-├── StoreError             the database refused or is out of date
 ├── RenderError            a template failed
 ├── InvalidAddress         an email address that cannot be mailed
 ├── UnsafeHeaders          a copy whose headers, as written, would not say what was meant
@@ -57,10 +56,6 @@ class FeedGone(FetchError):
 
 
 class ParseError(FeedError):
-    pass
-
-
-class StoreError(NewsletterError):
     pass
 
 

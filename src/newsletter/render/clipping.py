@@ -23,11 +23,6 @@ def clipped_size(html: str) -> int | None:
     return size if size + PERSONALISATION_MARGIN > GMAIL_CLIP_BYTES else None
 
 
-def html_size(message: RenderedMessage) -> int:
-    """Bytes of the HTML part as sent (UTF-8), before personalisation."""
-    return html_bytes(message.html)
-
-
 def clipping_risk(message: RenderedMessage) -> int | None:
     """The HTML size in bytes when Gmail would clip it (personalisation included), else None."""
     return clipped_size(message.html)

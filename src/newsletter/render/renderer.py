@@ -362,8 +362,3 @@ def _joined(base: str, value: str) -> str | None:
 def _slug(text: str) -> str:
     kept = "".join(ch if ch.isalnum() else "-" for ch in text.lower())
     return "-".join(part for part in kept.split("-") if part)
-
-
-def required_templates() -> list[str]:
-    """The file names a complete templates folder provides (for checks such as `doctor`)."""
-    return [f"{name}.{kind}" for name in ("digest", *TRANSACTIONAL) for kind in ("html", "txt")]

@@ -79,14 +79,6 @@ class ArticleRepository:
             )
         return to_article(row) if row else None
 
-    def many(self, ids: Sequence[int]) -> list[Article]:
-        with self.engine.connect() as connection:
-            rows = (
-                connection.execute(article_query().where(articles.c.id.in_(ids))).mappings().all()
-            )
-        by_id = {row["id"]: to_article(row) for row in rows}
-        return [by_id[i] for i in ids if i in by_id]
-
     def unused(self, limit: int) -> list[Article]:
         """The newest articles that no issue uses yet and no editor dismissed."""
         in_an_issue = exists().where(issue_items.c.article_id == articles.c.id)

@@ -112,14 +112,6 @@ class IssueRepository:
             rows = connection.execute(query).mappings().all()
         return [(_issue(row, ()), int(row["article_count"])) for row in rows]
 
-    def article_count(self, issue_id: int) -> int:
-        with self.engine.connect() as connection:
-            return int(
-                connection.execute(
-                    select(func.count()).where(issue_items.c.issue_id == issue_id)
-                ).scalar_one()
-            )
-
     def transition(
         self,
         issue_id: int,

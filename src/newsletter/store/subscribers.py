@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, Engine, delete, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.domain.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
@@ -87,21 +87,14 @@ class SubscriberRepository:
         return found, created_now
 
     def by_email(self, email: str) -> Subscriber | None:
-        with self.engine.connect() as connection:
-            row = (
-                connection.execute(select(subscribers).where(subscribers.c.email == email))
-                .mappings()
-                .first()
-            )
-        return to_subscriber(row) if row else None
+        return self._one(subscribers.c.email == email)
 
     def get(self, subscriber_id: int) -> Subscriber | None:
+        return self._one(subscribers.c.id == subscriber_id)
+
+    def _one(self, where: ColumnElement[bool]) -> Subscriber | None:
         with self.engine.connect() as connection:
-            row = (
-                connection.execute(select(subscribers).where(subscribers.c.id == subscriber_id))
-                .mappings()
-                .first()
-            )
+            row = connection.execute(select(subscribers).where(where)).mappings().first()
         return to_subscriber(row) if row else None
 
     def set_status(

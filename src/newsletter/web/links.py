@@ -7,6 +7,7 @@ button that posts to the same URL.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -27,6 +28,25 @@ from newsletter.web.public import (
 log = logging.getLogger("newsletter.web")
 
 router = APIRouter()
+
+
+def _button(bad_link: str, form: dict[str, Any]) -> dict[str, Any]:
+    """The route options of a link's button: an HTML page (400 for a bad link, `bad_link` says
+    which) for a POST whose form body, in `form`, is optional (no cookie, no token in it)."""
+    return {
+        "response_class": HTMLResponse,
+        "responses": {
+            200: {"content": HTML_PAGE},
+            400: {"content": HTML_PAGE, "description": bad_link},
+            413: {"model": ErrorBody, "description": "Body too large"},
+        },
+        "openapi_extra": {
+            "requestBody": {
+                "required": False,
+                "content": {media: {"schema": form} for media in FORM_TYPES},
+            }
+        },
+    }
 
 
 @router.get(
@@ -50,19 +70,8 @@ def confirm_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
 
 @router.post(
     "/confirm/{token}",
-    response_class=HTMLResponse,
     summary="Confirm a sign-up (the button of the confirmation page; no cookie needed)",
-    responses={
-        200: {"content": HTML_PAGE},
-        400: {"content": HTML_PAGE, "description": "Bad or expired link"},
-        413: {"model": ErrorBody, "description": "Body too large"},
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": False,
-            "content": {media: {"schema": {"type": "object"}} for media in FORM_TYPES},
-        }
-    },
+    **_button("Bad or expired link", {"type": "object"}),
 )
 def confirm(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)
@@ -114,29 +123,14 @@ def unsubscribe_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse
 
 @router.post(
     "/unsubscribe/{token}",
-    response_class=HTMLResponse,
     summary="Unsubscribe (RFC 8058 one-click: body List-Unsubscribe=One-Click, no cookie)",
-    responses={
-        200: {"content": HTML_PAGE},
-        400: {"content": HTML_PAGE, "description": "Bad link"},
-        413: {"model": ErrorBody, "description": "Body too large"},
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": False,
-            "content": {
-                media: {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}
-                        },
-                    }
-                }
-                for media in FORM_TYPES
-            },
-        }
-    },
+    **_button(
+        "Bad link",
+        {
+            "type": "object",
+            "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}},
+        },
+    ),
 )
 def unsubscribe(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)

@@ -2,6 +2,7 @@
 canceling, reopening, and the progress of its sending."""
 
 # No `from __future__ import annotations`: FastAPI reads the route functions' annotations.
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -15,7 +16,7 @@ from newsletter.curate.states import is_editable, is_published
 from newsletter.domain.errors import UsageError
 from newsletter.domain.model import MAX_ROW_ID, Issue, IssueState, SubscriberStatus
 from newsletter.domain.weekly import WeeklyTime
-from newsletter.store.issues import NewItem
+from newsletter.store.issues import IssueRepository, NewItem
 from newsletter.web.desk.checks import Alert, check_issue
 from newsletter.web.desk.labels import ISSUE_STATES
 from newsletter.web.desk.requests import Authed, Desk, DeskState, Posted, field, redirect, safe_next
@@ -132,22 +133,25 @@ def schedule(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
 
 @router.post("/issues/{issue_id}/unschedule")
 def unschedule(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
-    load(desk, issue_id)
-    try:
-        issue_cases.unschedule(desk.services.store.issues, issue_id)
-    except UsageError:
-        return redirect(f"/desk/issues/{issue_id}", err="state")
-    return redirect(f"/desk/issues/{issue_id}", ok="unscheduled")
+    return _change_state(desk, issue_id, issue_cases.unschedule, done="unscheduled")
 
 
 @router.post("/issues/{issue_id}/cancel")
 def cancel(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
+    return _change_state(desk, issue_id, issue_cases.cancel, done="canceled")
+
+
+def _change_state(
+    desk: Desk, issue_id: int, change: Callable[[IssueRepository, int], Issue], done: str
+) -> Response:
+    """Apply a use case's state change; back to the issue, saying `done` or that its state
+    forbids the change."""
     load(desk, issue_id)
     try:
-        issue_cases.cancel(desk.services.store.issues, issue_id)
+        change(desk.services.store.issues, issue_id)
     except UsageError:
         return redirect(f"/desk/issues/{issue_id}", err="state")
-    return redirect(f"/desk/issues/{issue_id}", ok="canceled")
+    return redirect(f"/desk/issues/{issue_id}", ok=done)
 
 
 @router.post("/issues/{issue_id}/reopen")
