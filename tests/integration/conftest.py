@@ -3,6 +3,7 @@ provider and a frozen clock, driven over HTTP with httpx."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -21,6 +22,7 @@ from newsletter.deliver.memory import MemoryProvider, SentCopy
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.model import Placeholders, RenderedMessage
 from newsletter.runtime import wiring
+from newsletter.runtime.config import Config
 from newsletter.runtime.process import server_settings
 from newsletter.runtime.wiring import Services
 from newsletter.web import create_app
@@ -134,3 +136,32 @@ def live_server(
         live.server.should_exit = True
         live.thread.join(10)
         live.services.close()
+
+
+@pytest.fixture
+def feed_services(
+    make_config: Callable[..., Config], clock: FrozenClock
+) -> Iterator[Callable[..., Services]]:
+    """Services on a migrated database whose configuration lists `feeds` (name -> URL) with the
+    given `[collect]` settings and, when given, one section for every feed; closed at the end."""
+    opened: list[Services] = []
+
+    def make(
+        feeds: Mapping[str, str], collect: Mapping[str, Any], section: str | None = None
+    ) -> Services:
+        section_line = f'section = "{section}"\n' if section else ""
+        toml_feeds = "".join(
+            f'[[feeds]]\nname = "{name}"\nurl = "{url}"\n{section_line}\n'
+            for name, url in feeds.items()
+        )
+        toml_collect = "[collect]\n" + "".join(
+            f"{key} = {json.dumps(value)}\n" for key, value in collect.items()
+        )
+        built = wiring.build(make_config(extra=toml_collect, feeds=toml_feeds), clock=clock)
+        built.store.migrate()
+        opened.append(built)
+        return built
+
+    yield make
+    for built in opened:
+        built.close()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
-import json
 import logging
 import ssl
 from collections.abc import Callable, Iterable, Iterator
@@ -28,12 +27,9 @@ from newsletter.collect import address_guard
 from newsletter.collect import fetch as fetch_module
 from newsletter.collect.address_guard import non_public_kind
 from newsletter.collect.fetch import FetchLimits, fetch, make_client
-from newsletter.domain.clock import FrozenClock
 from newsletter.domain.errors import FetchError
 from newsletter.domain.model import FeedStatus
-from newsletter.runtime import wiring
 from newsletter.runtime.collection import collect
-from newsletter.runtime.config import Config
 from newsletter.runtime.wiring import Services
 from tests import feedserver
 from tests.conftest import ROOT
@@ -124,25 +120,12 @@ def secret6() -> Iterator[FeedServer]:
 
 
 @pytest.fixture
-def collector(make_config: Callable[..., Config], clock: FrozenClock) -> Iterator[MakeServices]:
-    opened: list[Services] = []
-
+def collector(feed_services: MakeServices) -> MakeServices:
     def make(feed_urls: dict[str, str], **collect_settings: Any) -> Services:
         settings = {"timeout_seconds": 5, "max_redirects": 5, **collect_settings}
-        toml_feeds = "".join(
-            f'[[feeds]]\nname = "{name}"\nurl = "{url}"\n\n' for name, url in feed_urls.items()
-        )
-        toml_collect = "[collect]\n" + "".join(
-            f"{key} = {json.dumps(value)}\n" for key, value in settings.items()
-        )
-        built = wiring.build(make_config(extra=toml_collect, feeds=toml_feeds), clock=clock)
-        built.store.migrate()
-        opened.append(built)
-        return built
+        return feed_services(feed_urls, settings)
 
-    yield make
-    for built in opened:
-        built.close()
+    return make
 
 
 def thin_feed(items: Iterable[tuple[str, str]]) -> bytes:

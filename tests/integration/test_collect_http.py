@@ -21,9 +21,7 @@ from newsletter.collect.fetch import USER_AGENT, FetchLimits, fetch, make_client
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.errors import FeedGone, FetchError, UsageError
 from newsletter.domain.model import ArticleDraft, FeedSource, FeedStatus
-from newsletter.runtime import wiring
 from newsletter.runtime.collection import collect
-from newsletter.runtime.config import Config
 from newsletter.runtime.wiring import Services
 from tests import feedserver
 from tests.conftest import ROOT, shared_path, write_config
@@ -44,9 +42,8 @@ def server() -> Iterator[FeedServer]:
 
 
 @pytest.fixture
-def collector(make_config: Callable[..., Config], clock: FrozenClock) -> Iterator[MakeServices]:
+def collector(feed_services: MakeServices) -> MakeServices:
     """Services whose configuration lists the given feeds, with tight collection limits."""
-    opened: list[Services] = []
 
     def make(feeds: dict[str, str], **collect_settings: Any) -> Services:
         settings = {
@@ -56,21 +53,9 @@ def collector(make_config: Callable[..., Config], clock: FrozenClock) -> Iterato
             "max_redirects": 5,
             **collect_settings,
         }
-        toml_feeds = "".join(
-            f'[[feeds]]\nname = "{name}"\nurl = "{url}"\nsection = "S"\n\n'
-            for name, url in feeds.items()
-        )
-        toml_collect = "[collect]\n" + "".join(
-            f"{k} = {json.dumps(v)}\n" for k, v in settings.items()
-        )
-        built = wiring.build(make_config(extra=toml_collect, feeds=toml_feeds), clock=clock)
-        built.store.migrate()
-        opened.append(built)
-        return built
+        return feed_services(feeds, settings, section="S")
 
-    yield make
-    for built in opened:
-        built.close()
+    return make
 
 
 def good_feed(server: FeedServer, name: str, count: int = 3) -> str:
