@@ -48,6 +48,8 @@ class FeedSource:
     name: str
     url: str
     section: str | None = None
+    title: str | None = None  # display name; None: the feed's own title, else the name
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,17 @@ class FeedSection(_Section):
     name: Annotated[str, Field(min_length=1)]
     url: Annotated[str, Field(min_length=1)]
     section: str | None = None
+    # The source's name as readers see it in the desk and the email (else the feed's own title).
+    title: str | None = None
+    # How much this source counts in the ranking of stories (1 = neutral, 0 = never first).
+    weight: Annotated[float, Field(ge=0, le=10)] = 1.0
+
+
+class SectionRule(_Section):
+    """A section a story falls into by its words when its feed has none (first match wins)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    keywords: list[Annotated[str, Field(min_length=1)]] = []
 
 
 class CollectSection(_Section):
@@ -118,6 +129,7 @@ class SmtpEmailSection(_Section):
     ssl: bool = False
     username: str = ""
     timeout_seconds: Annotated[float, Field(gt=0)] = 30
+    connections: Annotated[int, Field(ge=1, le=32)] = 1  # parallel connections, each reused
 
 
 class SendgridEmailSection(_Section):
@@ -299,6 +311,7 @@ class ThemeSection(_Section):
 class LinksSection(_Section):
     """UTM parameters added to article links (never to unsubscribe or web-version links)."""
 
+    track_clicks: bool = True  # article links go through {base_url}/c/{token}
     utm: bool = True
     utm_source: str = "newsletter"
     utm_medium: str = "email"
@@ -319,6 +332,7 @@ class Settings(_Section):
     sender: SenderSection = SenderSection()
     database: DatabaseSection = DatabaseSection()
     feeds: list[FeedSection] = []
+    sections: list[SectionRule] = []
     collect: CollectSection = CollectSection()
     digest: DigestSection = DigestSection()
     email: EmailSection = EmailSection()
@@ -337,6 +351,23 @@ class Settings(_Section):
                 raise ValueError(f"two feeds are named {feed.name!r}")
             seen.add(feed.name)
         return feeds
+
+    @field_validator("sections")
+    @classmethod
+    def _unique_sections(cls, sections: list[SectionRule]) -> list[SectionRule]:
+        names = [section.name for section in sections]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"two sections are named {name!r}")
+        return sections
+
+    def section_names(self) -> list[str]:
+        """Every section of the newsletter, in order: the feeds' own, then the keyword rules'."""
+        names: list[str] = []
+        for name in [feed.section for feed in self.feeds] + [s.name for s in self.sections]:
+            if name and name not in names:
+                names.append(name)
+        return names
 
 
 class Secrets(BaseModel):

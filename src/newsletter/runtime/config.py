@@ -60,7 +60,13 @@ class Config(BaseModel):
     def feed_sources(self) -> list[FeedSource]:
         """The configured feeds, their locations made fetchable."""
         return [
-            FeedSource(name=feed.name, url=self.feed_url(feed.url), section=feed.section)
+            FeedSource(
+                name=feed.name,
+                url=self.feed_url(feed.url),
+                section=feed.section,
+                title=feed.title,
+                weight=feed.weight,
+            )
             for feed in self.settings.feeds
         ]
 
