@@ -59,6 +59,8 @@ feeds = Table(
     Column("url", Text, nullable=False),  # where it is fetched: permanent redirects update it
     Column("config_url", Text, nullable=False),  # as configured: a change resets `url`
     Column("section", String(200)),
+    Column("title", Text),  # display name from the config
+    Column("feed_title", Text),  # the feed's own title, as last fetched
     Column("etag", Text),
     Column("last_modified", Text),
     Column("body_hash", String(64)),
