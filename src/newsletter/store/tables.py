@@ -224,6 +224,21 @@ editors = Table(
     Column("email", String(320)),  # where the desk sends test copies
     # Bumped by logging out: every session opened before stops working, copied cookies too.
     Column("session_epoch", Integer, nullable=False, server_default="0"),
+    # "editor" or "admin" (curate/editors.py Role): only an admin manages editors, erases
+    # subscribers and sends issues.
+    Column("role", String(10), nullable=False, server_default="admin"),
+)
+
+# Who did what in the desk's people and sending actions, shown to admins.
+desk_log = Table(
+    "desk_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("editor", String(200), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(400), nullable=False, server_default=""),
+    Index("ix_desk_log_at", "at"),
 )
 
 job_runs = Table(

@@ -19,7 +19,16 @@ from newsletter.domain.weekly import WeeklyTime
 from newsletter.store.issues import IssueRepository, NewItem
 from newsletter.web.desk.checks import Alert, check_issue
 from newsletter.web.desk.labels import ISSUE_STATES
-from newsletter.web.desk.requests import Authed, Desk, DeskState, Posted, field, redirect, safe_next
+from newsletter.web.desk.requests import (
+    AdminSends,
+    Authed,
+    Desk,
+    DeskState,
+    Posted,
+    field,
+    redirect,
+    safe_next,
+)
 from newsletter.web.params import RowId
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
@@ -111,7 +120,7 @@ def add_article(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
 
 
 @router.post("/issues/{issue_id}/schedule")
-def schedule(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
+def schedule(issue_id: RowId, form: AdminSends, desk: DeskState) -> Response:
     issue = load(desk, issue_id)
     back = f"/desk/issues/{issue_id}"
     try:
@@ -178,7 +187,7 @@ def confirm_send(
 
 
 @router.post("/issues/{issue_id}/send")
-def send_now(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
+def send_now(issue_id: RowId, form: AdminSends, desk: DeskState) -> Response:
     load(desk, issue_id)
     if form.get("confirm") != "yes":
         return redirect(f"/desk/issues/{issue_id}/send", err="confirm")

@@ -34,6 +34,13 @@ NOTICES = {
     "loggedout": "Vous êtes déconnecté·e.",
     "subscribed": "Abonné ajouté.",
     "known": "Cette adresse est déjà inscrite : rien n’a changé.",
+    "editor_removed": "Rédacteur supprimé.",
+    "role": "Rôle modifié.",
+    "password": "Mot de passe enregistré : vous pouvez vous connecter.",
+    "edited": "Abonné modifié.",
+    "unsubscribed": "Abonné désinscrit : il ne recevra plus rien.",
+    "erased": "Abonné effacé : seule une empreinte de son adresse est gardée.",
+    "imported": "Import terminé.",
 }
 PROBLEMS = {
     "state": "Cette action n’est pas possible dans l’état actuel du numéro.",
@@ -46,6 +53,10 @@ PROBLEMS = {
     "confirm": "Cochez la case de confirmation pour envoyer.",
     "render": "L’e-mail n’a pas pu être généré (voir les journaux).",
     "subscriber": "Adresse e-mail invalide : l’abonné n’a pas été ajouté.",
+    "editor": "Ce nom de rédacteur est vide, trop long ou déjà pris.",
+    "lastadmin": "C’est le dernier administrateur : nommez-en un autre d’abord.",
+    "csv": "Ce fichier CSV ne peut pas être importé.",
+    "name": "Ce nom ne peut pas être utilisé (une ligne, sans caractère de contrôle).",
     "erased": "Cette adresse a été effacée à la demande de son titulaire : seule sa propre "
     "inscription peut la rétablir.",
 }
