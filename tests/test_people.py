@@ -17,11 +17,12 @@ from fastapi.testclient import TestClient
 from newsletter.cli import cli
 from newsletter.curate.editors import Role, add_editor, list_editors
 from newsletter.curate.issues import send_now
-from newsletter.domain.model import SubscriberStatus
+from newsletter.domain.model import EventAction, ProviderEvent, SubscriberStatus
 from newsletter.runtime import jobs
 from newsletter.runtime.config import Config
 from newsletter.runtime.wiring import Services
 from newsletter.store import Store, migrate
+from newsletter.store.tables import deliveries
 from tests.desk_support import EDITOR, client_for, csrf_of, logged_in, newsroom
 from tests.test_cli import run_cli
 
@@ -184,8 +185,17 @@ def test_subscriber_page_history_edit_unsubscribe_erase(services: Services) -> N
     subscriber = services.store.subscribers.by_email("lecteur1@example.org")
     assert subscriber is not None
     url = f"/desk/subscribers/{subscriber.id}"
+    with services.store.engine.connect() as connection:
+        delivery_id = connection.execute(
+            sa.select(deliveries.c.id).where(deliveries.c.subscriber_id == subscriber.id)
+        ).scalar_one()
+    opened = ProviderEvent("ev-1", "open", EventAction.COUNTED, delivery_id=delivery_id)
+    services.store.events.apply(opened, services.clock())
     page = client.get(url).text
     assert f"N°{issue.number}" in page and "Consentement" in page
+    assert "<td>Envoyé</td>" in page and "<td>Ouverture</td>" in page
+    other = services.store.subscribers.by_email("lecteur0@example.org")
+    assert other is not None and "Ouverture" not in client.get(f"/desk/subscribers/{other.id}").text
     client.post(f"{url}/edit", data={"csrf": csrf, "name": "Lectrice Une"})
     assert services.store.subscribers.get(subscriber.id).name == "Lectrice Une"  # type: ignore[union-attr]
     client.post(f"{url}/unsubscribe", data={"csrf": csrf})

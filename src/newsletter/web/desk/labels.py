@@ -18,6 +18,27 @@ SUBSCRIBER_STATES = {
     SubscriberStatus.BOUNCED: "Adresse en échec",
     SubscriberStatus.COMPLAINED: "Signalé comme spam",
 }
+DELIVERY_STATES = {
+    "pending": "En attente",
+    "sending": "En cours d’envoi",
+    "sent": "Envoyé",
+    "failed": "Échec",
+    "uncertain": "Incertain",
+    "skipped": "Non envoyé",
+}
+# SendGrid's event names; an unknown one is shown as it came.
+EVENT_KINDS = {
+    "processed": "Pris en charge",
+    "delivered": "Remis",
+    "open": "Ouverture",
+    "click": "Clic",
+    "bounce": "Rebond",
+    "dropped": "Rejeté",
+    "deferred": "Différé",
+    "spamreport": "Signalé comme spam",
+    "unsubscribe": "Désinscription",
+    "group_unsubscribe": "Désinscription",
+}
 # Messages shown after a redirect, by code: nothing from the query string is shown as is.
 NOTICES = {
     "saved": "Modifications enregistrées.",

@@ -17,6 +17,7 @@ from newsletter.audience.import_export import export_csv, import_csv, preview_im
 from newsletter.domain.errors import InvalidAddress, UsageError
 from newsletter.domain.model import Subscriber, SubscriberStatus
 from newsletter.runtime.audience import audience_of
+from newsletter.web.desk.labels import DELIVERY_STATES, EVENT_KINDS
 from newsletter.web.desk.requests import (
     PAGE_SIZE,
     AdminPosted,
@@ -163,6 +164,8 @@ def subscriber_page(
         consent=desk.services.store.subscribers.consent(subscriber_id) or {},
         copies=desk.people.copies(subscriber_id),
         events=desk.people.events(subscriber_id),
+        delivery_states=DELIVERY_STATES,
+        event_kinds=EVENT_KINDS,
     )
 
 
