@@ -307,3 +307,36 @@ def test_migration_makes_existing_editors_admins(database_url: str) -> None:
     stored = store.editors.by_name("ancien")
     store.close()
     assert stored is not None and stored.role == "admin"
+
+
+def test_hostile_csv_and_names_stay_text_in_the_desk(services: Services) -> None:
+    """A CSV whose cells close the preview's textarea and open a script, and an invited
+    editor named like markup: the pages show them as text; the import stores the cells as
+    written (inert for spreadsheets on export)."""
+    client, csrf = logged_in(services)
+    attack = "</textarea><script>alert(1)</script>"
+    csv = f"email,name\nhostile@example.org,{attack}\n"
+    preview = client.post(
+        "/desk/subscribers/import",
+        data={"csrf": csrf, "step": "preview"},
+        files={"file": (f"{attack}.csv", csv.encode(), "text/csv")},
+    )
+    assert preview.status_code == 200
+    assert "<script>" not in preview.text and "&lt;/textarea&gt;&lt;script&gt;" in preview.text
+    textarea = re.search(r'<textarea name="csv"[^>]*>(.*?)</textarea>', preview.text, re.S)
+    assert textarea is not None
+    done = client.post(
+        "/desk/subscribers/import",
+        data={"csrf": csrf, "step": "import", "filename": "x.csv", "csv": csv},
+    )
+    assert done.status_code == 303
+    stored = services.store.subscribers.by_email("hostile@example.org")
+    assert stored is not None and stored.name == attack
+    page = client.get(f"/desk/subscribers/{stored.id}").text
+    assert "<script>" not in page and "&lt;/textarea&gt;" in page
+    invited = client.post(
+        "/desk/editors/invite", data={"csrf": csrf, "name": "<img src=x onerror=alert(1)>"}
+    )
+    assert "<img src=x" not in invited.text and "&lt;img src=x onerror=alert(1)&gt;" in invited.text
+    log = client.get("/desk/log").text
+    assert "<img src=x" not in log and "<script>" not in log

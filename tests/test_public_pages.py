@@ -49,8 +49,10 @@ def themed(make_config: Callable[..., Config], clock: FrozenClock) -> Iterator[S
     built.close()
 
 
-def send(services: Services) -> Issue:
-    issue = newsroom(services, subscribers=2) if not services.store.issues.all() else None
+def send(services: Services, issue: Issue | None = None) -> Issue:
+    """Send `issue`, else a new draft (the first time, of a newsroom's articles)."""
+    if issue is None and not services.store.issues.all():
+        issue = newsroom(services, subscribers=2)
     if issue is None:
         issue = curation.draft(services).issue
         assert issue is not None
@@ -248,3 +250,54 @@ def test_archive_lists_issues_with_their_lead_story(themed: Services) -> None:
     entry = page.xpath(f'//li[a[@href="/archive/{issue.id}"]]')[0]
     assert re.sub(r"\s+", " ", entry.text_content()).count(lead) == 1
     assert "À la une : " in entry.text_content()
+
+
+HOSTILE_TITLE = "<script>alert('t')</script>\"><img src=x onerror=alert(1)>"
+
+
+def test_archive_pages_show_hostile_feed_data_as_text(themed: Services) -> None:
+    """A feed's title, link and image trying script, handlers and javascript: URLs: the issue
+    page and the list show the title as text (in the preview tags too) and link nothing."""
+    from datetime import timedelta
+
+    from newsletter.domain.model import ArticleDraft, FeedSource
+
+    store = themed.store
+    now = themed.clock()
+    store.feeds.sync([FeedSource("evil", "https://evil.example.org/feed", "À la une")])
+    store.articles.add(
+        store.feeds.id_of("evil"),
+        [
+            ArticleDraft(
+                feed_name="evil",
+                guid="x",
+                url="javascript:alert(2)",
+                title=HOSTILE_TITLE,
+                summary="</textarea><script>alert(4)</script>",
+                content_html="<p>x</p>",
+                image_url="javascript:alert(3)",
+                author=None,
+                published_at=now - timedelta(hours=1),
+            )
+        ],
+        now,
+    )
+    store.subscribers.add("lecteur@example.org", None, SubscriberStatus.ACTIVE, now)
+    drafted = curation.draft(themed).issue
+    assert drafted is not None and len(drafted.items) == 1
+    issue = send(themed, drafted)
+    client = client_for(themed)
+    for path in (f"/archive/{issue.id}", "/archive"):
+        html = client.get(path).text
+        page = lxml.html.fromstring(html)
+        assert not page.xpath("//script"), path
+        for element in page.iter():
+            if not isinstance(element.tag, str):
+                continue
+            assert not [a for a in element.attrib if a.lower().startswith("on")], path
+            for attribute in ("href", "src", "content", "action"):
+                assert not (element.get(attribute) or "").lower().startswith("javascript:")
+        assert HOSTILE_TITLE in page.text_content(), path
+    page = lxml.html.fromstring(client.get(f"/archive/{issue.id}").text)
+    assert meta(page, "og:description") == HOSTILE_TITLE  # the preheader: the lead's title
+    assert not page.xpath('//meta[@property="og:image"]')
