@@ -72,7 +72,7 @@ def invite(form: AdminPosted, request: Request, desk: DeskState) -> Response:
         )
     except UsageError:
         return redirect("/desk/editors", err="editor")
-    log_action(request, desk, "editor_invited", f"{name} ({role})")
+    log_action(request, desk, "editor_invited", f"{name} ({ROLES[role]})")
     return _editors(request, desk, _link(desk, token), name)
 
 
