@@ -9,6 +9,7 @@ same placeholders as substitutions so SendGrid fills them in itself.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from newsletter.domain.model import Recipient, RenderedMessage
@@ -36,17 +37,26 @@ def values_for(message: RenderedMessage, recipient: Recipient) -> dict[str, str]
     }
 
 
+def html_values(values: Mapping[str, str]) -> dict[str, str]:
+    """The same values, escaped for the HTML part."""
+    return {key: html.escape(value, quote=True) for key, value in values.items()}
+
+
 def personalise(message: RenderedMessage, recipient: Recipient) -> PersonalCopy:
     values = values_for(message, recipient)
-    escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
     return PersonalCopy(
-        subject=_fill(message.subject, values),
-        html=_fill(message.html, escaped),
-        text=_fill(message.text, values),
+        subject=fill(message.subject, values),
+        html=fill(message.html, html_values(values)),
+        text=fill(message.text, values),
     )
 
 
-def _fill(template: str, values: dict[str, str]) -> str:
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """`template` with each placeholder replaced by its value, in the order of `values`.
+
+    Every placeholder is spelled `%%...%%`: a text without `%%` holds none and is returned as
+    it is (the fast copies rely on it to leave such lines encoded once).
+    """
     if "%%" not in template:
         return template
     for key, value in values.items():
