@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from newsletter.deliver import sender_of
+from newsletter.deliver import make_provider, sender_of
 from newsletter.deliver.smtp import SmtpProvider, _joined, _shares
 from newsletter.domain.errors import PermanentProviderError
 from newsletter.domain.model import BatchResult, IssueState, Recipient
 from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
-from tests.delivery_helpers import bulk_subscribers, fake_render, make_issue
+from tests.delivery_helpers import bulk_subscribers, fake_render, make_issue, with_provider
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 
@@ -102,6 +102,33 @@ def test_several_connections_each_carry_many_copies(services: Services) -> None:
         assert parsed["To"].addresses[0].addr_spec == rcpts[0]
     assert sum(handler.resets.values()) == 3
     assert set(handler.resets) <= set(per_session)
+
+
+def test_connections_come_from_the_configuration(services: Services, make_config: Any) -> None:
+    """`[email.smtp] connections = 3` in config.toml: the provider built by make_provider sends
+    a batch over three connections."""
+    handler = Recorder()
+    controller = _server(handler, _free_port())
+    try:
+        config = make_config(
+            extra=f"""
+[email.smtp]
+host = "127.0.0.1"
+port = {controller.port}
+connections = 3
+"""
+        )
+        provider = make_provider(with_provider(config, "smtp"))
+        assert isinstance(provider, SmtpProvider) and provider.connections == 3
+        services._provider = provider
+        issue_id = make_issue(services)
+        bulk_subscribers(services, 30)
+        counts = send_issue(services, issue_id, render=fake_render)
+        provider.close()
+    finally:
+        controller.stop()
+    assert (counts.sent, provider.connections_opened) == (30, 3)
+    assert len({session for session, _, _ in handler.messages}) == 3
 
 
 def test_a_dropped_connection_is_opened_again(services: Services) -> None:
