@@ -219,3 +219,15 @@ def test_check_value_refuses_a_forged_header(forge: Callable[[Header], Header]) 
     check_value(to, "the copy")  # as written: accepted
     with pytest.raises(UnsafeHeaders, match=r"over 998|changed: to"):
         check_value(forge(to), "the copy")
+
+
+def test_a_value_is_never_filled_in_itself() -> None:
+    """Placeholders are filled in one pass: a link holding the spelling of the name
+    placeholder (were the nonce ever known) keeps it as text, in both paths alike."""
+    url = f"https://news.example.org/u/{P.name}"
+    template = CopyTemplate(_message(), SENDER, STAMP)
+    data = _same(template, _reader("Zoé", url=url))
+    text = assert_one_safe_copy(data).get_body(("plain",))
+    assert text is not None
+    assert "Bonjour Zoé !" in text.get_content()
+    assert f"Se désinscrire : {url}" in text.get_content()

@@ -9,8 +9,8 @@ then the joined bytes plus, for each marker:
   Subject when it holds a placeholder; Date, once per batch): written by the very functions
   `copy_headers` uses, as `Name: value` with its folds turned into CRLF, which is what the
   email package writes for a raw header of printable ASCII lines;
-- a body line holding placeholders (`%%...%%`), filled like `personalise` fills it and encoded
-  on its own. The bodies are quoted-printable, whose encoder restarts at every line end: the
+- a run of body lines holding placeholders (`%%...%%`), filled by `personalise.fill` and
+  encoded on its own. The bodies are quoted-printable, whose encoder restarts at every line end: the
   encoding of a text is the encodings of its lines (each with its line end) joined, once line
   ends are written CRLF as the email package writes them. So the lines without a placeholder
   are encoded once, and a placeholder is never split by a soft line break nor encoded, because
@@ -227,7 +227,10 @@ def header_line(header: Header) -> bytes:
 
 def encoded_lines(text: str) -> bytes:
     """`text` quoted-printable encoded, line ends written CRLF, as in a copy's body."""
-    return _LINE_ENDS.sub(b"\r\n", quoted_printable(text).encode("ascii"))
+    encoded = quoted_printable(text).encode("ascii")
+    if b"\r" in encoded:
+        return _LINE_ENDS.sub(b"\r\n", encoded)
+    return encoded.replace(b"\n", b"\r\n")
 
 
 def _decoded(header: Header) -> object:
@@ -244,19 +247,20 @@ def _text(value: str) -> str:
 
 
 def _body_pieces(body: str, kind: str) -> list[bytes | _Slot]:
-    """The body's lines: runs without a placeholder encoded once, the others left as slots."""
+    """The body's lines in runs: runs without a placeholder encoded once, the others slots."""
     pieces: list[bytes | _Slot] = []
-    plain: list[str] = []
+    run: list[str] = []
+    personal = False
     lines = body.split("\n")
     for number, line in enumerate(lines):
         if number < len(lines) - 1:
             line += "\n"
-        if "%%" in line:
-            pieces += [encoded_lines("".join(plain)), _Slot(kind, line)]
-            plain = []
-        else:
-            plain.append(line)
-    pieces.append(encoded_lines("".join(plain)))
+        if run and ("%%" in line) != personal:
+            pieces.append(_Slot(kind, "".join(run)) if personal else encoded_lines("".join(run)))
+            run = []
+        personal = "%%" in line
+        run.append(line)
+    pieces.append(_Slot(kind, "".join(run)) if personal else encoded_lines("".join(run)))
     return pieces
 
 

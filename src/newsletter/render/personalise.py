@@ -8,7 +8,9 @@ same placeholders as substitutions so SendGrid fills them in itself.
 
 from __future__ import annotations
 
+import functools
 import html
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -52,13 +54,19 @@ def personalise(message: RenderedMessage, recipient: Recipient) -> PersonalCopy:
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:
-    """`template` with each placeholder replaced by its value, in the order of `values`.
+    """`template` with each placeholder (each key of `values`) replaced by its value.
 
-    Every placeholder is spelled `%%...%%`: a text without `%%` holds none and is returned as
-    it is (the fast copies rely on it to leave such lines encoded once).
+    In one pass, left to right: a value is never searched for placeholders itself. Every
+    placeholder is spelled `%%...%%` on one line: a text without `%%` holds none and is
+    returned as it is, and filling a text line by line fills it whole (the fast copies,
+    deliver/copies.py, rely on both).
     """
-    if "%%" not in template:
+    if "%%" not in template or not values:
         return template
-    for key, value in values.items():
-        template = template.replace(key, value)
-    return template
+    return _pattern(tuple(values)).sub(lambda found: values[found.group(0)], template)
+
+
+@functools.lru_cache(maxsize=32)
+def _pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
+    """The placeholders, the longest first where one begins another."""
+    return re.compile("|".join(re.escape(key) for key in sorted(keys, key=len, reverse=True)))
