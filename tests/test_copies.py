@@ -15,9 +15,11 @@ from newsletter.deliver import copies
 from newsletter.deliver.base import Sender
 from newsletter.deliver.copies import CopyTemplate, check_value, wire_copies
 from newsletter.deliver.message import CopyStamp, Header, copy_bytes
+from newsletter.deliver.quoted_lines import PersonalLine, encoded
 from newsletter.domain.errors import InvalidAddress, UnsafeHeaders
 from newsletter.domain.model import Placeholders, Recipient, RenderedMessage
 from newsletter.render import personalise
+from newsletter.render.personalise import fill
 from tests.mail_checks import ATTACK_NAMES, assert_one_safe_copy
 from tests.test_headers import NAMES
 
@@ -231,3 +233,22 @@ def test_a_value_is_never_filled_in_itself() -> None:
     assert text is not None
     assert "Bonjour Zoé !" in text.get_content()
     assert f"Se désinscrire : {url}" in text.get_content()
+
+
+def test_personal_lines_encode_as_the_whole_line() -> None:
+    """A line with placeholders, encoded from where it differs (the prefix once, the tail once
+    per column), equals the line filled in and encoded whole: seeded random lines and values
+    (empty, spaces, dots, `=`, line breaks, long, accented), each line reused for many values
+    so the tails met at every column are checked."""
+    keys = [f"%%k{n}_{P.nonce}%%" for n in range(3)]
+    pieces = ["a", "é", " ", "\t", "=", ".", "x" * 20, "x" * 73, '<a href="', '">', "€", "\r"]
+    values = ["", " ", ".", "=", "\r\n", "\n.", "z" * 90, "é" * 30, "a b ", "https://x.org/c/1"]
+    rng = random.Random(2026)
+    for _ in range(300):
+        parts = [rng.choice([*pieces, *keys]) for _ in range(rng.randint(1, 30))]
+        parts.insert(rng.randint(0, len(parts)), rng.choice(keys))
+        line = "".join(parts) + rng.choice(["\n", "", " \n", ".\n"])
+        personal = PersonalLine(line)
+        for _ in range(10):
+            filled = {key: rng.choice(values) + rng.choice(values) for key in keys}
+            assert personal.encoded(filled) == encoded(fill(line, filled)), (line, filled)

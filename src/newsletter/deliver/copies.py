@@ -9,12 +9,14 @@ then the joined bytes plus, for each marker:
   Subject when it holds a placeholder; Date, once per batch): written by the very functions
   `copy_headers` uses, as `Name: value` with its folds turned into CRLF, which is what the
   email package writes for a raw header of printable ASCII lines;
-- a run of body lines holding placeholders (`%%...%%`), filled by `personalise.fill` and
-  encoded on its own. The bodies are quoted-printable, whose encoder restarts at every line end: the
+- a body line holding placeholders (`%%...%%`), filled by `personalise.fill` and encoded on
+  its own. The bodies are quoted-printable, whose encoder restarts at every line end: the
   encoding of a text is the encodings of its lines (each with its line end) joined, once line
   ends are written CRLF as the email package writes them. So the lines without a placeholder
   are encoded once, and a placeholder is never split by a soft line break nor encoded, because
-  its value is substituted before its line is encoded, never after.
+  its value is substituted before its line is encoded, never after; even in such a line, only
+  the part from a little before the first placeholder to a little after the last one is
+  encoded per copy (deliver/quoted_lines.py).
 
 The result is byte-for-byte `copy_bytes` given the same `now` and `CopyStamp`
 (tests/test_copies.py checks it on hostile names, accents, long and folded values).
@@ -34,7 +36,6 @@ fixed headers as they stand in a real copy.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -53,18 +54,16 @@ from newsletter.deliver.message import (
     check_headers,
     date_header,
     personal_headers,
-    quoted_printable,
     shared_headers,
     squeezed,
     subject_header,
 )
+from newsletter.deliver.quoted_lines import PersonalLine, encoded
 from newsletter.domain.errors import InvalidAddress, UnsafeHeaders
 from newsletter.domain.model import Recipient, RenderedMessage
 from newsletter.render.headers import LINE_LIMIT
 from newsletter.render.personalise import PersonalCopy, fill, html_values, values_for
 
-# What the email package writes as a line end in a body: every CR, LF or CRLF becomes CRLF.
-_LINE_ENDS = re.compile(rb"\r\n|\r|\n")
 _PER_COPY = ("To", "Date", "Message-ID", LIST_UNSUBSCRIBE, DELIVERY_HEADER)
 _ADDRESSES = ("From", "To")
 
@@ -74,7 +73,8 @@ class _Slot:
     """Where a copy differs: a header (`name`), or a body line of the text or HTML part."""
 
     kind: str  # "header" | "text" | "html"
-    value: str  # the header's name, or the line with its placeholders
+    value: str  # the header's name, or the part's body (as given to `_skeleton`)
+    line: PersonalLine | None = None  # a body line with placeholders
 
 
 class CopyTemplate:
@@ -127,10 +127,8 @@ class CopyTemplate:
             elif piece.kind == "header":
                 if piece.value in headers:
                     out.append(header_line(headers[piece.value]))
-            else:
-                out.append(
-                    encoded_lines(fill(piece.value, escaped if piece.kind == "html" else values))
-                )
+            elif piece.line is not None:
+                out.append(piece.line.encoded(escaped if piece.kind == "html" else values))
         data = b"".join(out)
         if not self._checked:
             meant = {**self._shared, **headers}
@@ -225,14 +223,6 @@ def header_line(header: Header) -> bytes:
     return f"{header.name}: {header.wire}\n".replace("\n", "\r\n").encode("ascii")
 
 
-def encoded_lines(text: str) -> bytes:
-    """`text` quoted-printable encoded, line ends written CRLF, as in a copy's body."""
-    encoded = quoted_printable(text).encode("ascii")
-    if b"\r" in encoded:
-        return _LINE_ENDS.sub(b"\r\n", encoded)
-    return encoded.replace(b"\n", b"\r\n")
-
-
 def _decoded(header: Header) -> object:
     unfolded = header.wire.replace("\n", "")
     if header.name in _ADDRESSES:
@@ -247,20 +237,19 @@ def _text(value: str) -> str:
 
 
 def _body_pieces(body: str, kind: str) -> list[bytes | _Slot]:
-    """The body's lines in runs: runs without a placeholder encoded once, the others slots."""
+    """The body's lines: runs without a placeholder encoded once, the others slots."""
     pieces: list[bytes | _Slot] = []
     run: list[str] = []
-    personal = False
     lines = body.split("\n")
     for number, line in enumerate(lines):
         if number < len(lines) - 1:
             line += "\n"
-        if run and ("%%" in line) != personal:
-            pieces.append(_Slot(kind, "".join(run)) if personal else encoded_lines("".join(run)))
+        if "%%" in line:
+            pieces += [encoded("".join(run)), _Slot(kind, "", PersonalLine(line))]
             run = []
-        personal = "%%" in line
-        run.append(line)
-    pieces.append(_Slot(kind, "".join(run)) if personal else encoded_lines("".join(run)))
+        else:
+            run.append(line)
+    pieces.append(encoded("".join(run)))
     return pieces
 
 
