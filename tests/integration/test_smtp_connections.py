@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import threading
 from collections import Counter
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -188,3 +189,35 @@ def test_shares_are_joined_into_one_answer() -> None:
     nothing_went = [_done(error=refused), _done(BatchResult(deferred=(2, 3))), _done(error=refused)]
     with pytest.raises(PermanentProviderError, match="login refused"):
         _joined(shares, nothing_went)
+
+
+def test_callers_at_once_take_turns(services: Services) -> None:
+    """The send loop and the outbox share the provider: batches sent from two threads at once
+    take turns on the connections, every copy arrives once, none is refused or deferred."""
+    handler = Recorder()
+    controller = _server(handler, _free_port())
+    provider = _provider(services, controller.port, connections=2, batch_size=40)
+    message = fake_render(services.store.issues.get(make_issue(services)))  # type: ignore[arg-type]
+    readers = [
+        Recipient(n + 1, n + 1, f"r{n}@example.org", f"Zoé {n}", f"https://x.org/u/{n}")
+        for n in range(80)
+    ]
+    results: list[BatchResult] = []
+    threads = [
+        threading.Thread(
+            target=lambda part=part: results.append(provider.send_batch(message, part))
+        )
+        for part in (readers[:40], readers[40:])
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        provider.close()
+    finally:
+        controller.stop()
+    assert [(r.failed, r.uncertain, r.deferred) for r in results] == [({}, {}, ())] * 2
+    received = Counter(rcpt for _, rcpts, _ in handler.messages for rcpt in rcpts)
+    assert received == Counter(r.email for r in readers)
+    assert provider.connections_opened == 2

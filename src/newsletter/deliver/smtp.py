@@ -57,9 +57,15 @@ class SmtpProvider:
     _template: CopyTemplate | None = field(default=None, repr=False)
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # One caller at a time owns the connections (the send loop and the outbox share a provider).
+    _busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
         """The batch shared out between the connections, each share sent on its own."""
+        with self._busy:
+            return self._send_batch(message, recipients)
+
+    def _send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
         template = self._template = template_for(self._template, message, self.sender)
         now = datetime.now(UTC)
         shares = _shares(recipients, self.connections)
@@ -122,6 +128,10 @@ class SmtpProvider:
 
     def check(self) -> str:
         """Connect, say EHLO, negotiate TLS and log in as configured, then hang up."""
+        with self._busy:
+            return self._check()
+
+    def _check(self) -> str:
         try:
             self._connect(0)
         except smtplib.SMTPAuthenticationError as exc:
@@ -132,10 +142,14 @@ class SmtpProvider:
         except (smtplib.SMTPException, OSError) as exc:
             raise ProviderError(f"cannot use SMTP server {self.host}:{self.port}: {exc}") from None
         finally:
-            self.close()
+            self._close()
         return f"SMTP {self.host}:{self.port}" + (f" as {self.username}" if self.username else "")
 
     def close(self) -> None:
+        with self._busy:
+            self._close()
+
+    def _close(self) -> None:
         for slot, connection in list(self._slots.items()):
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 connection.quit()
