@@ -304,14 +304,14 @@ def _quoted_printable(body: str, subtype: str) -> EmailMessage:
     part = EmailMessage(policy=SMTP)
     part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
     part["Content-Transfer-Encoding"] = "quoted-printable"
-    part.set_payload(quoted_printable(body))
+    part.set_payload(quoted_printable(body).decode("ascii"))
     return part
 
 
-def quoted_printable(text: str) -> str:
+def quoted_printable(text: str) -> bytes:
     """`text` as UTF-8, quoted-printable encoded by binascii's C encoder (soft line breaks keep
     lines under 77 characters; line ends stay as they are)."""
-    return binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii")
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True)
 
 
 def sender_domain(sender: Sender) -> str:

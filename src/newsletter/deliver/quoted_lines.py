@@ -38,12 +38,11 @@ def encoded(text: str) -> bytes:
     return _crlf(quoted_printable(text))
 
 
-def _crlf(data: str) -> bytes:
+def _crlf(data: bytes) -> bytes:
     """Encoded text with its line ends written CRLF."""
-    ascii_data = data.encode("ascii")
-    if b"\r" in ascii_data:
-        return _LINE_ENDS.sub(b"\r\n", ascii_data)
-    return ascii_data.replace(b"\n", b"\r\n")
+    if b"\r" in data:
+        return _LINE_ENDS.sub(b"\r\n", data)
+    return data.replace(b"\n", b"\r\n")
 
 
 class PersonalLine:
@@ -57,19 +56,19 @@ class PersonalLine:
         if cut:
             before = quoted_printable(line[: cut + 1])[:-1]
             self.prefix = _crlf(before)
-            self.column = len(before) - before.rfind("\n") - 1
+            self.column = len(before) - before.rfind(b"\n") - 1
         end = next((n for n in range(last, len(line)) if line[n] in _PLAIN), len(line))
         self.middle, self.tail = line[cut:end], line[end:]
+        self._lead = "x" * self.column
         self._tails: dict[int, bytes] = {}
 
     def encoded(self, values: Mapping[str, str]) -> bytes:
         """The line with `values` filled in, encoded: `encoded(fill(line, values))`."""
-        lead = "x" * self.column
         middle = fill(self.middle, values)
         if not self.tail:
-            return self.prefix + encoded(lead + middle)[self.column :]
-        data = quoted_printable(lead + middle + self.tail[0])[self.column : -1]
-        newline = data.rfind("\n")
+            return self.prefix + encoded(self._lead + middle)[self.column :]
+        data = quoted_printable(self._lead + middle + self.tail[0])[self.column : -1]
+        newline = data.rfind(b"\n")
         column = len(data) - newline - 1 if newline >= 0 else self.column + len(data)
         tail = self._tails.get(column)
         if tail is None:
