@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from newsletter.store.private_files import touch_private
+from newsletter.store.search import register_sqlite_fold
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -52,6 +53,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    register_sqlite_fold(dbapi_connection)
 
 
 def _sqlite_begin_immediate(connection: Any) -> None:
