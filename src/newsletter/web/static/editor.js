@@ -267,7 +267,13 @@
     var url = panelUrl + "?q=" + encodeURIComponent(query) + "&page=" + page;
     return fetch(url, { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : null; })
-      .then(function (html) { if (html !== null) { panelBox.innerHTML = html; } });
+      .then(function (html) {
+        if (html === null) { return; }
+        var row = currentRow();
+        var focused = row && panelBox.contains(row) ? row.getAttribute("data-id") : null;
+        panelBox.innerHTML = html;
+        if (focused) { focusRow(panelBox.querySelector("li.row[data-id='" + focused + "']")); }
+      });
   }
 
   var searchTimer = null;
