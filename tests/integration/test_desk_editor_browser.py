@@ -107,7 +107,10 @@ def open_desk(browser: Any, base: str, width: int = 1280) -> tuple[Any, list[str
     errors: list[str] = []
     loads: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("framenavigated", lambda frame: loads.append(frame.url) if frame == page.main_frame else None)
+    page.on(
+        "framenavigated",
+        lambda frame: loads.append(frame.url) if frame == page.main_frame else None,
+    )
     page.goto(f"{base}/desk/login")
     log_in(page)
     page.wait_for_url(f"{base}/desk")

@@ -222,7 +222,7 @@ def progress(issue_id: RowId, editor: Authed, desk: DeskState) -> JSONResponse:
             "total": total,
             "sent": counts.sent,
             "failed": counts.failed,
-            "pending": counts.pending + counts.sending,
+            "pending": counts.pending + counts.sending or (total if not counts.total else 0),
             "skipped": counts.skipped,
             "uncertain": counts.uncertain,
             "percent": round(done * 100 / total) if total else 0,

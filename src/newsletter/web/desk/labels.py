@@ -26,7 +26,7 @@ NOTICES = {
     "restored": "Article rétabli.",
     "scheduled": "Numéro programmé.",
     "unscheduled": "Programmation annulée : le numéro est redevenu un brouillon.",
-    "sending": "Envoi en cours : le suivi se met à jour tout seul.",
+    "sending": "Envoi demandé.",
     "canceled": "Numéro annulé.",
     "reopened": "Numéro rouvert comme brouillon.",
     "tested": "Copie de test envoyée.",
