@@ -70,3 +70,22 @@ def test_subscriber_search_ignores_accents_and_case(services: Services) -> None:
 def test_fold() -> None:
     assert fold("Écosystème ÇA") == "ecosysteme ca"
     assert fold("cœur") == "cœur"
+
+
+def test_archive_search_ignores_accents_and_case(services: Services) -> None:
+    from newsletter.curate import issues as issue_cases
+    from newsletter.runtime import jobs
+    from tests.desk_support import client_for, newsroom
+
+    issue = newsroom(services, articles=2, subscribers=1)
+    services.store.issues.update_content(issue.id, subject="L’Écosystème de la semaine")
+    issue_cases.send_now(services.store.issues, issue.id, services.clock())
+    jobs.dispatch_due(services)
+    client = client_for(services)
+    for q in ("ecosysteme", "ÉCOSYSTÈME"):
+        page = client.get("/archive", params={"q": q})
+        assert page.status_code == 200 and "L’Écosystème de la semaine" in page.text, q
+    missing = client.get("/archive", params={"q": "introuvable"}).text
+    assert "L’Écosystème de la semaine" not in missing and "Aucun numéro ne mentionne" in missing
+    hostile = client.get("/archive", params={"q": "eco\x00%_"})
+    assert hostile.status_code == 200 and "L’Écosystème" not in hostile.text

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, RowMapping, func, select
+from sqlalchemy import Connection, Engine, RowMapping, func, or_, select
 
 from newsletter.domain.model import (
     MAX_ROW_ID,
@@ -18,6 +18,7 @@ from newsletter.domain.model import (
 )
 from newsletter.render.subject import fill_subject
 from newsletter.store.articles import article_query, to_article
+from newsletter.store.search import accent_folded_match
 from newsletter.store.tables import articles, issue_items, issues
 
 
@@ -95,8 +96,9 @@ class IssueRepository:
             upcoming = next_number(connection)
         return _issue(found, items, upcoming)
 
-    def all(self) -> list[tuple[Issue, int]]:
-        """Every issue, newest first, with how many articles it holds."""
+    def all(self, text: str | None = None) -> list[tuple[Issue, int]]:
+        """Every issue, newest first, with how many articles it holds; with `text`, those whose
+        subject, preheader or sent text contain it (accents and case aside)."""
         counts = (
             select(issue_items.c.issue_id, func.count().label("n"))
             .group_by(issue_items.c.issue_id)
@@ -107,6 +109,14 @@ class IssueRepository:
             .outerjoin(counts, counts.c.issue_id == issues.c.id)
             .order_by(issues.c.number.is_(None).desc(), issues.c.number.desc(), issues.c.id.desc())
         )
+        if text:
+            query = query.where(
+                or_(
+                    accent_folded_match(issues.c.subject, text),
+                    accent_folded_match(issues.c.preheader, text),
+                    accent_folded_match(issues.c.rendered_text, text),
+                )
+            )
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
             upcoming = next_number(connection)
