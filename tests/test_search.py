@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from newsletter.domain.folding import fold
+from newsletter.domain.french import fold
 from newsletter.domain.model import ArticleDraft, FeedSource, SubscriberStatus
 from newsletter.runtime.wiring import Services
 from newsletter.store.desk import DeskQueries, InboxFilter
@@ -69,7 +69,7 @@ def test_subscriber_search_ignores_accents_and_case(services: Services) -> None:
 
 def test_fold() -> None:
     assert fold("Écosystème ÇA") == "ecosysteme ca"
-    assert fold("cœur") == "cœur"
+    assert fold("Cœur") == "coeur"
 
 
 def test_archive_search_ignores_accents_and_case(services: Services) -> None:

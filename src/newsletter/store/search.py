@@ -1,55 +1,60 @@
-"""Search that fits French: accent- and case-insensitive matching on SQLite and PostgreSQL.
+"""Accent- and case-insensitive text search, the same on SQLite and PostgreSQL.
 
-`accent_folded_match(column, q)` is the one helper: the column is folded in SQL the way
-`newsletter.domain.folding.fold` folds the query (SQLite calls that very function, registered
-on each connection by store/engine.py; PostgreSQL maps the same letters with `translate`).
+`accent_folded_match(column, q)` is true where `column` contains `q` once both are folded by
+`newsletter.domain.french.fold` (lower case, no accents, straight apostrophes): `levee` finds
+« Levée », `ECHOS` finds « Échos ». SQLite calls that very function (registered on every
+connection by `register_fold`); PostgreSQL spells it with lower() and translate(), without the
+unaccent extension. Wildcards typed by the user (%, _) match themselves.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, literal
+from sqlalchemy import ColumnElement, literal
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import GenericFunction
+from sqlalchemy.types import Text
 
-from newsletter.domain.folding import fold, single_letter_folds
+from newsletter.domain.french import APOSTROPHES, fold
 
-SQLITE_FOLD = "newsletter_fold"  # the name store/engine.py registers `fold` under
+SQLITE_FUNCTION = "newsletter_fold"
+# Accented letters and their folded spelling, for PostgreSQL's translate() (one for one).
+_ACCENTED = "àáâãäåāçćčďèéêëēėęěìíîïīľłñńňòóôõöøōŕřśšťùúûüūůýÿžźż" + APOSTROPHES
+_PLAIN = "".join(fold(letter) for letter in _ACCENTED)
 
 
-class folded(FunctionElement[str]):
-    """The column's text folded like `fold`, in the database's own SQL."""
+class Folded(GenericFunction[str]):
+    """A text expression folded like `fold`: lower case, no accents."""
 
-    type = String()
+    type = Text()
     inherit_cache = True
     name = "folded"
 
 
-@compiles(folded)
-def _folded_default(element: folded, compiler: Any, **kw: Any) -> str:
-    return f"{SQLITE_FOLD}({compiler.process(element.clauses, **kw)})"
+@compiles(Folded, "sqlite")
+def _sqlite(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{SQLITE_FUNCTION}({compiler.process(element.clauses, **kw)})"
 
 
-@compiles(folded, "postgresql")
-def _folded_postgresql(element: folded, compiler: Any, **kw: Any) -> str:
-    source, target = single_letter_folds()
-    column = compiler.process(element.clauses, **kw)
-    accented = compiler.process(literal(source), **kw)
-    plain = compiler.process(literal(target), **kw)
-    return f"lower(translate({column}, {accented}, {plain}))"
+@compiles(Folded)
+def _other(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    inner = compiler.process(element.clauses, **kw)
+    ligatures = f"replace(replace(lower({inner}), 'œ', 'oe'), 'æ', 'ae')"
+    return f"translate({ligatures}, '{_ACCENTED}', '{_PLAIN}')"
 
 
-def accent_folded_match(column: Any, q: str) -> ColumnElement[bool]:
-    """`column` contains `q`, ignoring accents and case; `%`, `_` and `\\` in `q` are literal."""
+def accent_folded_match(column: ColumnElement[str], q: str) -> ColumnElement[bool]:
+    """`column` contains `q`, accents, case and apostrophes aside."""
     escaped = fold(q.strip()).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return folded(column).like(f"%{escaped}%", escape="\\")
+    return Folded(column).like(literal(f"%{escaped}%"), escape="\\")
 
 
-def register_sqlite_fold(dbapi_connection: Any) -> None:
-    """Make `fold` callable from SQL on a SQLite connection."""
-    dbapi_connection.create_function(SQLITE_FOLD, 1, _fold_or_null, deterministic=True)
+def register_fold(dbapi_connection: Any, _record: Any) -> None:
+    """Give a SQLite connection the folding function (deterministic: usable in indexes)."""
+    dbapi_connection.create_function(SQLITE_FUNCTION, 1, _fold_or_none, deterministic=True)
 
 
-def _fold_or_null(value: object) -> str | None:
+def _fold_or_none(value: object) -> str | None:
     return None if value is None else fold(str(value))
