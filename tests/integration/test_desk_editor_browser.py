@@ -195,6 +195,12 @@ def test_twelve_items_from_600_articles_without_a_page_load(
     )
     assert width <= 375, f"the editor is {width} px wide on a 375 px screen: {wide}"
     shoot(small, "375")
+    small.click(".tabs [data-view=mobile]")
+    small.locator("#live").scroll_into_view_if_needed()
+    assert NEEDLE in small.frame_locator("#live-frame").locator("body").inner_text()
+    small.screenshot(path=str(ARTIFACTS / "editor-375-preview.png"))
+    small.click(".tabs [data-view=text]")
+    expect(small.locator("#live-text")).to_contain_text(NEEDLE)
     small.goto(f"{base}/desk/inbox")
     shoot(small, "inbox-375")
     page.goto(f"{base}/desk/inbox")

@@ -58,7 +58,8 @@ def issue_draft(as_json: bool) -> None:
 @config_option
 @json_option
 def issue_list(as_json: bool) -> None:
-    """List the issues, newest first.
+    """List the issues, newest first. An issue is numbered when its sending starts; before, the
+    number it would get is shown in brackets.
 
     \b
     Example:
@@ -69,7 +70,8 @@ def issue_list(as_json: bool) -> None:
     rows = [
         {
             "id": i.id,
-            "number": i.number,
+            "number": i.number,  # until sending starts, the number the issue would get
+            "numbered": i.numbered,
             "state": str(i.state),
             "subject": i.subject,
             "send_at": i.send_at.isoformat() if i.send_at else None,
@@ -83,7 +85,11 @@ def issue_list(as_json: bool) -> None:
         lambda: table(
             "issues",
             ["id", "number", "state", "subject", "send at", "articles"],
-            [list(r.values()) for r in rows],
+            [
+                [r["id"], f"{r['number']}" if r["numbered"] else f"({r['number']})"]
+                + [r["state"], r["subject"], r["send_at"], r["articles"]]
+                for r in rows
+            ],
         ),
     )
 

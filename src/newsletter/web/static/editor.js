@@ -113,7 +113,10 @@
   }
 
   function apply(json) {
-    if (json.items !== null && json.items !== undefined) {
+    if (json.items && dirty) {
+      // Typed since this save left: keep the rows (and what is typed); the next save redraws.
+      pending.restructure = true;
+    } else if (json.items) {
       var focused = document.activeElement;
       var focusId = focused && focused.closest ? focused.closest("li.item") : null;
       itemsBox.innerHTML = json.items;
