@@ -275,11 +275,8 @@ def test_cli_check_and_test_copies(services: Services) -> None:
     assert checked.exit_code == 0, checked.output
     kinds = {w["kind"] for w in json.loads(checked.output)["warnings"]}
     assert "subject" in kinds and "intro" in kinds
-    copies = runner.invoke(
-        cli,
-        ["issue", "test", str(issue.id), "--to", "a@example.org", "--to", "b@example.org"]
-        + ["--config", path],
-    )
+    to = ["--to", "a@example.org", "--to", "b@example.org"]
+    copies = runner.invoke(cli, ["issue", "test", str(issue.id), *to, "--config", path])
     assert copies.exit_code == 0, copies.output
     assert "sent to a@example.org" in copies.output and "sent to b@example.org" in copies.output
     outbox = services.config.path.parent / "outbox"

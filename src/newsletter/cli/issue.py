@@ -86,12 +86,16 @@ def issue_list(as_json: bool) -> None:
             "issues",
             ["id", "number", "state", "subject", "send at", "articles"],
             [
-                [r["id"], f"{r['number']}" if r["numbered"] else f"({r['number']})"]
-                + [r["state"], r["subject"], r["send_at"], r["articles"]]
+                [r["id"], _number(r), r["state"], r["subject"], r["send_at"], r["articles"]]
                 for r in rows
             ],
         ),
     )
+
+
+def _number(row: dict[str, Any]) -> str:
+    """An issue's number for the table: in brackets until sending gives it."""
+    return f"{row['number']}" if row["numbered"] else f"({row['number']})"
 
 
 @issue.command("preview")
