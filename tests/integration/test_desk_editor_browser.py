@@ -222,6 +222,9 @@ def test_autosave_survives_a_reload_and_schedule_sends_the_unsaved_edit(
 
     page.fill("#intro", "Bonjour à toutes et à tous !")
     saved(page)
+    page.locator("#items summary").first.click()  # a row unfolds to edit
+    expect(page.locator("#items details[open] textarea")).to_be_visible()
+    shoot(page, "row-open")
     page.reload()
     assert page.input_value("#intro") == "Bonjour à toutes et à tous !"
 
