@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, func, literal, select
 
 from newsletter.domain.model import DeliveryCounts, DeliveryState, IssueState, SubscriberStatus
 from newsletter.store.dialect import insert_ignore
+from newsletter.store.issues import next_number
 from newsletter.store.tables import deliveries, issues, subscribers
 
 
@@ -37,6 +38,7 @@ class DeliveryRepository:
         Returns False when the issue was not in a state to start (already started, sent, ...).
         """
         with self.engine.begin() as connection:
+            number = next_number(connection)
             started = connection.execute(
                 issues.update()
                 .where(
@@ -47,6 +49,15 @@ class DeliveryRepository:
             )
             if started.rowcount != 1:
                 return False
+            # The issue's number, given now so that canceled drafts leave no gap.
+            connection.execute(
+                issues.update()
+                .where(issues.c.id == issue_id, issues.c.number.is_(None))
+                .values(
+                    number=number,
+                    subject=func.replace(issues.c.subject, "{number}", str(number)),
+                )
+            )
             audience = select(
                 literal(issue_id),
                 subscribers.c.id,

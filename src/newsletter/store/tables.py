@@ -98,7 +98,7 @@ issues = Table(
     "issues",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("number", Integer, nullable=False, unique=True),
+    Column("number", Integer, unique=True),  # given when sending starts: no gaps
     Column("state", String(20), nullable=False),
     Column("subject", Text, nullable=False),
     Column("preheader", Text, nullable=False, server_default=""),

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from newsletter.domain.model import Issue
 from newsletter.runtime.wiring import Services
 from newsletter.web.guard import Policy, declare
-from newsletter.web.params import RowId
+from newsletter.web.params import RowId, SearchText, is_control
 from newsletter.web.public import HONEYPOT, public_state, sent_issues
 
 FEED_SIZE = 30
@@ -39,9 +39,13 @@ def _services(request: Request) -> Services:
 
 
 @router.get("", summary="The list of sent issues", response_class=HTMLResponse)
-def index(request: Request) -> HTMLResponse:
+def index(request: Request, q: SearchText = "") -> HTMLResponse:
+    """The sent issues, newest first, each with its lead story; `q` keeps those that mention
+    it (accents and case aside)."""
     public = public_state(request)
-    sent = [public.services.store.issues.get(issue.id) for issue in sent_issues(public.services)]
+    text = "".join(ch for ch in q if not is_control(ch)).strip()
+    found = sent_issues(public.services, text or None)
+    sent = [public.services.store.issues.get(issue.id) for issue in found]
     issues = [issue for issue in sent if issue is not None]
     declare(request, ARCHIVE_PAGE)
     return public.page(
@@ -49,6 +53,7 @@ def index(request: Request) -> HTMLResponse:
         title=public.t("archive_title"),
         issues=issues,
         leads={issue.id: _lead(issue) for issue in issues},
+        q=text,
         wide=True,
     )
 

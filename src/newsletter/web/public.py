@@ -154,9 +154,9 @@ class Public:
                 self.signups_in_flight -= 1
 
 
-def sent_issues(services: Services) -> list[Issue]:
-    """The issues the public may read, newest first."""
-    found = [issue for issue, _ in services.store.issues.all() if is_published(issue.state)]
+def sent_issues(services: Services, text: str | None = None) -> list[Issue]:
+    """The issues the public may read, newest first; with `text`, those that mention it."""
+    found = [issue for issue, _ in services.store.issues.all(text) if is_published(issue.state)]
     return sorted(found, key=lambda i: (i.sent_at or i.created_at, i.id), reverse=True)
 
 
