@@ -6,6 +6,11 @@ placeholders (a marker standing for the confirmation token inside a real-looking
 filters keep it; the name and unsubscribe placeholders of that render, spelled with its own
 random nonce) and filled per recipient, so the CSS inliner does not run for every sign-up; a
 template that does not keep them intact is rendered per recipient instead.
+
+Rows are claimed under this process's worker name (deliver/workers.py). Each flush first
+releases, at most every RELEASE_CHECK, the claims of workers of this host known dead that they
+never handed to the provider: a `newsletter run` restarted after a kill sends those at once
+instead of waiting out their lease, and nothing a dead worker may have sent is sent again early.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from newsletter.deliver.base import Provider
+from newsletter.deliver.workers import dead_local_workers, default_worker
 from newsletter.domain.clock import Clock
 from newsletter.domain.errors import NewsletterError, PermanentProviderError, TransientProviderError
 from newsletter.domain.model import Placeholders, Recipient, RenderedMessage, SubscriberStatus
@@ -35,6 +41,7 @@ RenderEmail = Callable[[str, Mapping[str, object], Placeholders], RenderedMessag
 # Letters only: no URL filter, escaping or percent-encoding changes it.
 CONFIRM_TOKEN = "ConfirmTokenPlaceholderQx"
 LEASE = timedelta(minutes=5)  # a claimed row nobody finished is taken again after this
+RELEASE_CHECK = 30.0  # seconds between two looks for claims of dead workers
 MAX_ATTEMPTS = 8
 
 
@@ -64,9 +71,11 @@ class MailerParts:
 class Mailer:
     """Sends what the outbox owes. Safe to run in several processes: rows are leased."""
 
-    def __init__(self, parts: MailerParts) -> None:
+    def __init__(self, parts: MailerParts, worker: str | None = None) -> None:
         self.parts = parts
+        self.worker = worker or default_worker()
         self._templates: dict[tuple[str, bool], RenderedMessage | None] = {}
+        self._released_at: float | None = None  # monotonic time of the last release
 
     def render(
         self, kind: str, context: Mapping[str, object], placeholders: Placeholders
@@ -77,13 +86,25 @@ class Mailer:
     def flush(self, limit: int = 100) -> int:
         """Send up to `limit` due emails; how many rows were handled (sent, dropped or delayed)."""
         now = self.parts.clock()
-        items = self.parts.outbox.claim(now, LEASE, limit)
+        self._release_dead(now)
+        items = self.parts.outbox.claim(now, LEASE, self.worker, limit)
         finished: list[int] = []
         for item in items:
             if self._send(item):
                 finished.append(item.id)
         self.parts.outbox.done(finished)
         return len(items)
+
+    def _release_dead(self, now: datetime) -> None:
+        """Release the unsent claims of dead workers (on the first flush, then now and then)."""
+        started = time.monotonic()
+        if self._released_at is not None and started - self._released_at < RELEASE_CHECK:
+            return
+        self._released_at = started
+        outbox = self.parts.outbox
+        released = outbox.release(dead_local_workers(outbox.claim_holders(now)))
+        if released:
+            log.info("released %s outbox claims of workers that died", released)
 
     def _send(self, item: OutboxItem) -> bool:
         """True when the row is finished with (sent, pointless or given up), False to retry."""
@@ -102,7 +123,9 @@ class Mailer:
                 name=item.name,
                 unsubscribe_url=self.parts.unsubscribe_url(item.subscriber_id),
             )
-            result = self.parts.provider().send_batch(message, [recipient])
+            provider = self.parts.provider()
+            self.parts.outbox.in_flight(item.id)  # from here, a kill leaves it maybe sent
+            result = provider.send_batch(message, [recipient])
         except TransientProviderError as exc:
             return self._later(item, f"provider unavailable: {exc}", exc.retry_after)
         except PermanentProviderError as exc:

@@ -1,8 +1,10 @@
 """The outbox of transactional emails (confirmation, welcome).
 
 A row is written in the same transaction as the state change that owes the email, so an email
-is never lost to a crash between the two. Workers claim rows with a lease (`not_before`): a
-worker that dies mid-send leaves a row another worker takes again once the lease has expired.
+is never lost to a crash between the two. Workers claim rows with a lease (`not_before`) under
+their name (`worker`), and mark a row `in_flight` just before handing it to the provider. The
+claims of a worker known dead that it never handed over are released at once (`release`); a row
+it had in flight may have gone, and is taken again only once its lease has expired.
 """
 
 from __future__ import annotations
@@ -50,8 +52,10 @@ class OutboxRepository:
         with self.engine.begin() as connection:
             enqueue(connection, kind, subscriber_id, now)
 
-    def claim(self, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxItem]:
-        """Take up to `limit` due rows for this worker until `now + lease`."""
+    def claim(
+        self, now: datetime, lease: timedelta, worker: str, limit: int = 100
+    ) -> list[OutboxItem]:
+        """Take up to `limit` due rows for `worker` until `now + lease`."""
         due = or_(outbox_table.c.not_before.is_(None), outbox_table.c.not_before <= now)
         with write_lock(self.engine), self.engine.begin() as connection:
             ids = list(
@@ -65,7 +69,12 @@ class OutboxRepository:
                 connection.execute(
                     outbox_table.update()
                     .where(outbox_table.c.id.in_(ids), due)
-                    .values(not_before=now + lease, attempts=outbox_table.c.attempts + 1)
+                    .values(
+                        not_before=now + lease,
+                        attempts=outbox_table.c.attempts + 1,
+                        worker=worker,
+                        in_flight=False,
+                    )
                     .returning(outbox_table.c.id)
                 ).scalars()
             )
@@ -103,11 +112,47 @@ class OutboxRepository:
             with write_lock(self.engine), self.engine.begin() as connection:
                 connection.execute(delete(outbox_table).where(outbox_table.c.id.in_(list(ids))))
 
+    def in_flight(self, item_id: int) -> None:
+        """The claimed row is about to be handed to the provider: from now on, it may have gone."""
+        with write_lock(self.engine), self.engine.begin() as connection:
+            connection.execute(
+                outbox_table.update().where(outbox_table.c.id == item_id).values(in_flight=True)
+            )
+
     def retry_at(self, item_id: int, when: datetime) -> None:
+        """The provider did not take it: due again at `when`, for any worker."""
         with self.engine.begin() as connection:
             connection.execute(
-                outbox_table.update().where(outbox_table.c.id == item_id).values(not_before=when)
+                outbox_table.update()
+                .where(outbox_table.c.id == item_id)
+                .values(not_before=when, worker=None, in_flight=False)
             )
+
+    def claim_holders(self, now: datetime) -> list[str]:
+        """The workers holding rows whose lease has not expired."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(outbox_table.c.worker)
+                .where(outbox_table.c.worker.is_not(None), outbox_table.c.not_before > now)
+                .distinct()
+            ).scalars()
+            return [str(worker) for worker in rows]
+
+    def release(self, workers: Sequence[str]) -> int:
+        """Make the rows claimed by these (dead) workers, and never handed to the provider, due
+        at once. Returns how many."""
+        if not workers:
+            return 0
+        with write_lock(self.engine), self.engine.begin() as connection:
+            result = connection.execute(
+                outbox_table.update()
+                .where(
+                    outbox_table.c.worker.in_(list(workers)),
+                    outbox_table.c.in_flight.is_(False),
+                )
+                .values(not_before=None, worker=None)
+            )
+        return int(result.rowcount)
 
     def count(self) -> int:
         with self.engine.connect() as connection:
