@@ -197,14 +197,25 @@ def test_outbox_claims_of_a_live_worker_are_kept(services: Services) -> None:
     assert _memory(services).to("a@example.org") == []
 
 
-def test_outbox_in_flight_claim_of_a_dead_worker_waits_its_lease(services: Services) -> None:
-    """A dead worker's email already handed to the provider may have gone: not sent early."""
+def test_outbox_in_flight_claim_of_a_dead_worker_is_never_sent_again(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A dead worker's email already handed to the provider may have gone: dropped, logged,
+    never sent a second time (not even once its lease has expired)."""
     _claimed_by(services, _dead_worker(), in_flight=True)
     mailer = _mailer(services)
     assert mailer.flush() == 0
+    assert services.store.outbox.count() == 0
+    assert "may have gone" in caplog.text
+    services.clock.advance(seconds=LEASE.total_seconds() + 1)  # type: ignore[attr-defined]
+    assert _mailer(services).flush() == 0
     assert _memory(services).to("a@example.org") == []
+
+
+def test_outbox_in_flight_claim_of_a_live_worker_is_kept(services: Services) -> None:
+    """Only known-dead workers' in-flight rows are dropped: a live one's stays for it."""
+    _claimed_by(services, default_worker(), in_flight=True)
+    assert _mailer(services).flush() == 0
+    assert services.store.outbox.count() == 1
     with services.store.engine.connect() as connection:
         assert connection.execute(sa.select(outbox.c.in_flight)).scalar_one() is True
-    services.clock.advance(seconds=LEASE.total_seconds() + 1)  # type: ignore[attr-defined]
-    assert mailer.flush() == 1
-    assert len(_memory(services).to("a@example.org")) == 1

@@ -8,9 +8,9 @@ random nonce) and filled per recipient, so the CSS inliner does not run for ever
 template that does not keep them intact is rendered per recipient instead.
 
 Rows are claimed under this process's worker name (deliver/workers.py). Each flush first
-releases, at most every RELEASE_CHECK, the claims of workers of this host known dead that they
-never handed to the provider: a `newsletter run` restarted after a kill sends those at once
-instead of waiting out their lease, and nothing a dead worker may have sent is sent again early.
+settles, at most every RELEASE_CHECK, the claims of workers of this host known dead: what they
+never handed to the provider is sent at once (a `newsletter run` restarted after a kill does not
+wait out their lease), what they had in flight may have gone and is never sent again.
 """
 
 from __future__ import annotations
@@ -96,15 +96,22 @@ class Mailer:
         return len(items)
 
     def _release_dead(self, now: datetime) -> None:
-        """Release the unsent claims of dead workers (on the first flush, then now and then)."""
+        """Settle the claims of dead workers (on the first flush, then now and then)."""
         started = time.monotonic()
         if self._released_at is not None and started - self._released_at < RELEASE_CHECK:
             return
         self._released_at = started
         outbox = self.parts.outbox
-        released = outbox.release(dead_local_workers(outbox.claim_holders(now)))
+        released, dropped = outbox.release(dead_local_workers(outbox.claim_holders(now)))
         if released:
-            log.info("released %s outbox claims of workers that died", released)
+            log.info("%s owed emails claimed by a worker that died: sent now", len(released))
+        for item in dropped:
+            log.warning(
+                "%s email to subscriber %s may have gone (its worker died while sending): "
+                "not sent again",
+                item.kind,
+                item.subscriber_id,
+            )
 
     def _send(self, item: OutboxItem) -> bool:
         """True when the row is finished with (sent, pointless or given up), False to retry."""

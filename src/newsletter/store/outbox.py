@@ -2,9 +2,11 @@
 
 A row is written in the same transaction as the state change that owes the email, so an email
 is never lost to a crash between the two. Workers claim rows with a lease (`not_before`) under
-their name (`worker`), and mark a row `in_flight` just before handing it to the provider. The
-claims of a worker known dead that it never handed over are released at once (`release`); a row
-it had in flight may have gone, and is taken again only once its lease has expired.
+their name (`worker`), and mark a row `in_flight` just before handing it to the provider. When
+a worker is known dead (`release`), the rows it never handed over are due again at once, and
+those it had in flight are dropped: their answer was lost, they may have gone, and an email is
+never sent twice (as when a provider reports an answer lost). A claim whose holder cannot be
+known dead (another host) is taken again once its lease has expired.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, or_, select
 
@@ -41,6 +44,29 @@ def enqueue(connection: Connection, kind: str, subscriber_id: int, now: datetime
         insert_ignore(connection, outbox_table).values(
             kind=kind, subscriber_id=subscriber_id, created_at=now
         )
+    )
+
+
+_ITEM_COLUMNS = (
+    outbox_table.c.id,
+    outbox_table.c.kind,
+    outbox_table.c.subscriber_id,
+    outbox_table.c.attempts,
+    subscribers.c.email,
+    subscribers.c.name,
+    subscribers.c.status,
+)
+
+
+def _item(row: Any) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        kind=row.kind,
+        subscriber_id=row.subscriber_id,
+        email=row.email,
+        name=row.name,
+        status=SubscriberStatus(row.status),
+        attempts=row.attempts,
     )
 
 
@@ -81,31 +107,12 @@ class OutboxRepository:
             if not claimed:
                 return []
             rows = connection.execute(
-                select(
-                    outbox_table.c.id,
-                    outbox_table.c.kind,
-                    outbox_table.c.subscriber_id,
-                    outbox_table.c.attempts,
-                    subscribers.c.email,
-                    subscribers.c.name,
-                    subscribers.c.status,
-                )
+                select(*_ITEM_COLUMNS)
                 .join(subscribers, subscribers.c.id == outbox_table.c.subscriber_id)
                 .where(outbox_table.c.id.in_(claimed))
                 .order_by(outbox_table.c.id)
             ).all()
-        return [
-            OutboxItem(
-                id=row.id,
-                kind=row.kind,
-                subscriber_id=row.subscriber_id,
-                email=row.email,
-                name=row.name,
-                status=SubscriberStatus(row.status),
-                attempts=row.attempts,
-            )
-            for row in rows
-        ]
+        return [_item(row) for row in rows]
 
     def done(self, ids: Sequence[int]) -> None:
         if ids:
@@ -138,21 +145,34 @@ class OutboxRepository:
             ).scalars()
             return [str(worker) for worker in rows]
 
-    def release(self, workers: Sequence[str]) -> int:
-        """Make the rows claimed by these (dead) workers, and never handed to the provider, due
-        at once. Returns how many."""
+    def release(self, workers: Sequence[str]) -> tuple[list[OutboxItem], list[OutboxItem]]:
+        """Settle the claims of these dead workers: rows never handed to the provider are due
+        at once, rows in flight are dropped. Returns (released, dropped)."""
         if not workers:
-            return 0
+            return [], []
+        held = outbox_table.c.worker.in_(list(workers))
         with write_lock(self.engine), self.engine.begin() as connection:
-            result = connection.execute(
-                outbox_table.update()
-                .where(
-                    outbox_table.c.worker.in_(list(workers)),
-                    outbox_table.c.in_flight.is_(False),
+            rows = [
+                (row, bool(row.in_flight))
+                for row in connection.execute(
+                    select(*_ITEM_COLUMNS, outbox_table.c.in_flight)
+                    .join(subscribers, subscribers.c.id == outbox_table.c.subscriber_id)
+                    .where(held)
+                ).all()
+            ]
+            dropped = [_item(row) for row, in_flight in rows if in_flight]
+            released = [_item(row) for row, in_flight in rows if not in_flight]
+            if dropped:
+                connection.execute(
+                    delete(outbox_table).where(outbox_table.c.id.in_([i.id for i in dropped]))
                 )
-                .values(not_before=None, worker=None)
-            )
-        return int(result.rowcount)
+            if released:
+                connection.execute(
+                    outbox_table.update()
+                    .where(outbox_table.c.id.in_([i.id for i in released]))
+                    .values(not_before=None, worker=None)
+                )
+        return released, dropped
 
     def count(self) -> int:
         with self.engine.connect() as connection:
