@@ -17,7 +17,7 @@ from newsletter.audience.outbox import LEASE, Mailer
 from newsletter.deliver.memory import MemoryProvider
 from newsletter.deliver.workers import dead_local_workers, default_worker
 from newsletter.domain.clock import FrozenClock
-from newsletter.domain.errors import TransientProviderError
+from newsletter.domain.errors import SendInterrupted, TransientProviderError
 from newsletter.domain.model import (
     DeliveryState,
     IssueState,
@@ -219,3 +219,27 @@ def test_outbox_in_flight_claim_of_a_live_worker_is_kept(services: Services) -> 
     assert services.store.outbox.count() == 1
     with services.store.engine.connect() as connection:
         assert connection.execute(sa.select(outbox.c.in_flight)).scalar_one() is True
+
+
+def test_stopped_during_the_wait_leaves_the_batch_pending(services: Services) -> None:
+    """SIGTERM (or shutdown) while waiting out a 429: the run stops at once, its batch pending
+    (not sending, not uncertain); the next run sends it."""
+    issue_id = make_issue(services)
+    add_subscribers(services, 3)
+    memory = _memory(services)
+    services._provider = RateLimited(memory, refusals=1)  # type: ignore[assignment]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        services.stopping.set()
+
+    with pytest.raises(SendInterrupted):
+        send_issue(services, issue_id, render=fake_render, sleep=sleep)
+    assert len(waits) == 1, "the wait went on after the stop"
+    counts = services.store.deliveries.status(issue_id, IssueState.SENDING)
+    assert (counts.pending, counts.sending, counts.uncertain, counts.sent) == (3, 0, 0, 0)
+    services.stopping.clear()
+    services._provider = memory
+    counts = send_issue(services, issue_id, render=fake_render, sleep=lambda _s: None)
+    assert (counts.state, counts.sent, counts.uncertain) == (IssueState.SENT, 3, 0)
