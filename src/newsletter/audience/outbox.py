@@ -8,9 +8,10 @@ random nonce) and filled per recipient, so the CSS inliner does not run for ever
 template that does not keep them intact is rendered per recipient instead.
 
 Rows are claimed under this process's worker name (deliver/workers.py). Each flush first
-settles, at most every RELEASE_CHECK, the claims of workers of this host known dead: what they
-never handed to the provider is sent at once (a `newsletter run` restarted after a kill does not
-wait out their lease), what they had in flight may have gone and is never sent again.
+settles the claims of workers of this host known dead (one small query: the outbox holds only
+what is owed): what they never handed to the provider is sent at once (a `newsletter run`
+restarted after a kill does not wait out their lease), what they had in flight may have gone
+and is never sent again, however long ago they died.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from newsletter.deliver.base import Provider
 from newsletter.deliver.workers import dead_local_workers, default_worker
@@ -41,7 +42,6 @@ RenderEmail = Callable[[str, Mapping[str, object], Placeholders], RenderedMessag
 # Letters only: no URL filter, escaping or percent-encoding changes it.
 CONFIRM_TOKEN = "ConfirmTokenPlaceholderQx"
 LEASE = timedelta(minutes=5)  # a claimed row nobody finished is taken again after this
-RELEASE_CHECK = 30.0  # seconds between two looks for claims of dead workers
 MAX_ATTEMPTS = 8
 
 
@@ -75,7 +75,6 @@ class Mailer:
         self.parts = parts
         self.worker = worker or default_worker()
         self._templates: dict[tuple[str, bool], RenderedMessage | None] = {}
-        self._released_at: float | None = None  # monotonic time of the last release
 
     def render(
         self, kind: str, context: Mapping[str, object], placeholders: Placeholders
@@ -86,7 +85,7 @@ class Mailer:
     def flush(self, limit: int = 100) -> int:
         """Send up to `limit` due emails; how many rows were handled (sent, dropped or delayed)."""
         now = self.parts.clock()
-        self._release_dead(now)
+        self._release_dead()
         items = self.parts.outbox.claim(now, LEASE, self.worker, limit)
         finished: list[int] = []
         for item in items:
@@ -95,14 +94,10 @@ class Mailer:
         self.parts.outbox.done(finished)
         return len(items)
 
-    def _release_dead(self, now: datetime) -> None:
-        """Settle the claims of dead workers (on the first flush, then now and then)."""
-        started = time.monotonic()
-        if self._released_at is not None and started - self._released_at < RELEASE_CHECK:
-            return
-        self._released_at = started
+    def _release_dead(self) -> None:
+        """Settle the claims of workers known dead."""
         outbox = self.parts.outbox
-        released, dropped = outbox.release(dead_local_workers(outbox.claim_holders(now)))
+        released, dropped = outbox.release(dead_local_workers(outbox.claim_holders()))
         if released:
             log.info("%s owed emails claimed by a worker that died: sent now", len(released))
         for item in dropped:

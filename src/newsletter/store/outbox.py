@@ -135,13 +135,11 @@ class OutboxRepository:
                 .values(not_before=when, worker=None, in_flight=False)
             )
 
-    def claim_holders(self, now: datetime) -> list[str]:
-        """The workers holding rows whose lease has not expired."""
+    def claim_holders(self) -> list[str]:
+        """The workers holding claims (their lease expired or not)."""
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(outbox_table.c.worker)
-                .where(outbox_table.c.worker.is_not(None), outbox_table.c.not_before > now)
-                .distinct()
+                select(outbox_table.c.worker).where(outbox_table.c.worker.is_not(None)).distinct()
             ).scalars()
             return [str(worker) for worker in rows]
 
