@@ -138,11 +138,11 @@ def test_claims_skip_rows_not_yet_due(services: Services) -> None:
     store.deliveries.start(issue_id, clock())
     [row] = store.deliveries.claim(issue_id, 10, "w1", clock())
     later = clock() + timedelta(seconds=30)
-    store.deliveries.release([row.id], clock(), not_before=later)
+    store.deliveries.finish([], {}, clock(), release=[row.id], not_before=later)
     assert store.deliveries.claim(issue_id, 10, "w2", clock()) == []
     assert store.deliveries.pending_due(issue_id, clock()) == later
     assert store.deliveries.reclaim([row.id], "w1", clock()) == {row.id}  # its own retry
-    store.deliveries.release([row.id], clock(), not_before=later)
+    store.deliveries.finish([], {}, clock(), release=[row.id], not_before=later)
     clock.advance(seconds=30)
     assert store.deliveries.pending_due(issue_id, clock()) == clock()
     assert [c.id for c in store.deliveries.claim(issue_id, 10, "w2", clock())] == [row.id]

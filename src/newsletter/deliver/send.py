@@ -220,15 +220,16 @@ class _SendRun:
                 stopping=self._stopping(),
                 rng=self.rng,
             )
-            if decision.records:
-                deliveries.finish(
-                    decision.sent, decision.failed, clock(), uncertain=decision.uncertain
-                )
-            if decision.release:
-                # Before any wait: killed while waiting, the run leaves them pending, not sending.
+            if decision.records or decision.release:
+                # Released before any wait: killed while waiting, the run leaves them pending.
                 now = clock()
-                deliveries.release(
-                    decision.release, now, not_before=now + timedelta(seconds=decision.delay)
+                deliveries.finish(
+                    decision.sent,
+                    decision.failed,
+                    now,
+                    uncertain=decision.uncertain,
+                    release=decision.release,
+                    not_before=now + timedelta(seconds=decision.delay),
                 )
             sent_count += len(decision.sent)
             if decision.next is Next.REFUSED and isinstance(answer, PermanentProviderError):

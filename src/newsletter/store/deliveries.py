@@ -1,7 +1,7 @@
 """The delivery ledger: one row per (issue, subscriber), frozen when sending starts.
 
 A row moves pending -> sending (claimed by a worker, just before the provider call) -> sent |
-failed. A definite refusal puts it back to pending with a not-before time (`release`); claims
+failed. A definite refusal puts it back to pending with a not-before time (`finish`); claims
 skip rows not yet due. A row found `sending` by a later run, whose worker died mid-call, becomes
 `uncertain` and is not sent again unless asked to. A row whose subscriber left before its batch
 went becomes `skipped`.
@@ -201,9 +201,24 @@ class DeliveryRepository:
         failed: Mapping[int, str],
         now: datetime,
         uncertain: Mapping[int, str] | None = None,
+        release: Sequence[int] = (),
+        not_before: datetime | None = None,
     ) -> None:
-        """Record the provider's answer for a claimed batch."""
+        """Record the provider's answer for a claimed batch, in one transaction: what it took
+        (sent), refused for good (failed) or may have taken (uncertain), and the rows it did
+        not take, given back (`release`)."""
         with self.engine.begin() as connection:
+            for chunk in _chunks(list(release), 500):
+                connection.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id.in_(chunk), deliveries.c.state == DeliveryState.SENDING)
+                    .values(
+                        state=DeliveryState.PENDING,
+                        updated_at=now,
+                        worker=None,
+                        not_before=not_before,
+                    )
+                )
             for chunk in _chunks(list(sent), 500):
                 connection.execute(
                     deliveries.update()
@@ -220,24 +235,6 @@ class DeliveryRepository:
                         .where(deliveries.c.id == delivery_id)
                         .values(state=state, updated_at=now, error=error[:1000])
                     )
-
-    def release(
-        self, ids: Sequence[int], now: datetime, not_before: datetime | None = None
-    ) -> None:
-        """Give claimed rows back to pending: the provider did not take them (it refused, or
-        was never called). No claim takes them before `not_before`."""
-        with self.engine.begin() as connection:
-            for chunk in _chunks(list(ids), 500):
-                connection.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id.in_(chunk), deliveries.c.state == DeliveryState.SENDING)
-                    .values(
-                        state=DeliveryState.PENDING,
-                        updated_at=now,
-                        worker=None,
-                        not_before=not_before,
-                    )
-                )
 
     def counts(self, issue_id: int) -> dict[DeliveryState, int]:
         with self.engine.connect() as connection:
