@@ -103,7 +103,7 @@ def test_ledger_freezes_audience_and_skips_leavers(store: Store, clock: FrozenCl
     assert counts[DeliveryState.FAILED] == 1
     assert counts[DeliveryState.UNCERTAIN] == 2
     assert store.deliveries.requeue_uncertain(issue.id, clock()) == 2
-    assert store.deliveries.has_pending(issue.id)
+    assert store.deliveries.pending_due(issue.id, clock()) == clock()
 
 
 def test_erase_keeps_only_a_hash(store: Store, clock: FrozenClock) -> None:

@@ -178,8 +178,10 @@ outbox = Table(
         nullable=False,
     ),
     Column("created_at", UtcDateTime(), nullable=False),
-    Column("not_before", UtcDateTime()),
+    Column("not_before", UtcDateTime()),  # due from then; while claimed, the lease's end
     Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("worker", String(64)),  # the process holding the claim
+    Column("in_flight", Boolean, nullable=False, server_default="0"),  # handed to provider
     UniqueConstraint("kind", "subscriber_id", name="uq_outbox_kind_subscriber"),
 )
 
@@ -210,6 +212,7 @@ deliveries = Table(
     Column("worker", String(64)),
     Column("claimed_at", UtcDateTime()),
     Column("updated_at", UtcDateTime()),
+    Column("not_before", UtcDateTime()),  # a pending row refused for now is not claimed before
     UniqueConstraint("issue_id", "subscriber_id", name="uq_deliveries_issue_subscriber"),
     Index("ix_deliveries_issue_state", "issue_id", "state", "id"),
 )

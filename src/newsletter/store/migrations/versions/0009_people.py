@@ -2,7 +2,7 @@
 locked out), and the desk keeps a log of its people actions (who, when, what, on whom).
 
 Revision ID: 0009_people
-Revises: 0008_desk
+Revises: 0007_ledger
 Create Date: 2026-11-28 12:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_people"
-down_revision = "0008_desk"
+down_revision = "0007_ledger"
 branch_labels = None
 depends_on = None
 

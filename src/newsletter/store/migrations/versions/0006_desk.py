@@ -1,6 +1,6 @@
 """Issue numbers are given when sending starts: the column may be empty until then.
 
-Revision ID: 0008_desk
+Revision ID: 0006_desk
 Revises: 0005_sources
 Create Date: 2026-11-28 12:00:00.000000
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_desk"
+revision = "0006_desk"
 down_revision = "0005_sources"
 branch_labels = None
 depends_on = None
