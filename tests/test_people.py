@@ -340,3 +340,23 @@ def test_hostile_csv_and_names_stay_text_in_the_desk(services: Services) -> None
     assert "<img src=x" not in invited.text and "&lt;img src=x onerror=alert(1)&gt;" in invited.text
     log = client.get("/desk/log").text
     assert "<img src=x" not in log and "<script>" not in log
+
+
+def test_unreadable_csv_is_refused_with_one_line(services: Services) -> None:
+    """No `email` column, or a file over the desk's limit: 422, the page says why, nothing
+    is imported."""
+    client, csrf = logged_in(services)
+    for name, body in (
+        ("noemail.csv", b"nom,prenom\nx,y\n"),
+        ("huge.csv", b"email\n" + b"a@example.org\n" * 80_000),
+    ):
+        answer = client.post(
+            "/desk/subscribers/import",
+            data={"csrf": csrf, "step": "preview"},
+            files={"file": (name, body, "text/csv")},
+        )
+        assert answer.status_code in (413, 422), (name, answer.status_code)
+        if answer.status_code == 422:
+            problem = re.search(r'<p class="problem" role="alert">([^<]+)</p>', answer.text)
+            assert problem and "email" in problem.group(1), answer.text[:500]
+    assert services.store.subscribers.count() == 0
