@@ -293,7 +293,7 @@ def test_editors_cli_list_role_remove(make_config: Callable[..., Config]) -> Non
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_migration_makes_existing_editors_admins(database_url: str) -> None:
-    """Editors created before roles existed are admins after 0009_people (nobody locked out)."""
+    """Editors created before roles existed are admins after 0008_people (nobody locked out)."""
     store = Store.from_url(database_url)
     migrate.upgrade(store.engine, "0005_sources")
     with store.engine.begin() as connection:
