@@ -91,6 +91,9 @@ def test_editor_is_refused_every_admin_action_over_http(services: Services) -> N
     }
     page = client.get(f"/desk/subscribers/{subscriber.id}").text
     assert "/erase" not in page and "/desk/editors" not in page  # hidden too
+    editor_page = client.get(f"/desk/issues/{issue.id}").text
+    assert f"/desk/issues/{issue.id}/schedule" not in editor_page
+    assert "réservés aux administrateurs" in editor_page
     assert log_actions(services) == []
 
 
