@@ -32,7 +32,9 @@ class FileProvider:
         try:
             private_dir(self.outbox)
         except OSError as exc:
-            raise PermanentProviderError(f"cannot create the outbox {self.outbox}: {exc}") from None
+            raise PermanentProviderError(
+                f"cannot create the outbox {self.outbox}: {exc}", provider=self.name
+            ) from None
         failed: dict[int, str] = {}
         now = datetime.now(UTC)
         for _, recipient, data in wire_copies(message, recipients, self.sender, now, failed):
@@ -40,7 +42,9 @@ class FileProvider:
                 self._write(self._name(message, recipient, now), data)
             except OSError as exc:
                 # A full disk or a read-only folder stops the send; nothing of this copy exists.
-                raise PermanentProviderError(f"cannot write to {self.outbox}: {exc}") from None
+                raise PermanentProviderError(
+                    f"cannot write to {self.outbox}: {exc}", provider=self.name
+                ) from None
         return BatchResult(failed=failed)
 
     def check(self) -> str:
@@ -52,7 +56,7 @@ class FileProvider:
             probe.unlink()
         except OSError as exc:
             raise PermanentProviderError(
-                f"cannot write to the outbox {self.outbox}: {exc}"
+                f"cannot write to the outbox {self.outbox}: {exc}", provider=self.name
             ) from None
         return f"files in {self.outbox}"
 

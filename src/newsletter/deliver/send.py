@@ -259,6 +259,7 @@ class _SendRun:
                     f"({decision.error}); run `newsletter issue send {self.issue_id}` "
                     "again to resume",
                     retry_after=decision.retry_after,
+                    provider=provider.name,
                 )
             if decision.next is not Next.RETRY:
                 return sent_count

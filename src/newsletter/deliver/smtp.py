@@ -20,16 +20,13 @@ from datetime import UTC, datetime
 from newsletter.deliver.base import Sender
 from newsletter.deliver.message import wire_copies
 from newsletter.domain.errors import (
+    AnswerLost,
     PermanentProviderError,
     ProviderError,
 )
 from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
-
-
-class _AnswerLost(Exception):
-    """The body went out but the server's answer did not come back."""
 
 
 @dataclass
@@ -56,7 +53,7 @@ class SmtpProvider:
             try:
                 connection = self._connect()
                 refusal = self._transaction(connection, recipient.email, data)
-            except _AnswerLost as exc:
+            except AnswerLost as exc:
                 self._drop()
                 uncertain[recipient.delivery_id] = str(exc)
                 continue
@@ -66,14 +63,17 @@ class SmtpProvider:
                     return _deferred(recipients[index:], failed, uncertain, str(exc))
                 raise PermanentProviderError(
                     f"SMTP login refused by {self.host}: {_reply(exc.smtp_code, exc.smtp_error)} "
-                    "(check email.smtp.username and NEWSLETTER_SMTP_PASSWORD)"
+                    "(check email.smtp.username and NEWSLETTER_SMTP_PASSWORD)",
+                    provider=self.name,
+                    status=exc.smtp_code,
                 ) from None
             except (smtplib.SMTPNotSupportedError, ssl.SSLCertVerificationError) as exc:
                 self._drop()
                 if index > 0:
                     return _deferred(recipients[index:], failed, uncertain, str(exc))
                 raise PermanentProviderError(
-                    f"SMTP server {self.host}:{self.port} cannot be used as configured: {exc}"
+                    f"SMTP server {self.host}:{self.port} cannot be used as configured: {exc}",
+                    provider=self.name,
                 ) from None
             except smtplib.SMTPSenderRefused as exc:
                 self._drop()
@@ -81,7 +81,9 @@ class SmtpProvider:
                 if 400 <= exc.smtp_code < 500 or index > 0:
                     return _deferred(recipients[index:], failed, uncertain, reply)
                 raise PermanentProviderError(
-                    f"{self.host} refuses the sender {self.sender.email}: {reply}"
+                    f"{self.host} refuses the sender {self.sender.email}: {reply}",
+                    provider=self.name,
+                    status=exc.smtp_code,
                 ) from None
             except (smtplib.SMTPException, OSError) as exc:
                 self._drop()
@@ -100,10 +102,14 @@ class SmtpProvider:
         except smtplib.SMTPAuthenticationError as exc:
             raise PermanentProviderError(
                 f"SMTP login refused by {self.host}: {_reply(exc.smtp_code, exc.smtp_error)} "
-                "(check email.smtp.username and NEWSLETTER_SMTP_PASSWORD)"
+                "(check email.smtp.username and NEWSLETTER_SMTP_PASSWORD)",
+                provider=self.name,
+                status=exc.smtp_code,
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise ProviderError(f"cannot use SMTP server {self.host}:{self.port}: {exc}") from None
+            raise ProviderError(
+                f"cannot use SMTP server {self.host}:{self.port}: {exc}", provider=self.name
+            ) from None
         finally:
             self.close()
         return f"SMTP {self.host}:{self.port}" + (f" as {self.username}" if self.username else "")
@@ -170,7 +176,7 @@ class SmtpProvider:
             code, reply = connection.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             lost = f"{self.host}: no answer after the message was sent ({exc})"
-            raise _AnswerLost(lost) from None
+            raise AnswerLost(lost, provider=self.name) from None
         if code != 250:
             return code, _reply(code, reply)
         return None
