@@ -129,11 +129,7 @@ class SendgridProvider:
         except HTTPError as exc:
             status = int(exc.status_code)
             if status in (401, 403):
-                raise PermanentProviderError(
-                    f"SendGrid refused the API key (HTTP {status}): check SENDGRID_API_KEY",
-                    provider=self.name,
-                    status=status,
-                ) from None
+                raise self._key_refused(status) from None
             raise ProviderError(
                 f"SendGrid answered HTTP {status} at {self.host}", provider=self.name, status=status
             ) from None
@@ -243,15 +239,18 @@ class SendgridProvider:
             ) from None
         return None
 
+    def _key_refused(self, status: int) -> PermanentProviderError:
+        return PermanentProviderError(
+            f"SendGrid refused the API key (HTTP {status}): check SENDGRID_API_KEY",
+            provider=self.name,
+            status=status,
+        )
+
     def _refusal(self, exc: HTTPError) -> Any:
         status = int(exc.status_code)
         detail = _body_text(exc.body)
         if status in (401, 403):
-            raise PermanentProviderError(
-                f"SendGrid refused the API key (HTTP {status}): check SENDGRID_API_KEY",
-                provider=self.name,
-                status=status,
-            )
+            raise self._key_refused(status)
         if status == 429 or status >= 500:
             kind = "rate limit" if status == 429 else "server error"
             raise TransientProviderError(

@@ -61,12 +61,7 @@ class SmtpProvider:
                 self._drop()
                 if index > 0:  # copies went already: report them, the next call raises
                     return _deferred(recipients[index:], failed, uncertain, str(exc))
-                raise PermanentProviderError(
-                    f"SMTP login refused by {self.host}: {_reply(exc.smtp_code, exc.smtp_error)} "
-                    "(check email.smtp.username and NEWSLETTER_SMTP_PASSWORD)",
-                    provider=self.name,
-                    status=exc.smtp_code,
-                ) from None
+                raise self._login_refused(exc) from None
             except (smtplib.SMTPNotSupportedError, ssl.SSLCertVerificationError) as exc:
                 self._drop()
                 if index > 0:
@@ -100,12 +95,7 @@ class SmtpProvider:
         try:
             self._connect()
         except smtplib.SMTPAuthenticationError as exc:
-            raise PermanentProviderError(
-                f"SMTP login refused by {self.host}: {_reply(exc.smtp_code, exc.smtp_error)} "
-                "(check email.smtp.username and NEWSLETTER_SMTP_PASSWORD)",
-                provider=self.name,
-                status=exc.smtp_code,
-            ) from None
+            raise self._login_refused(exc) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise ProviderError(
                 f"cannot use SMTP server {self.host}:{self.port}: {exc}", provider=self.name
@@ -113,6 +103,14 @@ class SmtpProvider:
         finally:
             self.close()
         return f"SMTP {self.host}:{self.port}" + (f" as {self.username}" if self.username else "")
+
+    def _login_refused(self, exc: smtplib.SMTPAuthenticationError) -> PermanentProviderError:
+        return PermanentProviderError(
+            f"SMTP login refused by {self.host}: {_reply(exc.smtp_code, exc.smtp_error)} "
+            "(check email.smtp.username and NEWSLETTER_SMTP_PASSWORD)",
+            provider=self.name,
+            status=exc.smtp_code,
+        )
 
     def close(self) -> None:
         if self._connection is not None:

@@ -38,6 +38,7 @@ NewsletterError
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypedDict, Unpack
 
 
 def with_context(message: str, context: Iterable[str | None]) -> str:
@@ -133,37 +134,32 @@ class TokenError(NewsletterError):
     pass
 
 
+class ProviderContext(TypedDict, total=False):
+    """What a provider error may know: the provider's name, the HTTP status or SMTP reply code,
+    the recipient concerned."""
+
+    provider: str | None
+    status: int | None
+    recipient: str | None
+
+
 class ProviderError(NewsletterError):
-    def __init__(
-        self,
-        message: str,
-        *,
-        provider: str | None = None,
-        status: int | None = None,
-        recipient: str | None = None,
-    ) -> None:
+    def __init__(self, message: str, **context: Unpack[ProviderContext]) -> None:
         super().__init__(message)
-        self.provider, self.status, self.recipient = provider, status, recipient
+        self.provider = context.get("provider")
+        self.status = context.get("status")
+        self.recipient = context.get("recipient")
 
     def context(self) -> list[str | None]:
-        return [
-            self.provider,
-            str(self.status) if self.status is not None else None,
-            self.recipient,
-        ]
+        status = None if self.status is None else str(self.status)
+        return [self.provider, status, self.recipient]
 
 
 class TransientProviderError(ProviderError):
     def __init__(
-        self,
-        message: str,
-        retry_after: float | None = None,
-        *,
-        provider: str | None = None,
-        status: int | None = None,
-        recipient: str | None = None,
+        self, message: str, retry_after: float | None = None, **context: Unpack[ProviderContext]
     ) -> None:
-        super().__init__(message, provider=provider, status=status, recipient=recipient)
+        super().__init__(message, **context)
         self.retry_after = retry_after
 
 

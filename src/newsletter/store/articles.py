@@ -17,6 +17,7 @@ from sqlalchemy import (
 
 from newsletter.domain.model import Article, ArticleDraft
 from newsletter.store.dialect import insert_ignore
+from newsletter.store.rows import from_row
 from newsletter.store.tables import articles, feeds, issue_items
 
 CATEGORY_SEPARATOR = "\x1f"
@@ -117,20 +118,8 @@ def article_query() -> Select[tuple[object, ...]]:
 
 def to_article(row: RowMapping) -> Article:
     categories = row["categories"]
-    return Article(
-        id=row["id"],
-        feed_name=row["feed_name"],
-        guid=row["guid"],
-        url=row["url"],
-        title=row["title"],
-        summary=row["summary"],
-        content_html=row["content_html"],
-        image_url=row["image_url"],
-        author=row["author"],
-        published_at=row["published_at"],
-        collected_at=row["collected_at"],
-        section=row["section"],
+    return from_row(
+        Article,
+        row,
         categories=tuple(categories.split(CATEGORY_SEPARATOR)) if categories else (),
-        image_width=row["image_width"],
-        image_height=row["image_height"],
     )

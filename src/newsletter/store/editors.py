@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine, RowMapping, select
 from sqlalchemy.exc import IntegrityError
 
+from newsletter.store.rows import from_row
 from newsletter.store.tables import editors
 
 
@@ -61,10 +62,4 @@ class EditorRepository:
 def _editor(row: RowMapping | None) -> StoredEditor | None:
     if row is None:
         return None
-    return StoredEditor(
-        id=row["id"],
-        name=row["name"],
-        email=row["email"],
-        password_hash=row["password_hash"],
-        session_epoch=row["session_epoch"],
-    )
+    return from_row(StoredEditor, row)

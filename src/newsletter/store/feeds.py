@@ -7,6 +7,7 @@ from dataclasses import asdict
 from sqlalchemy import Engine, RowMapping, select
 
 from newsletter.domain.model import FeedSource, FeedState
+from newsletter.store.rows import from_row
 from newsletter.store.tables import feeds
 
 
@@ -72,16 +73,4 @@ class FeedRepository:
 
 
 def _state(row: RowMapping) -> FeedState:
-    return FeedState(
-        name=row["name"],
-        url=row["url"],
-        etag=row["etag"],
-        last_modified=row["last_modified"],
-        body_hash=row["body_hash"],
-        last_fetched_at=row["last_fetched_at"],
-        last_status=row["last_status"],
-        last_error=row["last_error"],
-        consecutive_failures=row["consecutive_failures"],
-        next_fetch_at=row["next_fetch_at"],
-        paused=bool(row["paused"]),
-    )
+    return from_row(FeedState, row, paused=bool(row["paused"]))

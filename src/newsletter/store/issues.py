@@ -18,6 +18,7 @@ from newsletter.domain.model import (
 )
 from newsletter.render.subject import fill_subject
 from newsletter.store.articles import article_query, to_article
+from newsletter.store.rows import from_row
 from newsletter.store.tables import articles, issue_items, issues
 
 
@@ -215,15 +216,4 @@ def _insert_items(connection: Connection, issue_id: int, items: Sequence[NewItem
 
 
 def _issue(row: RowMapping, items: tuple[IssueItem, ...]) -> Issue:
-    return Issue(
-        id=row["id"],
-        number=row["number"],
-        state=IssueState(row["state"]),
-        subject=row["subject"],
-        preheader=row["preheader"],
-        intro=row["intro"],
-        created_at=row["created_at"],
-        send_at=row["send_at"],
-        sent_at=row["sent_at"],
-        items=items,
-    )
+    return from_row(Issue, row, state=IssueState(row["state"]), items=items)

@@ -51,10 +51,25 @@ class UtcDateTime(types.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _id() -> Column[int]:
+    """The table's surrogate key."""
+    return Column("id", Integer, primary_key=True)
+
+
+def _reference(name: str, table: str, ondelete: str, nullable: bool = True) -> Column[int]:
+    """A column holding the id of a row of `table`; `ondelete`: CASCADE or SET NULL."""
+    return Column(name, Integer, ForeignKey(f"{table}.id", ondelete=ondelete), nullable=nullable)
+
+
+def _counter(name: str) -> Column[int]:
+    """A count that starts at zero."""
+    return Column(name, Integer, nullable=False, server_default="0")
+
+
 feeds = Table(
     "feeds",
     metadata,
-    Column("id", Integer, primary_key=True),
+    _id(),
     Column("name", String(200), nullable=False, unique=True),
     Column("url", Text, nullable=False),  # where it is fetched: permanent redirects update it
     Column("config_url", Text, nullable=False),  # as configured: a change resets `url`
@@ -65,7 +80,7 @@ feeds = Table(
     Column("last_fetched_at", UtcDateTime()),
     Column("last_status", String(20)),
     Column("last_error", Text),
-    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    _counter("consecutive_failures"),
     Column("next_fetch_at", UtcDateTime()),
     Column("paused", Boolean, nullable=False, server_default="0"),
 )
@@ -73,8 +88,8 @@ feeds = Table(
 articles = Table(
     "articles",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    _id(),
+    _reference("feed_id", "feeds", "CASCADE", nullable=False),
     Column("guid", Text, nullable=False),
     Column("url", Text, nullable=False, unique=True),
     Column("title", Text, nullable=False),
@@ -95,7 +110,7 @@ articles = Table(
 issues = Table(
     "issues",
     metadata,
-    Column("id", Integer, primary_key=True),
+    _id(),
     Column("number", Integer, nullable=False, unique=True),
     Column("state", String(20), nullable=False),
     Column("subject", Text, nullable=False),
@@ -117,9 +132,9 @@ issues = Table(
 issue_items = Table(
     "issue_items",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), nullable=False),
-    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    _id(),
+    _reference("issue_id", "issues", "CASCADE", nullable=False),
+    _reference("article_id", "articles", "CASCADE", nullable=False),
     Column("position", Integer, nullable=False),
     Column("section", String(200)),
     Column("title", Text),
@@ -130,7 +145,7 @@ issue_items = Table(
 subscribers = Table(
     "subscribers",
     metadata,
-    Column("id", Integer, primary_key=True),
+    _id(),
     Column("email", String(320), nullable=False, unique=True),
     Column("name", String(200)),
     Column("status", String(20), nullable=False),
@@ -156,7 +171,7 @@ subscribers = Table(
 suppressions = Table(
     "suppressions",
     metadata,
-    Column("id", Integer, primary_key=True),
+    _id(),
     Column("email_hash", String(64), nullable=False, unique=True),
     Column("reason", String(20), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
@@ -167,17 +182,12 @@ suppressions = Table(
 outbox = Table(
     "outbox",
     metadata,
-    Column("id", Integer, primary_key=True),
+    _id(),
     Column("kind", String(20), nullable=False),
-    Column(
-        "subscriber_id",
-        Integer,
-        ForeignKey("subscribers.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _reference("subscriber_id", "subscribers", "CASCADE", nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("not_before", UtcDateTime()),
-    Column("attempts", Integer, nullable=False, server_default="0"),
+    _counter("attempts"),
     UniqueConstraint("kind", "subscriber_id", name="uq_outbox_kind_subscriber"),
 )
 
@@ -185,11 +195,11 @@ outbox = Table(
 provider_events = Table(
     "provider_events",
     metadata,
-    Column("id", Integer, primary_key=True),
+    _id(),
     Column("event_id", String(200), nullable=False, unique=True),
     Column("kind", String(30), nullable=False),
-    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="SET NULL")),
-    Column("delivery_id", Integer, ForeignKey("deliveries.id", ondelete="SET NULL")),
+    _reference("issue_id", "issues", "SET NULL"),
+    _reference("delivery_id", "deliveries", "SET NULL"),
     Column("received_at", UtcDateTime(), nullable=False),
     Index("ix_provider_events_issue_kind", "issue_id", "kind"),
 )
@@ -197,13 +207,13 @@ provider_events = Table(
 deliveries = Table(
     "deliveries",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), nullable=False),
-    Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="SET NULL")),
+    _id(),
+    _reference("issue_id", "issues", "CASCADE", nullable=False),
+    _reference("subscriber_id", "subscribers", "SET NULL"),
     Column("email", String(320), nullable=False),
     Column("name", String(200)),
     Column("state", String(20), nullable=False),
-    Column("attempts", Integer, nullable=False, server_default="0"),
+    _counter("attempts"),
     Column("error", Text),
     Column("worker", String(64)),
     Column("claimed_at", UtcDateTime()),
@@ -215,13 +225,13 @@ deliveries = Table(
 editors = Table(
     "editors",
     metadata,
-    Column("id", Integer, primary_key=True),
+    _id(),
     Column("name", String(200), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("email", String(320)),  # where the desk sends test copies
     # Bumped by logging out: every session opened before stops working, copied cookies too.
-    Column("session_epoch", Integer, nullable=False, server_default="0"),
+    _counter("session_epoch"),
 )
 
 job_runs = Table(
