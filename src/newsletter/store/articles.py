@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import (
-    Engine,
     RowMapping,
     Select,
     UnaryExpression,
@@ -17,16 +16,14 @@ from sqlalchemy import (
 
 from newsletter.domain.model import Article, ArticleDraft
 from newsletter.store.dialect import insert_ignore
+from newsletter.store.engine import Repository
 from newsletter.store.rows import from_row
 from newsletter.store.tables import articles, feeds, issue_items
 
 CATEGORY_SEPARATOR = "\x1f"
 
 
-class ArticleRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class ArticleRepository(Repository):
     def add(self, feed_id: int, drafts: Iterable[ArticleDraft], collected_at: datetime) -> int:
         """Store the articles not seen before; return how many were new.
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, func, literal, select
+from sqlalchemy import ColumnElement, Connection, func, literal, select
 
 from newsletter.domain.model import DeliveryCounts, DeliveryState, IssueState, SubscriberStatus
 from newsletter.store.dialect import insert_ignore
+from newsletter.store.engine import Repository
 from newsletter.store.tables import deliveries, issues, subscribers
 
 
@@ -27,10 +28,7 @@ class ClaimedDelivery:
     name: str | None
 
 
-class DeliveryRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class DeliveryRepository(Repository):
     def start(self, issue_id: int, now: datetime) -> bool:
         """Move a draft or scheduled issue to `sending` and freeze its audience, atomically.
 

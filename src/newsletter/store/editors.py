@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, RowMapping, select
+from sqlalchemy import RowMapping, select
 from sqlalchemy.exc import IntegrityError
 
+from newsletter.store.engine import Repository
 from newsletter.store.rows import from_row
 from newsletter.store.tables import editors
 
@@ -23,10 +24,7 @@ class StoredEditor:
     session_epoch: int
 
 
-class EditorRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class EditorRepository(Repository):
     def add(self, name: str, password_hash: str, created_at: datetime, email: str | None) -> bool:
         """Store a new editor; False if the name is taken."""
         try:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, distinct, func, select
+from sqlalchemy import Connection, distinct, func, select
 
 from newsletter.domain.model import DeliveryState, EventAction, ProviderEvent, SubscriberStatus
 from newsletter.store.deliveries import count_by, move_deliveries
 from newsletter.store.dialect import insert_ignore
+from newsletter.store.engine import Repository
 from newsletter.store.subscribers import leave_list
 from newsletter.store.tables import deliveries, issues, provider_events, subscribers
 
@@ -19,10 +20,7 @@ _LEAVING = {
 }
 
 
-class EventRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class EventRepository(Repository):
     def apply(self, event: ProviderEvent, now: datetime) -> bool:
         """Apply the event in one transaction; False when it was applied before (a replay)."""
         with self.engine.begin() as connection:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from sqlalchemy import Engine, RowMapping, select
+from sqlalchemy import RowMapping, select
 
 from newsletter.domain.model import FeedSource, FeedState
+from newsletter.store.engine import Repository
 from newsletter.store.rows import from_row
 from newsletter.store.tables import feeds
 
 
-class FeedRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class FeedRepository(Repository):
     def sync(self, sources: list[FeedSource]) -> None:
         """Make the stored feeds match the configuration (new ones added, URL/section updated)."""
         with self.engine.begin() as connection:

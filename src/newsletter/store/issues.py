@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, RowMapping, func, select
+from sqlalchemy import Connection, RowMapping, func, select
 
 from newsletter.domain.model import (
     MAX_ROW_ID,
@@ -18,6 +18,7 @@ from newsletter.domain.model import (
 )
 from newsletter.render.subject import fill_subject
 from newsletter.store.articles import article_query, to_article
+from newsletter.store.engine import Repository
 from newsletter.store.rows import from_row
 from newsletter.store.tables import articles, issue_items, issues
 
@@ -30,10 +31,7 @@ class NewItem:
     summary: str | None = None
 
 
-class IssueRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class IssueRepository(Repository):
     def create(
         self,
         subject: str,

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, func, or_, select
+from sqlalchemy import Connection, delete, func, or_, select
 
 from newsletter.domain.model import SubscriberStatus
 from newsletter.store.dialect import insert_ignore, write_lock
+from newsletter.store.engine import Repository
 from newsletter.store.tables import outbox as outbox_table
 from newsletter.store.tables import subscribers
 
@@ -42,10 +43,7 @@ def enqueue(connection: Connection, kind: str, subscriber_id: int, now: datetime
     )
 
 
-class OutboxRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class OutboxRepository(Repository):
     def enqueue(self, kind: str, subscriber_id: int, now: datetime) -> None:
         with self.engine.begin() as connection:
             enqueue(connection, kind, subscriber_id, now)
