@@ -110,6 +110,7 @@ def article_query() -> Select[tuple[object, ...]]:
         articles,
         feeds.c.name.label("feed_name"),
         feeds.c.section.label("section"),
+        func.coalesce(feeds.c.title, feeds.c.feed_title).label("source"),
     ).join(feeds, feeds.c.id == articles.c.feed_id)
 
 
@@ -119,4 +120,5 @@ def to_article(row: RowMapping) -> Article:
         Article,
         row,
         categories=tuple(categories.split(CATEGORY_SEPARATOR)) if categories else (),
+        source=row.get("source"),
     )

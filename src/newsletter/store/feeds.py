@@ -28,10 +28,11 @@ class FeedRepository(Repository):
                             url=source.url,
                             config_url=source.url,
                             section=source.section,
+                            title=source.title,
                         )
                     )
                     continue
-                values: dict[str, object] = {"section": source.section}
+                values: dict[str, object] = {"section": source.section, "title": source.title}
                 if configured[source.name] != source.url:
                     # A new URL in the file wins over a remembered redirect and its validators.
                     values |= {
