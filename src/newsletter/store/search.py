@@ -42,7 +42,9 @@ def _sqlite(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
 def _other(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
     inner = compiler.process(element.clauses, **kw)
     ligatures = f"replace(replace(lower({inner}), 'œ', 'oe'), 'æ', 'ae')"
-    return f"translate({ligatures}, '{_ACCENTED}', '{_PLAIN}')"
+    # The dialect quotes the letters (apostrophes among them) and escapes % for the driver.
+    accented, plain = (compiler.render_literal_value(text, Text()) for text in (_ACCENTED, _PLAIN))
+    return f"translate({ligatures}, {accented}, {plain})"
 
 
 def accent_folded_match(column: ColumnElement[str], q: str) -> ColumnElement[bool]:
