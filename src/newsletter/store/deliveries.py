@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, func, literal, or_, select
 
 from newsletter.domain.model import DeliveryCounts, DeliveryState, IssueState, SubscriberStatus
 from newsletter.store.dialect import insert_ignore

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, RowMapping, func, or_, select
+from sqlalchemy import Connection, RowMapping, func, or_, select
 
 from newsletter.domain.model import (
     MAX_ROW_ID,
