@@ -93,9 +93,10 @@ def test_an_unreadable_answer_backs_the_feed_off() -> None:
 
 
 def test_a_gone_feed_is_paused_and_other_failures_are_not() -> None:
-    """HTTP 410 pauses the feed; any other fetch error only backs it off."""
+    """HTTP 410 pauses the feed; any other fetch error backs it off. The error names the URL."""
     gone = decide.failed(state(), FeedGone("HTTP 410 Gone", url=URL, status=410), NOW, INTERVAL)
     down = decide.failed(state(), FetchError("HTTP 503", url=URL, status=503), NOW, INTERVAL)
 
     assert (gone.state.paused, down.state.paused) == (True, False)
-    assert (gone.outcome.error, down.outcome.error) == ("HTTP 410 Gone", "HTTP 503")
+    expected = (f"HTTP 410 Gone ({URL})", f"HTTP 503 ({URL})")
+    assert expected == (gone.outcome.error, down.outcome.error)

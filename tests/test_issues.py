@@ -80,8 +80,10 @@ def test_send_test_copy(services: Services) -> None:
     assert copy.copy.subject.startswith("[TEST] ")
     assert services.store.deliveries.status(outcome.issue.id, IssueState.DRAFT).total == 0
     provider.refuse.add("bad@example.org")
-    with pytest.raises(ProviderError, match="not sent"):
+    with pytest.raises(ProviderError, match="not sent") as refused:
         curation.send_test(services, outcome.issue.id, "bad@example.org")
+    assert (refused.value.recipient, refused.value.provider) == ("bad@example.org", None)
+    assert "bad@example.org" in str(refused.value)  # the one line the CLI and the desk show
 
 
 def test_out_of_range_ids_are_unknown_issues(services: Services) -> None:

@@ -194,3 +194,90 @@ def test_the_package_docstring_states_the_rule() -> None:
     doc = newsletter.__doc__ or ""
     for phrase in ["Import rule", "runtime/", "store/", "web/", "cli/", "tests/test_layout.py"]:
         assert phrase in doc
+
+
+MAX_MODULE_LINES = 400
+
+
+def import_graph(sources: dict[str, tuple[str, bool]]) -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports (at the top or inside functions)."""
+    known = set(sources)
+    return {
+        module: {
+            name
+            for name in imported_names(module, source, is_package, known)
+            if name in known and name != module
+        }
+        for module, (source, is_package) in sources.items()
+    }
+
+
+def cycles_in(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each group of modules that import one another in a ring (Tarjan, iterative; pure)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                group = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.append(member)
+                    if member == node:
+                        break
+                if len(group) > 1:
+                    found.append(sorted(group))
+    return found
+
+
+def test_no_import_cycle() -> None:
+    """No ring of modules importing one another, counting imports inside functions."""
+    assert cycles_in(import_graph(package_sources())) == []
+
+
+def test_the_cycle_check_finds_rings() -> None:
+    """Hand-written rings, direct and through a function-level import, are all found."""
+    sources = {
+        "newsletter.a": ("from newsletter import b\n", False),
+        "newsletter.b": ("def f():\n    from newsletter.c import x\n", False),
+        "newsletter.c": ("import newsletter.a\n", False),
+        "newsletter.d": ("from . import e\n", False),
+        "newsletter.e": ("from newsletter.d import y\n", False),
+        "newsletter.f": ("from newsletter import a\n", False),
+    }
+    expected = [["newsletter.a", "newsletter.b", "newsletter.c"], ["newsletter.d", "newsletter.e"]]
+    assert expected == sorted(cycles_in(import_graph(sources)))
+
+
+def test_no_module_over_400_lines() -> None:
+    """Every module, migrations included, stays small enough to read in one sitting."""
+    long = {
+        str(path.relative_to(PACKAGE_DIR)): lines
+        for path in PACKAGE_DIR.rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}

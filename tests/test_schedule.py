@@ -20,7 +20,13 @@ from newsletter.domain.model import ArticleDraft, IssueState
 from newsletter.domain.weekly import WeeklyTime
 from newsletter.runtime import jobs, wiring
 from newsletter.runtime.config import Config
-from newsletter.runtime.scheduler import DRAFT, SchedulerService, catch_up, weekly_trigger
+from newsletter.runtime.scheduler import (
+    DRAFT,
+    SchedulerService,
+    build_scheduler,
+    catch_up,
+    weekly_trigger,
+)
 from newsletter.runtime.wiring import Services
 from newsletter.store import Store
 from tests.conftest import write_config
@@ -235,3 +241,26 @@ def test_an_advisory_lock_has_one_holder_at_a_time(postgres_url: str) -> None:
         for lock in (first, second, other_name):
             lock.unlock()
         store.close()
+
+
+def test_the_scheduler_holds_each_job_once_with_its_period(services: Services) -> None:
+    """collect at start-up then every collect.every_minutes, dispatch each minute, purge every
+    six hours, the draft on the weekly schedule; none started before the scheduler is."""
+    scheduler = build_scheduler(services)
+    now = services.clock()
+    scheduler.start(paused=True)  # the jobs get their first run time; none runs
+    try:
+        every = {
+            job.id: (getattr(job.trigger, "interval", None), job.next_run_time)
+            for job in scheduler.get_jobs()
+        }
+    finally:
+        scheduler.shutdown(wait=False)
+    minutes = services.config.settings.collect.every_minutes
+    assert every == {
+        "collect": (timedelta(minutes=minutes), now),
+        "dispatch": (timedelta(minutes=1), now + timedelta(seconds=5)),
+        "purge-pending": (timedelta(hours=6), now + timedelta(minutes=2)),
+        DRAFT: (None, every[DRAFT][1]),
+    }
+    assert every[DRAFT][1] is not None and every[DRAFT][1] > now

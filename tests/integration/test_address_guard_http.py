@@ -257,7 +257,8 @@ def test_a_feed_cannot_redirect_into_another_private_origin(
     report = collect(svc)
 
     outcomes = {outcome.name: outcome for outcome in report.feeds}
-    for name, (_, reason) in targets.items():
+    for name, (target, refusal) in targets.items():
+        reason = f"{refusal} ({target})"  # the refusal, and the URL refused
         assert (outcomes[name].status, outcomes[name].error) == (FeedStatus.ERROR, reason)
         assert outcomes[name].moved_to is None
         state = svc.store.feeds.get(name)
@@ -281,7 +282,8 @@ def test_a_stored_url_moved_into_another_private_origin_is_refused(
 
     report = collect(svc)
 
-    assert report.feeds[0].error == "refused: 127.0.0.1 is a loopback address"
+    refused = f"refused: 127.0.0.1 is a loopback address ({secret.url('/feed')})"
+    assert report.feeds[0].error == refused
     assert secret.requests == []
     assert SECRET not in published(svc)
 

@@ -197,7 +197,7 @@ def test_too_many_redirects(server: FeedServer, collector: MakeServices) -> None
 
     report = collect(svc)
 
-    assert report.feeds[0].error == "too many redirects (more than 2)"
+    assert report.feeds[0].error == f"too many redirects (more than 2) ({server.url('/hop/0')})"
 
 
 def test_redirect_to_a_file_url_is_refused(server: FeedServer, collector: MakeServices) -> None:
@@ -249,7 +249,8 @@ def test_failing_feed_backs_off_exponentially(
     healed = svc.store.feeds.get("flaky")
 
     assert first is not None and second is not None and healed is not None
-    assert first.consecutive_failures == 1 and first.last_error == "HTTP 503 Service Unavailable"
+    assert first.consecutive_failures == 1
+    assert first.last_error == f"HTTP 503 Service Unavailable ({url})"
     assert first.next_fetch_at == first.last_fetched_at + interval  # type: ignore[operator]
     assert [s.name for s in skipped.skipped] == ["flaky"] and skipped.feeds == []
     assert second.consecutive_failures == 2
@@ -454,9 +455,10 @@ def _closed_port() -> int:
 
 def test_cli_collect_json_reports_each_feed(tmp_path: Path, database_url: str) -> None:
     """`newsletter collect --json`: the sample lands, an unreachable feed is a one-line error."""
+    down_url = f"http://127.0.0.1:{_closed_port()}/feed"
     feeds = (
         f'[[feeds]]\nname = "sample"\nurl = "{ROOT / "samples" / "maddynews-sample.xml"}"\n\n'
-        f'[[feeds]]\nname = "down"\nurl = "http://127.0.0.1:{_closed_port()}/feed"\n'
+        f'[[feeds]]\nname = "down"\nurl = "{down_url}"\n'
     )
     config = write_config(tmp_path, database_url, feeds=feeds)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "NEWSLETTER_SECRET_KEY": "t"}
@@ -484,6 +486,7 @@ def test_cli_collect_json_reports_each_feed(tmp_path: Path, database_url: str) -
     }
     assert by_name["down"]["status"] == "error"
     assert by_name["down"]["error"].startswith("cannot connect to 127.0.0.1")
+    assert by_name["down"]["error"].endswith(f"({down_url})")  # the URL that failed
     assert data["new_articles"] == 5
     feeds_json = json.loads(run("feeds", "--json").stdout)
     down = next(feed for feed in feeds_json["feeds"] if feed["name"] == "down")
@@ -582,7 +585,7 @@ def test_fetch_errors_say_where_and_which_status(
 
     assert type(error) is kind
     assert (error.url, error.status) == (failing, code)
-    assert f"HTTP {code}" in str(error)
+    assert f"HTTP {code}" in str(error) and failing in str(error)
 
 
 def test_fetch_errors_without_a_status_still_say_where(server: FeedServer) -> None:
@@ -594,6 +597,6 @@ def test_fetch_errors_without_a_status_still_say_where(server: FeedServer) -> No
     timed_out = fetch_error(silent)
 
     assert (too_big.url, too_big.status) == (huge, None)
-    assert "larger than" in str(too_big)
+    assert "larger than" in str(too_big) and huge in str(too_big)
     assert (timed_out.url, timed_out.status) == (silent, None)
-    assert "timed out" in str(timed_out)
+    assert "timed out" in str(timed_out) and silent in str(timed_out)

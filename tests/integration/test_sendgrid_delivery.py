@@ -250,8 +250,9 @@ def test_bad_api_key_stops_the_send(
     issue_id = make_issue(services)
     add_subscribers(services, 5)
     server.add_faults(Fault("401"))
-    with pytest.raises(PermanentProviderError, match="check SENDGRID_API_KEY"):
+    with pytest.raises(PermanentProviderError, match="check SENDGRID_API_KEY") as refused:
         _send(services, issue_id)
+    assert (refused.value.provider, refused.value.status) == ("sendgrid", 401)
     counts = services.store.deliveries.status(issue_id, IssueState.SENDING)
     assert (counts.pending, counts.sending, counts.sent) == (5, 0, 0)
     assert _send(services, issue_id).sent == 5

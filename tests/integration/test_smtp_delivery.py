@@ -122,7 +122,7 @@ def test_server_gone_defers_then_resumes(services: Services) -> None:
     from newsletter.deliver.send import RetryPolicy
     from newsletter.domain.errors import TransientProviderError
 
-    with pytest.raises(TransientProviderError, match="again to resume"):
+    with pytest.raises(TransientProviderError, match="again to resume") as gave_up:
         send_issue(
             services,
             issue_id,
@@ -130,6 +130,7 @@ def test_server_gone_defers_then_resumes(services: Services) -> None:
             retry=RetryPolicy(attempts=2),
             sleep=lambda _s: None,
         )
+    assert gave_up.value.provider == "smtp"
     counts = services.store.deliveries.status(issue_id, IssueState.SENDING)
     assert (counts.pending, counts.sent, counts.uncertain) == (2, 0, 0)
 
@@ -229,8 +230,9 @@ timeout_seconds = 10
         issue_id = make_issue(services)
         add_subscribers(services, 2)
         if password == "wrong":
-            with pytest.raises(PermanentProviderError, match="NEWSLETTER_SMTP_PASSWORD"):
+            with pytest.raises(PermanentProviderError, match="NEWSLETTER_SMTP_PASSWORD") as refused:
                 send_issue(services, issue_id, render=fake_render)
+            assert (refused.value.provider, refused.value.status) == ("smtp", 535)
             assert handler.messages == []
             return
         counts = send_issue(services, issue_id, render=fake_render)

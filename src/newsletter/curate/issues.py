@@ -200,5 +200,5 @@ def send_test(
         or ((result.deferred_error or "deferred by the provider") if result.deferred else None)
     )
     if problem:
-        raise ProviderError(f"test copy to {recipient.email} not sent: {problem}")
+        raise ProviderError(f"test copy not sent: {problem}", recipient=recipient.email)
     return recipient.email

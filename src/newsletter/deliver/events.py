@@ -20,7 +20,9 @@ from typing import Any, Protocol
 from newsletter.audience.addresses import normalise_address
 from newsletter.domain import untrusted_json
 from newsletter.domain.clock import Clock
-from newsletter.domain.errors import InvalidAddress, NewsletterError
+from newsletter.domain.errors import BadPayload as BadPayload  # re-exported for the web layer
+from newsletter.domain.errors import InvalidAddress
+from newsletter.domain.errors import WebhookRefused as WebhookRefused
 from newsletter.domain.model import EventAction, ProviderEvent
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -39,14 +41,6 @@ _ACTIONS = {
     "open": EventAction.COUNTED,
     "click": EventAction.COUNTED,
 }
-
-
-class WebhookRefused(NewsletterError):
-    """A webhook request that is not provably from the provider, or too old (403)."""
-
-
-class BadPayload(NewsletterError):
-    """A signed request whose body is not a JSON list of events (400)."""
 
 
 def verify(

@@ -33,7 +33,9 @@ class FileProvider:
         try:
             private_dir(self.outbox)
         except OSError as exc:
-            raise PermanentProviderError(f"cannot create the outbox {self.outbox}: {exc}") from None
+            raise PermanentProviderError(
+                f"cannot create the outbox {self.outbox}: {exc}", provider=self.name
+            ) from None
         failed: dict[int, str] = {}
         now = datetime.now(UTC)
         self._template = template_for(self._template, message, self.sender)
@@ -42,7 +44,9 @@ class FileProvider:
                 self._write(self._name(message, recipient, now), data)
             except OSError as exc:
                 # A full disk or a read-only folder stops the send; nothing of this copy exists.
-                raise PermanentProviderError(f"cannot write to {self.outbox}: {exc}") from None
+                raise PermanentProviderError(
+                    f"cannot write to {self.outbox}: {exc}", provider=self.name
+                ) from None
         return BatchResult(failed=failed)
 
     def check(self) -> str:
@@ -54,7 +58,7 @@ class FileProvider:
             probe.unlink()
         except OSError as exc:
             raise PermanentProviderError(
-                f"cannot write to the outbox {self.outbox}: {exc}"
+                f"cannot write to the outbox {self.outbox}: {exc}", provider=self.name
             ) from None
         return f"files in {self.outbox}"
 

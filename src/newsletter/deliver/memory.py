@@ -32,7 +32,7 @@ class MemoryProvider:
     def send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
         if self.fail_next > 0:
             self.fail_next -= 1
-            raise TransientProviderError("memory provider: simulated outage")
+            raise TransientProviderError("simulated outage", provider=self.name)
         self.batches += 1
         failed: dict[int, str] = {}
         for recipient in recipients:

@@ -218,13 +218,18 @@ def check_headers(data: bytes, meant: list[Header], recipient: str = "") -> None
     block, _, _ = data.partition(b"\r\n\r\n")
     who = f"the copy to {recipient}" if recipient else "the copy"
     if any(len(line) > LINE_LIMIT for line in block.split(b"\r\n")):
-        raise UnsafeHeaders(f"{who} not sent: a header line is over {LINE_LIMIT} octets")
+        raise UnsafeHeaders(
+            f"{who} not sent: a header line is over {LINE_LIMIT} octets",
+            recipient=recipient or None,
+        )
     expected = [(header.name.lower(), header.meaning) for header in meant]
     try:
         parsed = BytesHeaderParser(policy=parsing_policy).parsebytes(block + b"\r\n\r\n")
         found = [(name.lower(), _meaning(value)) for name, value in parsed.items()]
     except Exception as exc:  # the email package's parser fails in many ways on garbage
-        raise UnsafeHeaders(f"{who} not sent: its headers cannot be read back ({exc})") from None
+        raise UnsafeHeaders(
+            f"{who} not sent: its headers cannot be read back ({exc})", recipient=recipient or None
+        ) from None
     if expected == found:
         return
     added = sorted({n for n, _ in found} - {n for n, _ in expected})
@@ -235,7 +240,10 @@ def check_headers(data: bytes, meant: list[Header], recipient: str = "") -> None
         for label, names in (("added", added), ("missing", missing), ("changed", changed))
         if names
     )
-    raise UnsafeHeaders(f"{who} not sent: its headers would not be the ones meant ({details})")
+    raise UnsafeHeaders(
+        f"{who} not sent: its headers would not be the ones meant ({details})",
+        recipient=recipient or None,
+    )
 
 
 def assemble(headers: list[Header], copy: PersonalCopy) -> EmailMessage:
@@ -252,7 +260,7 @@ def _address(name: str, display_name: str, addr_spec: str, recipient: str) -> He
     try:
         wire = address_header(name, display_name, addr_spec)
     except ValueError as exc:
-        raise InvalidAddress(f"{recipient!r}: {exc}" if recipient else str(exc)) from None
+        raise InvalidAddress(str(exc), address=recipient or None) from None
     return Header(name, wire, ((squeezed(display_name), addr_spec),))
 
 
@@ -286,7 +294,9 @@ def _unsubscribe_uris(recipient: Recipient, sender: Sender) -> list[str]:
     try:
         return unsubscribe_uris(recipient.unsubscribe_url, sender.unsubscribe_mailto)
     except ValueError as exc:
-        raise UnsafeHeaders(f"the copy to {recipient.email} not sent: {exc}") from None
+        raise UnsafeHeaders(
+            f"the copy to {recipient.email} not sent: {exc}", recipient=recipient.email
+        ) from None
 
 
 def _plain(headers: dict[str, str]) -> dict[str, str]:

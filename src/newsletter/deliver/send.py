@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from types import FrameType
-from typing import Any
+from typing import Any, TypedDict
 
 from newsletter.curate.states import can_start_sending, sources_of
 from newsletter.deliver.base import Provider
@@ -73,6 +73,16 @@ class Sending:
     clock: Clock
     # Set when the whole process shuts down (`newsletter run`): stop after the batch in flight.
     stopping: threading.Event = field(default_factory=threading.Event)
+
+
+class SendOptions(TypedDict, total=False):
+    """send_issue's keyword options, for the callers that pass them through."""
+
+    resend_uncertain: bool
+    progress: Progress
+    worker: str | None
+    retry: RetryPolicy | None
+    sleep: Callable[[float], None]
 
 
 def send_issue(
@@ -240,6 +250,7 @@ class _SendRun:
                     f"({decision.error}); run `newsletter issue send {self.issue_id}` "
                     "again to resume",
                     retry_after=decision.retry_after,
+                    provider=provider.name,
                 )
             if decision.next is not Next.RETRY:
                 return sent_count

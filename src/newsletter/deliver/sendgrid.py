@@ -34,7 +34,14 @@ from python_http_client.exceptions import HTTPError
 
 from newsletter.deliver.base import Sender
 from newsletter.deliver.message import ISSUE_HEADER, list_headers, unsubscribe_headers
-from newsletter.domain.errors import PermanentProviderError, ProviderError, UnsafeHeaders
+from newsletter.domain.errors import (
+    AnswerLost,
+    PermanentProviderError,
+    ProviderError,
+    TransientProviderError,
+    UnsafeHeaders,
+    WebhookRefused,
+)
 from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
 from newsletter.render.headers import NAME_LIMIT, display_text
 from newsletter.render.personalise import reader_name
@@ -44,7 +51,7 @@ MAX_CONTENT_BYTES = 25_000_000  # SendGrid refuses requests over 30 MB; keep roo
 _BAD_ADDRESS_FIELD = "personalizations."
 
 
-class UnreadableKey(Exception):
+class UnreadableKey(WebhookRefused):
     """The configured webhook public key is not an ECDSA public key the SDK can read."""
 
 
@@ -63,18 +70,6 @@ def signature_matches(public_key: str, body: bytes, signature: str, timestamp: s
         return bool(verifier.verify_signature(body.decode("utf-8"), signature, timestamp))
     except (UnicodeDecodeError, binascii.Error, ValueError):
         return False
-
-
-class _NothingSent(Exception):
-    """The request was refused before SendGrid took anything: worth another try later."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class _AnswerLost(Exception):
-    """The request was written but no answer came: SendGrid may have accepted it."""
 
 
 @dataclass
@@ -107,7 +102,7 @@ class SendgridProvider:
         for index, group in enumerate(groups):
             try:
                 failed.update(self._post_group(shared, message, group))
-            except _NothingSent as exc:
+            except TransientProviderError as exc:  # nothing went: deferred
                 rest = [r.delivery_id for g in groups[index:] for r in g]
                 return BatchResult(
                     failed=failed,
@@ -116,7 +111,7 @@ class SendgridProvider:
                     deferred_error=str(exc),
                     retry_after=exc.retry_after,
                 )
-            except _AnswerLost as exc:
+            except AnswerLost as exc:
                 uncertain.update({r.delivery_id: str(exc) for r in group})
             except PermanentProviderError:
                 if index == 0:
@@ -134,12 +129,14 @@ class SendgridProvider:
         except HTTPError as exc:
             status = int(exc.status_code)
             if status in (401, 403):
-                raise PermanentProviderError(
-                    f"SendGrid refused the API key (HTTP {status}): check SENDGRID_API_KEY"
-                ) from None
-            raise ProviderError(f"SendGrid answered HTTP {status} at {self.host}") from None
+                raise self._key_refused(status) from None
+            raise ProviderError(
+                f"SendGrid answered HTTP {status} at {self.host}", provider=self.name, status=status
+            ) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-            raise ProviderError(f"cannot reach SendGrid at {self.host}: {exc}") from None
+            raise ProviderError(
+                f"cannot reach SendGrid at {self.host}: {exc}", provider=self.name
+            ) from None
         scopes = json.loads(answer.body or b"{}").get("scopes", [])
         if "mail.send" not in scopes:
             raise PermanentProviderError("the SendGrid API key lacks the mail.send permission")
@@ -231,35 +228,49 @@ class SendgridProvider:
             return self._refusal(exc)
         except urllib.error.URLError as exc:
             # urllib wraps errors raised while connecting or writing: nothing reached SendGrid.
-            raise _NothingSent(f"cannot reach SendGrid at {self.host}: {exc.reason}") from None
+            raise TransientProviderError(
+                f"cannot reach SendGrid at {self.host}: {exc.reason}", provider=self.name
+            ) from None
         except (TimeoutError, OSError, http.client.HTTPException) as exc:
-            raise _AnswerLost(
+            raise AnswerLost(
                 f"no answer from SendGrid after the request was sent ({type(exc).__name__}: "
-                f"{exc}); events or --resend-uncertain will settle it"
+                f"{exc}); events or --resend-uncertain will settle it",
+                provider=self.name,
             ) from None
         return None
+
+    def _key_refused(self, status: int) -> PermanentProviderError:
+        return PermanentProviderError(
+            f"SendGrid refused the API key (HTTP {status}): check SENDGRID_API_KEY",
+            provider=self.name,
+            status=status,
+        )
 
     def _refusal(self, exc: HTTPError) -> Any:
         status = int(exc.status_code)
         detail = _body_text(exc.body)
         if status in (401, 403):
-            raise PermanentProviderError(
-                f"SendGrid refused the API key (HTTP {status}): check SENDGRID_API_KEY"
-            )
-        if status == 429:
-            raise _NothingSent(
-                "SendGrid rate limit (HTTP 429)", retry_after=_retry_after(exc.headers)
-            )
-        if status >= 500:
-            raise _NothingSent(
-                f"SendGrid server error (HTTP {status}): {detail}", _retry_after(exc.headers)
+            raise self._key_refused(status)
+        if status == 429 or status >= 500:
+            kind = "rate limit" if status == 429 else "server error"
+            raise TransientProviderError(
+                f"SendGrid {kind} (HTTP {status}): {detail}",
+                _retry_after(exc.headers),
+                provider=self.name,
+                status=status,
             )
         if status == 400:
             try:
                 return exc.to_dict
             except ValueError:
-                raise PermanentProviderError(f"SendGrid refused the request: {detail}") from None
-        raise PermanentProviderError(f"SendGrid refused the request (HTTP {status}): {detail}")
+                raise PermanentProviderError(
+                    f"SendGrid refused the request: {detail}", provider=self.name, status=status
+                ) from None
+        raise PermanentProviderError(
+            f"SendGrid refused the request (HTTP {status}): {detail}",
+            provider=self.name,
+            status=status,
+        )
 
     def _get_client(self) -> Any:
         if self._client is None:

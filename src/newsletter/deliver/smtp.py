@@ -26,16 +26,13 @@ from datetime import UTC, datetime
 from newsletter.deliver.base import Sender
 from newsletter.deliver.copies import CopyTemplate, template_for, wire_copies
 from newsletter.domain.errors import (
+    AnswerLost,
     PermanentProviderError,
     ProviderError,
 )
 from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
-
-
-class _AnswerLost(Exception):
-    """The body went out but the server's answer did not come back."""
 
 
 @dataclass
@@ -89,7 +86,7 @@ class SmtpProvider:
         for index, recipient, data in wire_copies(template, recipients, now, failed):
             try:
                 refusal = self._transaction(slot, recipient.email, data)
-            except _AnswerLost as exc:
+            except AnswerLost as exc:
                 self._drop(slot)
                 uncertain[recipient.delivery_id] = str(exc)
                 continue
@@ -97,16 +94,14 @@ class SmtpProvider:
                 self._drop(slot)
                 if index > 0:  # copies went already: report them, the next call raises
                     return _deferred(recipients[index:], failed, uncertain, str(exc))
-                raise PermanentProviderError(
-                    f"SMTP login refused by {self.host}: {_reply(exc.smtp_code, exc.smtp_error)} "
-                    "(check email.smtp.username and NEWSLETTER_SMTP_PASSWORD)"
-                ) from None
+                raise self._login_refused(exc) from None
             except (smtplib.SMTPNotSupportedError, ssl.SSLCertVerificationError) as exc:
                 self._drop(slot)
                 if index > 0:
                     return _deferred(recipients[index:], failed, uncertain, str(exc))
                 raise PermanentProviderError(
-                    f"SMTP server {self.host}:{self.port} cannot be used as configured: {exc}"
+                    f"SMTP server {self.host}:{self.port} cannot be used as configured: {exc}",
+                    provider=self.name,
                 ) from None
             except smtplib.SMTPSenderRefused as exc:
                 self._drop(slot)
@@ -114,7 +109,9 @@ class SmtpProvider:
                 if 400 <= exc.smtp_code < 500 or index > 0:
                     return _deferred(recipients[index:], failed, uncertain, reply)
                 raise PermanentProviderError(
-                    f"{self.host} refuses the sender {self.sender.email}: {reply}"
+                    f"{self.host} refuses the sender {self.sender.email}: {reply}",
+                    provider=self.name,
+                    status=exc.smtp_code,
                 ) from None
             except (smtplib.SMTPException, OSError) as exc:
                 self._drop(slot)
@@ -135,15 +132,22 @@ class SmtpProvider:
         try:
             self._connect(0)
         except smtplib.SMTPAuthenticationError as exc:
-            raise PermanentProviderError(
-                f"SMTP login refused by {self.host}: {_reply(exc.smtp_code, exc.smtp_error)} "
-                "(check email.smtp.username and NEWSLETTER_SMTP_PASSWORD)"
-            ) from None
+            raise self._login_refused(exc) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise ProviderError(f"cannot use SMTP server {self.host}:{self.port}: {exc}") from None
+            raise ProviderError(
+                f"cannot use SMTP server {self.host}:{self.port}: {exc}", provider=self.name
+            ) from None
         finally:
             self._close()
         return f"SMTP {self.host}:{self.port}" + (f" as {self.username}" if self.username else "")
+
+    def _login_refused(self, exc: smtplib.SMTPAuthenticationError) -> PermanentProviderError:
+        return PermanentProviderError(
+            f"SMTP login refused by {self.host}: {_reply(exc.smtp_code, exc.smtp_error)} "
+            "(check email.smtp.username and NEWSLETTER_SMTP_PASSWORD)",
+            provider=self.name,
+            status=exc.smtp_code,
+        )
 
     def close(self) -> None:
         with self._busy:
@@ -231,7 +235,7 @@ class SmtpProvider:
             code, reply = connection.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             lost = f"{self.host}: no answer after the message was sent ({exc})"
-            raise _AnswerLost(lost) from None
+            raise AnswerLost(lost, provider=self.name) from None
         if code != 250:
             return code, _reply(code, reply)
         return None

@@ -89,23 +89,13 @@ class ArticleDraft:
     image_height: int | None = None
 
 
-@dataclass(frozen=True)
-class Article:
+@dataclass(frozen=True, kw_only=True)
+class Article(ArticleDraft):
+    """A stored draft: its row id, when it was collected, and its feed's section."""
+
     id: int
-    feed_name: str
-    guid: str
-    url: str
-    title: str
-    summary: str
-    content_html: str
-    image_url: str | None
-    author: str | None
-    published_at: datetime | None
     collected_at: datetime
     section: str | None = None
-    categories: tuple[str, ...] = ()
-    image_width: int | None = None
-    image_height: int | None = None
     source: str | None = None  # the feed's display name (config title, else its own title)
 
     @property

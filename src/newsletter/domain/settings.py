@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -23,6 +23,13 @@ _SCHEDULE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+([01]?\d|2[0-3]):([0-5
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def at_least(self, name: str, floor: str, why: str = "") -> Self:
+        """Self, or ValueError when the key `name` is below the key `floor` (`why` says why)."""
+        value, minimum = getattr(self, name), getattr(self, floor)
+        if value < minimum:
+            raise ValueError(f"{name} ({value}) must be at least {floor} ({minimum}){why}")
+        return self
 
 
 class NewsletterSection(_Section):
@@ -187,12 +194,7 @@ class SubscribeSection(_Section):
 
     @model_validator(mode="after")
     def _purge_after_expiry(self) -> SubscribeSection:
-        if self.pending_days < self.confirm_days:
-            raise ValueError(
-                f"pending_days ({self.pending_days}) must be at least confirm_days "
-                f"({self.confirm_days}): a link would outlive its sign-up"
-            )
-        return self
+        return self.at_least("pending_days", "confirm_days", ": a link would outlive its sign-up")
 
 
 _ORIGIN = re.compile(r"^https?://[^/\s:]+(:\d{1,5})?$")
@@ -245,12 +247,7 @@ class DeskSection(_Section):
 
     @model_validator(mode="after")
     def _client_limit_is_looser(self) -> DeskSection:
-        if self.login_attempts_per_client < self.login_attempts:
-            raise ValueError(
-                f"login_attempts_per_client ({self.login_attempts_per_client}) must be at least "
-                f"login_attempts ({self.login_attempts})"
-            )
-        return self
+        return self.at_least("login_attempts_per_client", "login_attempts")
 
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")

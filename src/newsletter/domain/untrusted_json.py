@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from newsletter.domain.errors import NewsletterError
+
 MAX_DEPTH = 32  # far above any body the project reads (a webhook event: 3 levels)
 MAX_DIGITS = 20  # enough for any 64-bit integer
 
 
-class UnreadableJson(ValueError):
+class UnreadableJson(NewsletterError, ValueError):
     """A body that is not usable JSON; the message is one short English phrase."""
 
 

@@ -75,32 +75,24 @@ def build_scheduler(services: Services) -> BackgroundScheduler:
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
     )
     now = services.clock()
-    scheduler.add_job(
-        jobs.collect_feeds,
-        IntervalTrigger(minutes=settings.collect.every_minutes),
-        args=[services],
-        id="collect",
-        next_run_time=now,  # collect at start-up too
-    )
+    periodic = [  # id, job, every, first run after start-up (collect at once)
+        ("collect", jobs.collect_feeds, timedelta(minutes=settings.collect.every_minutes), 0),
+        ("dispatch", jobs.dispatch_due, timedelta(minutes=1), 5),
+        ("purge-pending", jobs.purge_pending, timedelta(hours=6), 120),
+    ]
+    for job_id, job, every, after_seconds in periodic:
+        scheduler.add_job(
+            job,
+            IntervalTrigger(seconds=every.total_seconds()),
+            args=[services],
+            id=job_id,
+            next_run_time=now + timedelta(seconds=after_seconds),
+        )
     scheduler.add_job(
         draft_and_record,
         weekly_trigger(settings.digest.schedule, settings.newsletter.timezone),
         args=[services],
         id=DRAFT,
-    )
-    scheduler.add_job(
-        jobs.dispatch_due,
-        IntervalTrigger(minutes=1),
-        args=[services],
-        id="dispatch",
-        next_run_time=now + timedelta(seconds=5),
-    )
-    scheduler.add_job(
-        jobs.purge_pending,
-        IntervalTrigger(hours=6),
-        args=[services],
-        id="purge-pending",
-        next_run_time=now + timedelta(minutes=2),
     )
     return scheduler
 

@@ -7,16 +7,15 @@ picks them out of the Services.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from typing import Unpack
 
 from newsletter.deliver import sender_of
 from newsletter.deliver.dry_run import DryRun
 from newsletter.deliver.dry_run import dry_run as build_dry_run
-from newsletter.deliver.send import Render, RetryPolicy, Sending
+from newsletter.deliver.send import Render, Sending, SendOptions
 from newsletter.deliver.send import send_issue as send
 from newsletter.domain.model import DeliveryCounts, Issue, RenderedMessage
-from newsletter.domain.progress import NO_PROGRESS, Progress
 from newsletter.runtime.curation import unsubscribe_urls
 from newsletter.runtime.wiring import Services
 
@@ -25,15 +24,11 @@ def send_issue(
     services: Services,
     issue_id: int,
     *,
-    resend_uncertain: bool = False,
-    progress: Progress = NO_PROGRESS,
-    worker: str | None = None,
     render: Render | None = None,
-    retry: RetryPolicy | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    **options: Unpack[SendOptions],
 ) -> DeliveryCounts:
     """newsletter.deliver.send.send_issue with the wiring's dependencies; `render` defaults to
-    the wiring's renderer."""
+    the wiring's renderer, `options` are send_issue's own."""
     sending = Sending(
         deliveries=services.store.deliveries,
         issues=services.store.issues,
@@ -43,15 +38,7 @@ def send_issue(
         clock=services.clock,
         stopping=services.stopping,
     )
-    return send(
-        sending,
-        issue_id,
-        resend_uncertain=resend_uncertain,
-        progress=progress,
-        worker=worker,
-        retry=retry,
-        sleep=sleep,
-    )
+    return send(sending, issue_id, **options)
 
 
 def dry_run(services: Services, issue_id: int, *, render: Render | None = None) -> DryRun:

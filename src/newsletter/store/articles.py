@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import (
-    Engine,
     RowMapping,
     Select,
     UnaryExpression,
@@ -17,15 +16,14 @@ from sqlalchemy import (
 
 from newsletter.domain.model import Article, ArticleDraft
 from newsletter.store.dialect import insert_ignore
+from newsletter.store.engine import Repository
+from newsletter.store.rows import from_row
 from newsletter.store.tables import articles, feeds, issue_items
 
 CATEGORY_SEPARATOR = "\x1f"
 
 
-class ArticleRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class ArticleRepository(Repository):
     def add(self, feed_id: int, drafts: Iterable[ArticleDraft], collected_at: datetime) -> int:
         """Store the articles not seen before; return how many were new.
 
@@ -118,21 +116,9 @@ def article_query() -> Select[tuple[object, ...]]:
 
 def to_article(row: RowMapping) -> Article:
     categories = row["categories"]
-    return Article(
-        id=row["id"],
-        feed_name=row["feed_name"],
-        guid=row["guid"],
-        url=row["url"],
-        title=row["title"],
-        summary=row["summary"],
-        content_html=row["content_html"],
-        image_url=row["image_url"],
-        author=row["author"],
-        published_at=row["published_at"],
-        collected_at=row["collected_at"],
-        section=row["section"],
+    return from_row(
+        Article,
+        row,
         categories=tuple(categories.split(CATEGORY_SEPARATOR)) if categories else (),
-        image_width=row["image_width"],
-        image_height=row["image_height"],
         source=row.get("source"),
     )

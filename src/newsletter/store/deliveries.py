@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, func, literal, or_, select
 
 from newsletter.domain.model import DeliveryCounts, DeliveryState, IssueState, SubscriberStatus
 from newsletter.store.dialect import insert_ignore
+from newsletter.store.engine import Repository
 from newsletter.store.issues import next_number
 from newsletter.store.tables import deliveries, issues, subscribers
 
@@ -30,10 +31,7 @@ class ClaimedDelivery:
     name: str | None
 
 
-class DeliveryRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class DeliveryRepository(Repository):
     def start(self, issue_id: int, now: datetime) -> bool:
         """Move a draft or scheduled issue to `sending` and freeze its audience, atomically.
 
@@ -88,16 +86,17 @@ class DeliveryRepository:
         if dead_workers:
             stale = stale | deliveries.c.worker.in_(list(dead_workers))
         with self.engine.begin() as connection:
-            result = connection.execute(
-                deliveries.update()
-                .where(
+            return move_deliveries(
+                connection,
+                DeliveryState.UNCERTAIN,
+                now,
+                (
                     deliveries.c.issue_id == issue_id,
                     deliveries.c.state == DeliveryState.SENDING,
                     stale,
-                )
-                .values(state=DeliveryState.UNCERTAIN, updated_at=now, error="worker died mid-send")
+                ),
+                error="worker died mid-send",
             )
-        return int(result.rowcount)
 
     def sending_workers(self, issue_id: int) -> list[str]:
         """The workers holding rows of this issue in `sending`."""
@@ -144,15 +143,12 @@ class DeliveryRepository:
 
     def requeue_uncertain(self, issue_id: int, now: datetime) -> int:
         with self.engine.begin() as connection:
-            result = connection.execute(
-                deliveries.update()
-                .where(
-                    deliveries.c.issue_id == issue_id,
-                    deliveries.c.state == DeliveryState.UNCERTAIN,
-                )
-                .values(state=DeliveryState.PENDING, updated_at=now)
+            return move_deliveries(
+                connection,
+                DeliveryState.PENDING,
+                now,
+                (deliveries.c.issue_id == issue_id, deliveries.c.state == DeliveryState.UNCERTAIN),
             )
-        return int(result.rowcount)
 
     def claim(self, issue_id: int, size: int, worker: str, now: datetime) -> list[ClaimedDelivery]:
         """Take the next batch of pending rows for this worker and mark them `sending`.
@@ -220,41 +216,30 @@ class DeliveryRepository:
         not take, given back (`release`)."""
         with self.engine.begin() as connection:
             for chunk in _chunks(list(release), 500):
-                connection.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id.in_(chunk), deliveries.c.state == DeliveryState.SENDING)
-                    .values(
-                        state=DeliveryState.PENDING,
-                        updated_at=now,
-                        worker=None,
-                        not_before=not_before,
-                    )
+                sending = (deliveries.c.id.in_(chunk), deliveries.c.state == DeliveryState.SENDING)
+                move_deliveries(
+                    connection,
+                    DeliveryState.PENDING,
+                    now,
+                    sending,
+                    worker=None,
+                    not_before=not_before,
                 )
             for chunk in _chunks(list(sent), 500):
-                connection.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id.in_(chunk))
-                    .values(state=DeliveryState.SENT, updated_at=now, error=None)
+                move_deliveries(
+                    connection, DeliveryState.SENT, now, (deliveries.c.id.in_(chunk),), error=None
                 )
             for state, errors in (
                 (DeliveryState.FAILED, failed),
                 (DeliveryState.UNCERTAIN, uncertain or {}),
             ):
                 for delivery_id, error in errors.items():
-                    connection.execute(
-                        deliveries.update()
-                        .where(deliveries.c.id == delivery_id)
-                        .values(state=state, updated_at=now, error=error[:1000])
-                    )
+                    one = (deliveries.c.id == delivery_id,)
+                    move_deliveries(connection, state, now, one, error=error[:1000])
 
     def counts(self, issue_id: int) -> dict[DeliveryState, int]:
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(deliveries.c.state, func.count())
-                .where(deliveries.c.issue_id == issue_id)
-                .group_by(deliveries.c.state)
-            ).all()
-        found = {DeliveryState(state): int(n) for state, n in rows}
+            found = count_by(connection, deliveries.c.state, deliveries.c.issue_id == issue_id)
         return {state: found.get(state, 0) for state in DeliveryState}
 
     def status(self, issue_id: int, state: IssueState) -> DeliveryCounts:
@@ -289,16 +274,34 @@ def _claimed(worker: str, now: datetime) -> dict[str, Any]:
     }
 
 
+def move_deliveries(
+    connection: Connection,
+    to: DeliveryState,
+    now: datetime,
+    where: Sequence[ColumnElement[bool]],
+    **values: Any,
+) -> int:
+    """Put the rows matching every condition of `where` in state `to` (and `values`); how many."""
+    result = connection.execute(
+        deliveries.update().where(*where).values(state=to, updated_at=now, **values)
+    )
+    return int(result.rowcount)
+
+
+def count_by(
+    connection: Connection, column: ColumnElement[Any], where: ColumnElement[bool]
+) -> dict[Any, int]:
+    """How many rows match `where`, per value of `column` (of one table)."""
+    rows = connection.execute(select(column, func.count()).where(where).group_by(column)).all()
+    return {value: int(n) for value, n in rows}
+
+
 def _skip_leavers(connection: Connection, rows: Sequence[Any], now: datetime) -> list[int]:
     """Mark `skipped` the rows (id, subscriber status) whose subscriber is no longer active
     (left, or erased); the ids of the others, still to send."""
     gone = [row.id for row in rows if row.status != SubscriberStatus.ACTIVE]
     if gone:
-        connection.execute(
-            deliveries.update()
-            .where(deliveries.c.id.in_(gone))
-            .values(state=DeliveryState.SKIPPED, updated_at=now)
-        )
+        move_deliveries(connection, DeliveryState.SKIPPED, now, (deliveries.c.id.in_(gone),))
     return [row.id for row in rows if row.status == SubscriberStatus.ACTIVE]
 
 

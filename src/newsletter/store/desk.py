@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from newsletter.domain.model import Article, IssueState, Subscriber, SubscriberStatus
 from newsletter.store.articles import article_query, to_article
+from newsletter.store.engine import Repository
 from newsletter.store.issues import next_number
 from newsletter.store.search import accent_folded_match
 from newsletter.store.subscriber_rows import to_subscriber
@@ -40,10 +41,7 @@ class ArticleUse:
     state: IssueState
 
 
-class DeskQueries:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class DeskQueries(Repository):
     # -- inbox ---------------------------------------------------------------------------------
 
     def inbox(

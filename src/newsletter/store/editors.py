@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, RowMapping, delete, func, select
+from sqlalchemy import RowMapping, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from newsletter.store.engine import Repository
+from newsletter.store.rows import from_row
 from newsletter.store.tables import desk_log, editors
 
 
@@ -32,10 +34,7 @@ class LogEntry:
     target: str
 
 
-class EditorRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class EditorRepository(Repository):
     def add(
         self,
         name: str,
@@ -135,11 +134,4 @@ class EditorRepository:
 def _editor(row: RowMapping | None) -> StoredEditor | None:
     if row is None:
         return None
-    return StoredEditor(
-        id=row["id"],
-        name=row["name"],
-        email=row["email"],
-        password_hash=row["password_hash"],
-        session_epoch=row["session_epoch"],
-        role=row["role"],
-    )
+    return from_row(StoredEditor, row)

@@ -15,6 +15,13 @@ from newsletter.store.search import register_fold
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
+class Repository:
+    """Reads and writes one concept's tables through the engine it is given."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for any PostgreSQL URL, whatever driver the URL names."""
     parsed = make_url(url)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, distinct, func, select
+from sqlalchemy import Connection, distinct, func, select
 
 from newsletter.domain.model import DeliveryState, EventAction, ProviderEvent, SubscriberStatus
+from newsletter.store.deliveries import count_by, move_deliveries
 from newsletter.store.dialect import insert_ignore
+from newsletter.store.engine import Repository
 from newsletter.store.subscribers import leave_list
 from newsletter.store.tables import deliveries, issues, provider_events, subscribers
 
@@ -18,10 +20,7 @@ _LEAVING = {
 }
 
 
-class EventRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class EventRepository(Repository):
     def apply(self, event: ProviderEvent, now: datetime) -> bool:
         """Apply the event in one transaction; False when it was applied before (a replay)."""
         with self.engine.begin() as connection:
@@ -47,30 +46,21 @@ class EventRepository:
             if recorded is None:
                 return False
             if event.action is EventAction.DELIVERED and delivery:
-                connection.execute(
-                    deliveries.update()
-                    .where(
-                        deliveries.c.id == delivery.id,
-                        deliveries.c.state == DeliveryState.UNCERTAIN,
-                    )
-                    .values(state=DeliveryState.SENT, updated_at=now)
+                uncertain = (
+                    deliveries.c.id == delivery.id,
+                    deliveries.c.state == DeliveryState.UNCERTAIN,
                 )
+                move_deliveries(connection, DeliveryState.SENT, now, uncertain)
             leaving = _LEAVING.get(event.action)
             if leaving is None:
                 return True
             if event.action is EventAction.BOUNCED and delivery:
-                connection.execute(
-                    deliveries.update()
-                    .where(
-                        deliveries.c.id == delivery.id,
-                        deliveries.c.state.in_([DeliveryState.UNCERTAIN, DeliveryState.SENT]),
-                    )
-                    .values(
-                        state=DeliveryState.FAILED,
-                        updated_at=now,
-                        error=(event.reason or event.kind)[:1000],
-                    )
+                went = (
+                    deliveries.c.id == delivery.id,
+                    deliveries.c.state.in_([DeliveryState.UNCERTAIN, DeliveryState.SENT]),
                 )
+                error = (event.reason or event.kind)[:1000]
+                move_deliveries(connection, DeliveryState.FAILED, now, went, error=error)
             subscriber_id = delivery.subscriber_id if delivery else None
             if subscriber_id is None and event.email:
                 subscriber_id = connection.execute(
@@ -83,12 +73,10 @@ class EventRepository:
     def counts(self, issue_id: int) -> dict[str, int]:
         """Per event kind: how many events, e.g. {"open": 12, "click": 3}."""
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(provider_events.c.kind, func.count())
-                .where(provider_events.c.issue_id == issue_id)
-                .group_by(provider_events.c.kind)
-            ).all()
-        return {str(kind): int(n) for kind, n in rows}
+            found = count_by(
+                connection, provider_events.c.kind, provider_events.c.issue_id == issue_id
+            )
+        return {str(kind): n for kind, n in found.items()}
 
     def unique_counts(self, issue_id: int) -> dict[str, int]:
         """Per event kind: how many distinct deliveries (recipients) had one."""

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from sqlalchemy import Engine, RowMapping, select
+from sqlalchemy import RowMapping, select
 
 from newsletter.domain.model import FeedSource, FeedState
+from newsletter.store.engine import Repository
+from newsletter.store.rows import from_row
 from newsletter.store.tables import feeds
 
 
-class FeedRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class FeedRepository(Repository):
     def sync(self, sources: list[FeedSource]) -> None:
         """Make the stored feeds match the configuration (new ones added, URL/section updated)."""
         with self.engine.begin() as connection:
@@ -73,17 +72,4 @@ class FeedRepository:
 
 
 def _state(row: RowMapping) -> FeedState:
-    return FeedState(
-        name=row["name"],
-        url=row["url"],
-        feed_title=row["feed_title"],
-        etag=row["etag"],
-        last_modified=row["last_modified"],
-        body_hash=row["body_hash"],
-        last_fetched_at=row["last_fetched_at"],
-        last_status=row["last_status"],
-        last_error=row["last_error"],
-        consecutive_failures=row["consecutive_failures"],
-        next_fetch_at=row["next_fetch_at"],
-        paused=bool(row["paused"]),
-    )
+    return from_row(FeedState, row, paused=bool(row["paused"]))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, RowMapping, func, or_, select
+from sqlalchemy import Connection, RowMapping, func, or_, select
 
 from newsletter.domain.model import (
     MAX_ROW_ID,
@@ -18,6 +18,8 @@ from newsletter.domain.model import (
 )
 from newsletter.render.subject import fill_subject
 from newsletter.store.articles import article_query, to_article
+from newsletter.store.engine import Repository
+from newsletter.store.rows import from_row
 from newsletter.store.search import accent_folded_match
 from newsletter.store.tables import articles, issue_items, issues
 
@@ -30,10 +32,7 @@ class NewItem:
     summary: str | None = None
 
 
-class IssueRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class IssueRepository(Repository):
     def create(
         self,
         subject: str,
@@ -243,16 +242,12 @@ def next_number(connection: Connection) -> int:
 
 
 def _issue(row: RowMapping, items: tuple[IssueItem, ...], upcoming: int) -> Issue:
-    return Issue(
-        id=row["id"],
-        number=upcoming if row["number"] is None else row["number"],
-        numbered=row["number"] is not None,
+    numbered = row["number"] is not None
+    return from_row(
+        Issue,
+        row,
+        number=row["number"] if numbered else upcoming,
+        numbered=numbered,
         state=IssueState(row["state"]),
-        subject=row["subject"],
-        preheader=row["preheader"],
-        intro=row["intro"],
-        created_at=row["created_at"],
-        send_at=row["send_at"],
-        sent_at=row["sent_at"],
         items=items,
     )

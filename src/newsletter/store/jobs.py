@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
+from newsletter.store.engine import Repository
 from newsletter.store.tables import job_runs
 
 
-class JobRunRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class JobRunRepository(Repository):
     def last_run(self, name: str) -> datetime | None:
         with self.engine.connect() as connection:
             value = connection.execute(

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, or_, select
+from sqlalchemy import Connection, delete, func, or_, select
 
 from newsletter.domain.model import SubscriberStatus
 from newsletter.store.dialect import insert_ignore, write_lock
+from newsletter.store.engine import Repository
 from newsletter.store.tables import outbox as outbox_table
 from newsletter.store.tables import subscribers
 
@@ -70,10 +71,7 @@ def _item(row: Any) -> OutboxItem:
     )
 
 
-class OutboxRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class OutboxRepository(Repository):
     def enqueue(self, kind: str, subscriber_id: int, now: datetime) -> None:
         with self.engine.begin() as connection:
             enqueue(connection, kind, subscriber_id, now)

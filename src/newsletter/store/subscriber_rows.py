@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import RowMapping
 
 from newsletter.domain.model import ConsentRecord, Subscriber, SubscriberStatus
+from newsletter.store.rows import from_row
 from newsletter.store.tables import subscribers
 
 CONSENT_COLUMNS = (
@@ -39,11 +40,4 @@ def consent_values(consent: ConsentRecord) -> dict[str, object]:
 
 
 def to_subscriber(row: RowMapping) -> Subscriber:
-    return Subscriber(
-        id=row["id"],
-        email=row["email"],
-        name=row["name"],
-        status=SubscriberStatus(row["status"]),
-        created_at=row["created_at"],
-        confirmed_at=row["confirmed_at"],
-    )
+    return from_row(Subscriber, row, status=SubscriberStatus(row["status"]))

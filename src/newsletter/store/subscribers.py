@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Connection, Engine, delete, func, or_, select
+from sqlalchemy import ColumnElement, Connection, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.domain.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
 from newsletter.store.dialect import insert_ignore, write_lock
+from newsletter.store.engine import Repository
 from newsletter.store.outbox import CONFIRM, WELCOME, enqueue
 from newsletter.store.subscriber_rows import CONSENT_COLUMNS, consent_values, to_subscriber
 from newsletter.store.tables import deliveries, issues, outbox, subscribers, suppressions
@@ -43,10 +44,7 @@ def email_hash(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
-class SubscriberRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class SubscriberRepository(Repository):
     def add(
         self,
         email: str,

@@ -51,10 +51,25 @@ class UtcDateTime(types.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _id() -> Column[int]:
+    """The table's surrogate key."""
+    return Column("id", Integer, primary_key=True)
+
+
+def _reference(name: str, table: str, ondelete: str, nullable: bool = True) -> Column[int]:
+    """A column holding the id of a row of `table`; `ondelete`: CASCADE or SET NULL."""
+    return Column(name, Integer, ForeignKey(f"{table}.id", ondelete=ondelete), nullable=nullable)
+
+
+def _counter(name: str) -> Column[int]:
+    """A count that starts at zero."""
+    return Column(name, Integer, nullable=False, server_default="0")
+
+
 feeds = Table(
     "feeds",
     metadata,
-    Column("id", Integer, primary_key=True),
+    _id(),
     Column("name", String(200), nullable=False, unique=True),
     Column("url", Text, nullable=False),  # where it is fetched: permanent redirects update it
     Column("config_url", Text, nullable=False),  # as configured: a change resets `url`
@@ -67,7 +82,7 @@ feeds = Table(
     Column("last_fetched_at", UtcDateTime()),
     Column("last_status", String(20)),
     Column("last_error", Text),
-    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    _counter("consecutive_failures"),
     Column("next_fetch_at", UtcDateTime()),
     Column("paused", Boolean, nullable=False, server_default="0"),
 )
@@ -75,8 +90,8 @@ feeds = Table(
 articles = Table(
     "articles",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    _id(),
+    _reference("feed_id", "feeds", "CASCADE", nullable=False),
     Column("guid", Text, nullable=False),
     Column("url", Text, nullable=False, unique=True),
     Column("title", Text, nullable=False),
@@ -97,7 +112,7 @@ articles = Table(
 issues = Table(
     "issues",
     metadata,
-    Column("id", Integer, primary_key=True),
+    _id(),
     Column("number", Integer, unique=True),  # given when sending starts: no gaps
     Column("state", String(20), nullable=False),
     Column("subject", Text, nullable=False),
@@ -119,9 +134,9 @@ issues = Table(
 issue_items = Table(
     "issue_items",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), nullable=False),
-    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    _id(),
+    _reference("issue_id", "issues", "CASCADE", nullable=False),
+    _reference("article_id", "articles", "CASCADE", nullable=False),
     Column("position", Integer, nullable=False),
     Column("section", String(200)),
     Column("title", Text),
@@ -132,7 +147,7 @@ issue_items = Table(
 subscribers = Table(
     "subscribers",
     metadata,
-    Column("id", Integer, primary_key=True),
+    _id(),
     Column("email", String(320), nullable=False, unique=True),
     Column("name", String(200)),
     Column("status", String(20), nullable=False),
@@ -158,7 +173,7 @@ subscribers = Table(
 suppressions = Table(
     "suppressions",
     metadata,
-    Column("id", Integer, primary_key=True),
+    _id(),
     Column("email_hash", String(64), nullable=False, unique=True),
     Column("reason", String(20), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
@@ -169,17 +184,12 @@ suppressions = Table(
 outbox = Table(
     "outbox",
     metadata,
-    Column("id", Integer, primary_key=True),
+    _id(),
     Column("kind", String(20), nullable=False),
-    Column(
-        "subscriber_id",
-        Integer,
-        ForeignKey("subscribers.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _reference("subscriber_id", "subscribers", "CASCADE", nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("not_before", UtcDateTime()),  # due from then; while claimed, the lease's end
-    Column("attempts", Integer, nullable=False, server_default="0"),
+    _counter("attempts"),
     Column("worker", String(64)),  # the process holding the claim
     Column("in_flight", Boolean, nullable=False, server_default="0"),  # handed to provider
     UniqueConstraint("kind", "subscriber_id", name="uq_outbox_kind_subscriber"),
@@ -189,11 +199,11 @@ outbox = Table(
 provider_events = Table(
     "provider_events",
     metadata,
-    Column("id", Integer, primary_key=True),
+    _id(),
     Column("event_id", String(200), nullable=False, unique=True),
     Column("kind", String(30), nullable=False),
-    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="SET NULL")),
-    Column("delivery_id", Integer, ForeignKey("deliveries.id", ondelete="SET NULL")),
+    _reference("issue_id", "issues", "SET NULL"),
+    _reference("delivery_id", "deliveries", "SET NULL"),
     Column("received_at", UtcDateTime(), nullable=False),
     Index("ix_provider_events_issue_kind", "issue_id", "kind"),
 )
@@ -201,13 +211,13 @@ provider_events = Table(
 deliveries = Table(
     "deliveries",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), nullable=False),
-    Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="SET NULL")),
+    _id(),
+    _reference("issue_id", "issues", "CASCADE", nullable=False),
+    _reference("subscriber_id", "subscribers", "SET NULL"),
     Column("email", String(320), nullable=False),
     Column("name", String(200)),
     Column("state", String(20), nullable=False),
-    Column("attempts", Integer, nullable=False, server_default="0"),
+    _counter("attempts"),
     Column("error", Text),
     Column("worker", String(64)),
     Column("claimed_at", UtcDateTime()),
@@ -220,13 +230,13 @@ deliveries = Table(
 editors = Table(
     "editors",
     metadata,
-    Column("id", Integer, primary_key=True),
+    _id(),
     Column("name", String(200), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("email", String(320)),  # where the desk sends test copies
     # Bumped by logging out: every session opened before stops working, copied cookies too.
-    Column("session_epoch", Integer, nullable=False, server_default="0"),
+    _counter("session_epoch"),
     # "editor" or "admin" (curate/editors.py Role): only an admin manages editors, erases
     # subscribers and sends issues.
     Column("role", String(10), nullable=False, server_default="admin"),
