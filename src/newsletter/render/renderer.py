@@ -114,10 +114,12 @@ class Renderer:
         return self._config
 
     def render_issue(
-        self, issue: Issue, placeholders: Placeholders | None = None
+        self, issue: Issue, placeholders: Placeholders | None = None, *, tracked: bool = False
     ) -> RenderedMessage:
         """The digest of `issue`, inlined once, with per-recipient placeholders left in
-        (new ones for this render unless given)."""
+        (new ones for this render unless given). `tracked`: article links are click markers
+        (`Placeholders.click`) each copy fills with its own /c/ link (copies that are mailed
+        to readers, when `[links] track_clicks` is on)."""
         placeholders = placeholders or Placeholders.fresh()
         newsletter = self._settings.newsletter
         subject = self._typography(
@@ -138,7 +140,7 @@ class Renderer:
             "intro_html": markdown_html(self._typography(issue.intro)),
             "intro_text": intro.text,
             "intro_links": intro.links,
-            "sections": self._sections(issue),
+            "sections": self._sections(issue, placeholders if tracked else None),
             "web_url": f"{newsletter.base_url}/archive/{issue.id}",
         }
         html, text = self._render_pair("digest", context, placeholders)
@@ -177,24 +179,22 @@ class Renderer:
 
     # -- views -------------------------------------------------------------------------------
 
-    def _sections(self, issue: Issue) -> list[SectionView]:
+    def _sections(self, issue: Issue, clicks: Placeholders | None) -> list[SectionView]:
         """Items in position order, grouped under their section heading as they come."""
         sections: list[tuple[str | None, list[ItemView]]] = []
         for item in sorted(issue.items, key=lambda i: i.position):
             heading = item.section or item.article.section
             if not sections or sections[-1][0] != heading:
                 sections.append((heading, []))
-            sections[-1][1].append(self._item(issue, item))
+            sections[-1][1].append(self._item(issue, item, clicks))
         return [SectionView(heading, tuple(items)) for heading, items in sections]
 
-    def _item(self, issue: Issue, item: IssueItem) -> ItemView:
+    def _item(self, issue: Issue, item: IssueItem, clicks: Placeholders | None) -> ItemView:
         article = item.article
         newsletter = self._settings.newsletter
-        url = http_url(article.url)
-        links = self._settings.links
-        if url and links.utm:
-            campaign = links.utm_campaign.format(name=newsletter.name, number=issue.number)
-            url = with_utm(url, links.utm_source, links.utm_medium, _slug(campaign))
+        url = article_url(article.url, issue.number, newsletter.name, self._settings)
+        if url and clicks is not None:
+            url = clicks.click(article.id)
         published = article.published_at
         image = http_url(article.image_url)
         return ItemView(
@@ -228,6 +228,7 @@ class Renderer:
             "base_url": settings.newsletter.base_url,
             "subscribe_url": f"{settings.newsletter.base_url}/subscribe",
             "unsubscribe_url": placeholders.unsubscribe_url,
+            "preferences_url": placeholders.preferences_url,
             "name_placeholder": placeholders.name,
         }
 
@@ -325,7 +326,6 @@ def _absolute_links(root: Any, base_url: str, placeholders: Placeholders) -> Non
     """Every href/src absolute against `base_url`; this render's placeholders, #anchors and
     mailto: kept; any other scheme (javascript:, data:, vbscript:) removed with its attribute."""
     base = base_url.rstrip("/") + "/"
-    kept = (placeholders.unsubscribe_url, placeholders.name)
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
@@ -334,7 +334,7 @@ def _absolute_links(root: Any, base_url: str, placeholders: Placeholders) -> Non
             if value is None:
                 continue
             value = value.strip()
-            if value in kept or value.startswith("#"):
+            if placeholders.is_marker(value) or value.startswith("#"):
                 continue
             if attribute == "href" and value.lower().startswith("mailto:"):
                 continue
@@ -343,6 +343,17 @@ def _absolute_links(root: Any, base_url: str, placeholders: Placeholders) -> Non
                 del element.attrib[attribute]
             else:
                 element.set(attribute, absolute)
+
+
+def article_url(url: str, number: int, name: str, settings: Settings) -> str | None:
+    """An article's link as readers get it: absolute http(s) only, with the UTM parameters
+    of `[links]` (the /c/ redirect sends readers there too)."""
+    checked = http_url(url)
+    links = settings.links
+    if checked and links.utm:
+        campaign = links.utm_campaign.format(name=name, number=number)
+        checked = with_utm(checked, links.utm_source, links.utm_medium, _slug(campaign))
+    return checked
 
 
 def _has_scheme(value: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import RowMapping
 
 from newsletter.domain.model import ConsentRecord, Subscriber, SubscriberStatus
+from newsletter.domain.segments import segment_sections
 from newsletter.store.tables import subscribers
 
 CONSENT_COLUMNS = (
@@ -46,4 +47,5 @@ def to_subscriber(row: RowMapping) -> Subscriber:
         status=SubscriberStatus(row["status"]),
         created_at=row["created_at"],
         confirmed_at=row["confirmed_at"],
+        sections=segment_sections(row["sections"]),
     )
