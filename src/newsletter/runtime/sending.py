@@ -13,6 +13,7 @@ from collections.abc import Callable
 from newsletter.deliver import sender_of
 from newsletter.deliver.dry_run import DryRun
 from newsletter.deliver.dry_run import dry_run as build_dry_run
+from newsletter.deliver.segments import CopyLinks
 from newsletter.deliver.send import Render, RetryPolicy, Sending
 from newsletter.deliver.send import send_issue as send
 from newsletter.domain.model import DeliveryCounts, Issue, RenderedMessage
@@ -42,6 +43,9 @@ def send_issue(
         unsubscribe_url=_unsubscribe_urls_of(services),
         clock=services.clock,
         stopping=services.stopping,
+        copy_values=CopyLinks(
+            signer=lambda: services.signer, base_url=services.config.settings.newsletter.base_url
+        ),
     )
     return send(
         sending,
@@ -72,7 +76,8 @@ def _renderer_of(services: Services) -> Render:
     """The wiring's renderer, built only when a render is needed (premailer loads then)."""
 
     def render(issue: Issue) -> RenderedMessage:
-        return services.renderer.render_issue(issue)
+        tracked = services.config.settings.links.track_clicks
+        return services.renderer.render_issue(issue, tracked=tracked)
 
     return render
 

@@ -18,7 +18,8 @@ from newsletter.domain.model import (
 )
 from newsletter.render.subject import fill_subject
 from newsletter.store.articles import article_query, to_article
-from newsletter.store.tables import articles, issue_items, issues
+from newsletter.store.dialect import insert_ignore
+from newsletter.store.tables import articles, issue_items, issues, segment_renders
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,44 @@ class IssueRepository:
             text=row["rendered_text"],
             issue_id=issue_id,
             placeholders=Placeholders(row["rendered_placeholders"]),
+        )
+
+    def freeze_segment_render(self, issue_id: int, segment: str, rendered: RenderedMessage) -> None:
+        """Keep the render of one segment (readers who chose some sections); the first kept
+        wins, so concurrent runs send the same email."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert_ignore(connection, segment_renders).values(
+                    issue_id=issue_id,
+                    segment=segment,
+                    subject=rendered.subject,
+                    preheader=rendered.preheader,
+                    html=rendered.html,
+                    text=rendered.text,
+                    placeholders=rendered.placeholders.nonce,
+                )
+            )
+
+    def segment_render(self, issue_id: int, segment: str) -> RenderedMessage | None:
+        with self.engine.connect() as connection:
+            row = (
+                connection.execute(
+                    select(segment_renders).where(
+                        segment_renders.c.issue_id == issue_id, segment_renders.c.segment == segment
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return RenderedMessage(
+            subject=row["subject"],
+            preheader=row["preheader"],
+            html=row["html"],
+            text=row["text"],
+            issue_id=issue_id,
+            placeholders=Placeholders(row["placeholders"]),
         )
 
     def update_content(
