@@ -22,6 +22,7 @@ from newsletter.audience.csvfile import (
 from newsletter.audience.dependencies import Audience
 from newsletter.domain.errors import InvalidAddress, NewsletterError, UsageError
 from newsletter.domain.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
+from newsletter.domain.segments import parse_sections_option
 
 
 def load_csv(path: Path, limits: CsvLimits = DEFAULT_LIMITS) -> CsvTable:
@@ -107,8 +108,9 @@ def import_csv(
     pending: bool = False,
     force_resubscribe: bool = False,
 ) -> ImportReport:
-    """Import the rows of a CSV (`email` required; `name`, `consent_at`, `consent_source`
-    optional), row by row, each recorded as imported from `file` by `by`.
+    """Import the rows of a CSV (`email` required; `name`, `sections` ("A,B": the sections a
+    new subscriber receives; empty: every section), `consent_at`, `consent_source` optional),
+    row by row, each recorded as imported from `file` by `by`.
 
     An address that left the list (unsubscribed, bounced) is rejected unless
     `force_resubscribe`; a complained one always is: only its owner's confirmation brings it
@@ -123,6 +125,9 @@ def import_csv(
         try:
             address = normalise_address(live(row.cells.get("email", "")))
             name = clean_name(live(row.cells.get("name", "")) or None)
+            sections = parse_sections_option(
+                live(row.cells.get("sections", "")), audience.rules.sections
+            )
             given_at = _consent_date(row.cells.get("consent_at", ""), zone, now)
             consent = ConsentRecord(
                 ConsentMethod.IMPORT,
@@ -132,13 +137,15 @@ def import_csv(
                 by=by,
                 file=file,
             )
-        except InvalidAddress as exc:
+        except (InvalidAddress, UsageError) as exc:
             report.rejected.append((row.line, str(exc)))
             continue
         if audience.subscribers.is_suppressed(address):
             report.rejected.append((row.line, f"{address} is suppressed (erased on request)"))
             continue
-        subscriber, created = audience.subscribers.add(address, name, status, now, consent=consent)
+        subscriber, created = audience.subscribers.add(
+            address, name, status, now, consent=consent, sections=sections
+        )
         if created:
             report.added += 1
             continue
@@ -200,11 +207,13 @@ def _resubscribe(
 
 
 def export_csv(audience: Audience) -> Iterator[str]:
-    """The list as CSV lines (email, name, status), streamed; every cell inert for spreadsheets."""
-    yield write_rows([["email", "name", "status"]])
+    """The list as CSV lines (email, name, status, sections), streamed; every cell inert for
+    spreadsheets. `sections` is empty for readers of every section."""
+    yield write_rows([["email", "name", "status", "sections"]])
     page: list[list[str]] = []
     for subscriber in audience.subscribers.iter():
-        page.append([subscriber.email, subscriber.name or "", str(subscriber.status)])
+        sections = ",".join(subscriber.sections)
+        page.append([subscriber.email, subscriber.name or "", str(subscriber.status), sections])
         if len(page) == 1000:
             yield write_rows(page)
             page = []

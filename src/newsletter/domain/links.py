@@ -38,5 +38,10 @@ def with_utm(url: str, source: str, medium: str, campaign: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
+def without_utm(url: str) -> str:
+    """`url` without its utm_* parameters (to match a link as clicked with the article's)."""
+    return with_utm(url, "", "", "")
+
+
 def _utm(key: str) -> bool:
     return key.lower().startswith("utm_")

@@ -311,3 +311,5 @@ class ProviderEvent:
     delivery_id: int | None = None
     issue_id: int | None = None
     reason: str | None = None
+    url: str | None = None  # a click's link
+    article_id: int | None = None  # the article a click's /c/ link names (checked token)

@@ -46,6 +46,7 @@ def signup_rules(config: Config) -> SignupRules:
             disposable_domains=frozenset(section.disposable_domains),
         ),
         timezone=ZoneInfo(config.settings.newsletter.timezone),
+        sections=tuple(config.settings.section_names()),
     )
 
 

@@ -32,6 +32,12 @@ ENGLISH: dict[str, str] = {
     "link_invalid_title": "This link does not work",
     "link_invalid": "This link is invalid or has been altered. Sign up again to get a new one.",
     "link_expired": "This link has expired. Sign up again to get a new one.",
+    "preferences_title": "Your sections of {name}",
+    "preferences_intro": "The sections you receive",
+    "preferences_hint": "Tick none or all to receive every section, new ones included.",
+    "preferences_button": "Save",
+    "preferences_saved": "Your choice is saved.",
+    "preferences_none": "This newsletter has no sections to choose from.",
     "unsubscribe_title": "Unsubscribe from {name}",
     "unsubscribe_intro": "Press the button to stop receiving {name}.",
     "unsubscribe_button": "Unsubscribe",
@@ -94,6 +100,14 @@ FRENCH: dict[str, str] = {
         "Ce lien est invalide ou a été modifié. Inscrivez-vous à nouveau pour en recevoir un autre."
     ),
     "link_expired": "Ce lien a expiré. Inscrivez-vous à nouveau pour en recevoir un autre.",
+    "preferences_title": "Vos rubriques de {name}",
+    "preferences_intro": "Les rubriques que vous recevez",
+    "preferences_hint": (
+        "Ne cochez rien, ou tout, pour recevoir toutes les rubriques, y compris les nouvelles."
+    ),
+    "preferences_button": "Enregistrer",
+    "preferences_saved": "Votre choix est enregistré.",
+    "preferences_none": "Cette lettre n’a pas de rubriques à choisir.",
     "unsubscribe_title": "Se désinscrire de {name}",
     "unsubscribe_intro": "Appuyez sur le bouton pour ne plus recevoir {name}.",
     "unsubscribe_button": "Me désinscrire",

@@ -1,0 +1,235 @@
+"""Clicks on article links, and the figures they make with the ledger and provider events.
+
+A click comes from the /c/ redirect (`source="link"`) or from the provider's click events
+(`source="sendgrid"`). With both on, one reader's click is seen twice (the provider's tracking
+redirect, then ours), so figures take, for each (delivery, article), the larger count of the
+two sources: never counted twice, never lost when one of them misses it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Engine, func, select
+
+from newsletter.store.tables import (
+    articles,
+    clicks,
+    deliveries,
+    feeds,
+    issue_items,
+    issues,
+    provider_events,
+)
+
+LINK = "link"
+SENDGRID = "sendgrid"
+
+
+@dataclass(frozen=True)
+class ClickTarget:
+    issue_id: int
+    number: int
+    subscriber_id: int | None
+    url: str
+
+
+@dataclass(frozen=True)
+class LinkClicks:
+    article_id: int | None
+    url: str
+    title: str
+    clicks: int
+    unique_clicks: int
+
+
+@dataclass(frozen=True)
+class IssueResults:
+    """What the ledger, the clicks and the provider events say of one sent issue."""
+
+    issue_id: int
+    sent: int
+    opens: int  # unique opens (delivery ids); unreliable: privacy proxies open everything
+    clicks: int
+    unique_clicks: int  # readers who clicked at least once
+    links: tuple[LinkClicks, ...]
+    events: dict[str, int]  # provider events by kind: delivered, bounce, spamreport, ...
+
+
+class ClickRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def target(self, delivery_id: int, article_id: int) -> ClickTarget | None:
+        """The issue, reader and article URL a click token names, if the article is one of
+        the delivery's issue (never any other URL)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(
+                    deliveries.c.issue_id,
+                    issues.c.number,
+                    deliveries.c.subscriber_id,
+                    articles.c.url,
+                )
+                .join(issues, issues.c.id == deliveries.c.issue_id)
+                .join(issue_items, issue_items.c.issue_id == deliveries.c.issue_id)
+                .join(articles, articles.c.id == issue_items.c.article_id)
+                .where(deliveries.c.id == delivery_id, articles.c.id == article_id)
+            ).first()
+        return ClickTarget(row.issue_id, row.number, row.subscriber_id, row.url) if row else None
+
+    def record(
+        self,
+        target: ClickTarget,
+        delivery_id: int,
+        article_id: int | None,
+        source: str,
+        now: datetime,
+    ) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                clicks.insert().values(
+                    issue_id=target.issue_id,
+                    delivery_id=delivery_id,
+                    subscriber_id=target.subscriber_id,
+                    article_id=article_id,
+                    url=target.url[:4000],
+                    source=source,
+                    clicked_at=now,
+                )
+            )
+
+    def article_by_url(self, issue_id: int, url: str) -> int | None:
+        """The issue's article whose link is `url` (a provider's click on an untracked link)."""
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(articles.c.id)
+                .join(issue_items, issue_items.c.article_id == articles.c.id)
+                .where(issue_items.c.issue_id == issue_id, articles.c.url == url)
+            ).scalar()
+        return int(found) if found is not None else None
+
+    def results(self, issue_id: int) -> IssueResults:
+        with self.engine.connect() as connection:
+            per_copy = connection.execute(
+                select(
+                    clicks.c.delivery_id,
+                    clicks.c.subscriber_id,
+                    clicks.c.article_id,
+                    clicks.c.source,
+                    func.count(),
+                )
+                .where(clicks.c.issue_id == issue_id)
+                .group_by(
+                    clicks.c.delivery_id,
+                    clicks.c.subscriber_id,
+                    clicks.c.article_id,
+                    clicks.c.source,
+                )
+            ).all()
+            items = connection.execute(
+                select(articles.c.id, articles.c.url, articles.c.title, issue_items.c.title)
+                .join(issue_items, issue_items.c.article_id == articles.c.id)
+                .where(issue_items.c.issue_id == issue_id)
+                .order_by(issue_items.c.position)
+            ).all()
+            events = connection.execute(
+                select(provider_events.c.kind, func.count())
+                .where(provider_events.c.issue_id == issue_id)
+                .group_by(provider_events.c.kind)
+            ).all()
+            opens = connection.execute(
+                select(func.count(func.distinct(provider_events.c.delivery_id))).where(
+                    provider_events.c.issue_id == issue_id, provider_events.c.kind == "open"
+                )
+            ).scalar_one()
+            sent = connection.execute(
+                select(func.count()).where(
+                    deliveries.c.issue_id == issue_id, deliveries.c.state == "sent"
+                )
+            ).scalar_one()
+        merged = merge_sources([(r[0], r[1], r[2], r[3], int(r[4])) for r in per_copy])
+        by_article: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
+        readers: set[object] = set()
+        for (reader, article_id), count in merged.items():
+            by_article[article_id][0] += count
+            by_article[article_id][1] += 1
+            readers.add(reader)
+        links = tuple(
+            LinkClicks(
+                article_id,
+                url,
+                item_title or title,
+                by_article[article_id][0],
+                by_article[article_id][1],
+            )
+            for article_id, url, title, item_title in items
+        )
+        return IssueResults(
+            issue_id=issue_id,
+            sent=int(sent),
+            opens=int(opens),
+            clicks=sum(count for count, _ in by_article.values()),
+            unique_clicks=len(readers),
+            links=links,
+            events={str(kind): int(n) for kind, n in events},
+        )
+
+    def per_source(self, since: datetime) -> dict[str, tuple[int, int]]:
+        """(readers who clicked, copies sent) per feed name, over the issues sent since
+        `since`: what `newsletter.curate.learning.click_rates` turns into rates."""
+        return self._per(feeds.c.name, since)
+
+    def per_section(self, since: datetime) -> dict[str, tuple[int, int]]:
+        """(readers who clicked, copies sent) per section, as in the email."""
+        return self._per(func.coalesce(issue_items.c.section, feeds.c.section), since)
+
+    def _per(self, key: ColumnElement[str | None], since: datetime) -> dict[str, tuple[int, int]]:
+        sent_issues = (issues.c.state == "sent") & (issues.c.sent_at >= since)
+        items = (
+            select(issue_items.c.issue_id, issue_items.c.article_id, key.label("key"))
+            .join(articles, articles.c.id == issue_items.c.article_id)
+            .join(feeds, feeds.c.id == articles.c.feed_id)
+            .join(issues, issues.c.id == issue_items.c.issue_id)
+            .where(sent_issues)
+        ).subquery()
+        with self.engine.connect() as connection:
+            clicked = connection.execute(
+                select(items.c.key, func.count(func.distinct(clicks.c.delivery_id)))
+                .join(
+                    clicks,
+                    (clicks.c.issue_id == items.c.issue_id)
+                    & (clicks.c.article_id == items.c.article_id),
+                )
+                .group_by(items.c.key)
+            ).all()
+            copies: dict[int, int] = dict(
+                connection.execute(
+                    select(deliveries.c.issue_id, func.count())
+                    .join(issues, issues.c.id == deliveries.c.issue_id)
+                    .where(sent_issues, deliveries.c.state == "sent")
+                    .group_by(deliveries.c.issue_id)
+                ).tuples()
+            )
+            shown = connection.execute(select(items.c.key, items.c.issue_id).distinct()).all()
+        exposed: dict[str, int] = defaultdict(int)
+        for name, issue_id in shown:
+            if name is not None:
+                exposed[str(name)] += int(copies.get(issue_id, 0))
+        readers = {str(name): int(n) for name, n in clicked if name is not None}
+        return {name: (readers.get(name, 0), sent) for name, sent in exposed.items()}
+
+
+def merge_sources(
+    rows: list[tuple[int | None, int | None, int | None, str, int]],
+) -> dict[tuple[object, int | None], int]:
+    """Clicks per (reader, article) from rows (delivery, subscriber, article, source, count):
+    the larger count of the two sources, so one click seen by both counts once. Pure."""
+    best: dict[tuple[object, int | None], int] = {}
+    for delivery_id, subscriber_id, article_id, _source, count in rows:
+        reader: object = delivery_id if delivery_id is not None else ("s", subscriber_id)
+        key = (reader, article_id)
+        best[key] = max(best.get(key, 0), count)
+    return best
