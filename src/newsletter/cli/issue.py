@@ -232,18 +232,21 @@ def issue_send(
 @json_option
 @click.argument("issue_id", type=int)
 def issue_status(issue_id: int, as_json: bool) -> None:
-    """Delivery counts of an issue.
+    """Delivery counts and results of an issue: opens (unreliable: privacy proxies open
+    everything), clicks, unique clicks, unsubscriptions, bounces, complaints, clicks per link.
 
     \b
     Example:
         newsletter issue status 1 --json
     """
     from newsletter.curate import issues
+    from newsletter.runtime.results import issue_results
 
     with services() as svc:
         current = issues.get(svc.store.issues, issue_id)
         counts = svc.store.deliveries.status(issue_id, current.state)
-    data = _status_json(counts)
+        results = issue_results(svc, counts)
+    data = {**_status_json(counts), **results}
     emit(as_json, data, lambda: _print_status(data))
 
 
@@ -261,4 +264,7 @@ def _status_json(counts: DeliveryCounts) -> dict[str, Any]:
 
 
 def _print_status(data: dict[str, Any]) -> None:
-    table(f"issue {data['id']}: {data['state']}", list(data)[2:], [list(data.values())[2:]])
+    shown = {k: v for k, v in data.items() if isinstance(v, int) and k != "id"}
+    table(f"issue {data['id']}: {data['state']}", list(shown), [list(shown.values())])
+    for link in data.get("links", []):
+        click.echo(f"  {link['unique_clicks']:>5} {link['clicks']:>5}  {link['title'][:60]}")

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, func, select
 
 from newsletter.store.tables import (
     articles,
@@ -22,6 +22,7 @@ from newsletter.store.tables import (
     issue_items,
     issues,
     provider_events,
+    subscribers,
 )
 
 LINK = "link"
@@ -47,15 +48,15 @@ class LinkClicks:
 
 @dataclass(frozen=True)
 class IssueResults:
-    """What the ledger, the clicks and the provider events say of one sent issue."""
+    """What the clicks and the provider events say of one issue (newsletter.domain.results
+    turns them, with the ledger's counts, into figures and rates)."""
 
     issue_id: int
-    sent: int
-    opens: int  # unique opens (delivery ids); unreliable: privacy proxies open everything
     clicks: int
     unique_clicks: int  # readers who clicked at least once
     links: tuple[LinkClicks, ...]
-    events: dict[str, int]  # provider events by kind: delivered, bounce, spamreport, ...
+    events: dict[str, int]  # recipients per provider event kind: delivered, open, bounce, ...
+    unsubscribed_by_link: int  # its readers who left through our link before the next issue
 
 
 class ClickRepository:
@@ -136,20 +137,13 @@ class ClickRepository:
                 .order_by(issue_items.c.position)
             ).all()
             events = connection.execute(
-                select(provider_events.c.kind, func.count())
+                select(
+                    provider_events.c.kind, func.count(func.distinct(provider_events.c.delivery_id))
+                )
                 .where(provider_events.c.issue_id == issue_id)
                 .group_by(provider_events.c.kind)
             ).all()
-            opens = connection.execute(
-                select(func.count(func.distinct(provider_events.c.delivery_id))).where(
-                    provider_events.c.issue_id == issue_id, provider_events.c.kind == "open"
-                )
-            ).scalar_one()
-            sent = connection.execute(
-                select(func.count()).where(
-                    deliveries.c.issue_id == issue_id, deliveries.c.state == "sent"
-                )
-            ).scalar_one()
+            left = _left_after(connection, issue_id)
         merged = merge_sources([(r[0], r[1], r[2], r[3], int(r[4])) for r in per_copy])
         by_article: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
         readers: set[object] = set()
@@ -169,13 +163,23 @@ class ClickRepository:
         )
         return IssueResults(
             issue_id=issue_id,
-            sent=int(sent),
-            opens=int(opens),
             clicks=sum(count for count, _ in by_article.values()),
             unique_clicks=len(readers),
             links=links,
             events={str(kind): int(n) for kind, n in events},
+            unsubscribed_by_link=left,
         )
+
+    def issues_sent(self, limit: int) -> list[tuple[int, int, str, datetime | None]]:
+        """The last `limit` sent issues, newest first: (id, number, subject, sent_at)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(issues.c.id, issues.c.number, issues.c.subject, issues.c.sent_at)
+                .where(issues.c.state == "sent")
+                .order_by(issues.c.sent_at.desc(), issues.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [(int(r.id), int(r.number), str(r.subject), r.sent_at) for r in rows]
 
     def per_source(self, since: datetime) -> dict[str, tuple[int, int]]:
         """(readers who clicked, copies sent) per feed name, over the issues sent since
@@ -220,6 +224,28 @@ class ClickRepository:
                 exposed[str(name)] += int(copies.get(issue_id, 0))
         readers = {str(name): int(n) for name, n in clicked if name is not None}
         return {name: (readers.get(name, 0), sent) for name, sent in exposed.items()}
+
+
+def _left_after(connection: Connection, issue_id: int) -> int:
+    """Readers of the issue who unsubscribed after it started and before the next one did."""
+    started = select(issues.c.started_at).where(issues.c.id == issue_id).scalar_subquery()
+    following = (
+        select(func.min(issues.c.started_at)).where(issues.c.started_at > started).scalar_subquery()
+    )
+    return int(
+        connection.execute(
+            select(func.count())
+            .select_from(deliveries)
+            .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+            .where(
+                deliveries.c.issue_id == issue_id,
+                deliveries.c.state == "sent",
+                subscribers.c.status == "unsubscribed",
+                subscribers.c.unsubscribed_at >= started,
+                (subscribers.c.unsubscribed_at < following) | following.is_(None),
+            )
+        ).scalar_one()
+    )
 
 
 def merge_sources(

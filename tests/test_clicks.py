@@ -1,0 +1,152 @@
+"""Click insight: the /c/{token} redirect, SendGrid clicks merged, `issue status --json`."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from click.testing import CliRunner
+
+from newsletter.cli import cli
+from newsletter.deliver.clicks import with_article
+from newsletter.deliver.events import apply_events, read_events
+from newsletter.domain.model import ArticleDraft
+from newsletter.domain.tokens import UNSUBSCRIBE
+from newsletter.runtime.sending import send_issue
+from newsletter.runtime.wiring import Services
+from newsletter.store.clicks import merge_sources
+from tests.desk_support import client_for
+from tests.readers_support import (
+    CountingRender,
+    bulk_readers,
+    make_sectioned_issue,
+    memory,
+    readers,
+)
+
+__all__ = ["readers"]
+
+CLICK = re.compile(r"https://news\.example\.org/c/[A-Za-z0-9_.-]+")
+TECH = "https://example.org/tech"
+
+
+def _sent_issue(services: Services, count: int = 2) -> int:
+    issue_id = make_sectioned_issue(services)
+    bulk_readers(services, (), count, 0)
+    send_issue(services, issue_id, render=CountingRender(services), sleep=lambda _s: None)
+    return issue_id
+
+
+def _links(services: Services, email: str) -> list[str]:
+    copy = memory(services).to(email)[0].copy
+    html_links = CLICK.findall(copy.html)
+    assert html_links and set(CLICK.findall(copy.text)) <= set(html_links)
+    return list(dict.fromkeys(html_links))
+
+
+def _status(services: Services, issue_id: int) -> dict[str, Any]:
+    result = CliRunner().invoke(
+        cli,
+        ["issue", "status", str(issue_id), "--json", "--config", str(services.config.path)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.output)
+    return data
+
+
+def test_click_redirects_to_the_article_and_counts(readers: Services) -> None:
+    """A copy's link answers 302 to its article (UTM added); clicks count, unique once per
+    reader per link."""
+    issue_id = _sent_issue(readers)
+    client = client_for(readers)
+    first = _links(readers, "r0@example.org")
+    answer = client.get(first[0].removeprefix("https://news.example.org"))
+    assert answer.status_code == 302
+    assert answer.headers["location"].startswith(TECH + "?utm_source=newsletter")
+    client.get(first[0].removeprefix("https://news.example.org"))
+    other = _links(readers, "r1@example.org")
+    assert other[0] != first[0]  # each copy its own link
+    client.get(other[0].removeprefix("https://news.example.org"))
+    status = _status(readers, issue_id)
+    assert (status["clicks"], status["unique_clicks"]) == (3, 2)
+    tech = next(link for link in status["links"] if link["url"] == TECH)
+    assert (tech["clicks"], tech["unique_clicks"]) == (3, 2)
+    climat = next(link for link in status["links"] if link["url"] != TECH)
+    assert (climat["clicks"], climat["unique_clicks"]) == (0, 0)
+    for key in ("opens", "unsubscribed", "bounced", "complained"):
+        assert status[key] == 0
+    assert status["events"] is False and status["rates"]["open"] is None
+    assert status["rates"]["click"] == 1.0
+
+
+def test_tampered_and_foreign_click_tokens_get_a_400_page(readers: Services) -> None:
+    """A changed token, a token naming an article of another issue, a token of another
+    purpose: a 400 page, never a redirect, nothing counted."""
+    issue_id = _sent_issue(readers, 1)
+    client = client_for(readers)
+    path = _links(readers, "r0@example.org")[0].removeprefix("https://news.example.org")
+    body, _, signature = path.removeprefix("/c/").partition(".")
+    tampered = f"/c/{body[:-2]}AA.{signature}"
+    store = readers.store
+    foreign = ArticleDraft(
+        "f", "evil", "https://evil.example.com/", "Ailleurs", "", "", None, None, None
+    )
+    store.articles.add(store.feeds.id_of("f"), [foreign], readers.clock())
+    (evil,) = [a.id for a in store.articles.recent() if a.url == "https://evil.example.com/"]
+    delivery_id = readers.signer.verify_click(path.removeprefix("/c/"))[0]
+    foreign_link = readers.signer.sign_click(delivery_id, evil)  # signed, but not in the issue
+    unknown_article = readers.signer.sign_click(delivery_id, 10_000)
+    unsubscribe = readers.signer.sign(UNSUBSCRIBE, 1, readers.clock())
+    bad_links = (tampered, f"/c/{foreign_link}", f"/c/{unknown_article}", f"/c/{unsubscribe}")
+    for bad in (*bad_links, "/c/x.y", "/c/%C3%A9"):
+        answer = client.get(bad)
+        assert answer.status_code == 400, bad
+        assert "location" not in answer.headers
+        assert "<html" in answer.text.lower()
+    assert _status(readers, issue_id)["clicks"] == 0
+
+
+def test_sendgrid_clicks_merge_without_double_counting(readers: Services) -> None:
+    """With SendGrid's click tracking on, one click reaches both SendGrid and /c/: counted
+    once. A SendGrid click our links missed still counts; one on a URL outside the issue not."""
+    issue_id = _sent_issue(readers)
+    client = client_for(readers)
+    mine = _links(readers, "r0@example.org")[0]
+    client.get(mine.removeprefix("https://news.example.org"))
+    deliveries = {copy.recipient.email: copy.recipient.delivery_id for copy in memory(readers).sent}
+
+    def event(n: int, email: str, url: str) -> dict[str, Any]:
+        return {
+            "sg_event_id": f"click-{n}",
+            "event": "click",
+            "email": email,
+            "timestamp": 1_790_000_000,
+            "url": url,
+            "delivery_id": str(deliveries[email]),
+            "issue_id": str(issue_id),
+        }
+
+    raw = [
+        event(1, "r0@example.org", mine),  # the same click as the /c/ hit above
+        event(2, "r1@example.org", TECH),  # an untracked link (our /c/ never saw it)
+        event(3, "r1@example.org", "https://evil.example.com/"),
+        event(1, "r0@example.org", mine),  # a replay
+    ]
+    events = [
+        with_article(e, readers.signer, "https://news.example.org")
+        for e in read_events(json.dumps(raw).encode())
+    ]
+    report = apply_events(readers.store.events, readers.clock, events)
+    assert (report.applied, report.duplicates) == (3, 1)
+    status = _status(readers, issue_id)
+    assert (status["clicks"], status["unique_clicks"]) == (2, 2)
+    tech = next(link for link in status["links"] if link["url"] == TECH)
+    assert (tech["clicks"], tech["unique_clicks"]) == (2, 2)
+
+
+def test_merge_takes_the_larger_source_per_reader_and_link() -> None:
+    """Two sources seeing the same clicks count once; each reader and link apart."""
+    rows = [(1, 9, 5, "link", 2), (1, 9, 5, "sendgrid", 1), (2, 8, 5, "sendgrid", 3)]
+    assert merge_sources(rows) == {(1, 5): 2, (2, 5): 3}
