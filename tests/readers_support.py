@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -20,9 +21,12 @@ from newsletter.domain.model import (
 from newsletter.domain.segments import segment_key
 from newsletter.runtime import config as config_module
 from newsletter.runtime import wiring
+from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
 from newsletter.store import tables
 from newsletter.store.issues import NewItem
+
+CLICK = re.compile(r"https://news\.example\.org/c/[A-Za-z0-9_.-]+")
 
 SECTIONS_TOML = """
 [[sections]]
@@ -118,3 +122,19 @@ def memory(services: Services) -> MemoryProvider:
     inner = getattr(provider, "inner", provider)
     assert isinstance(inner, MemoryProvider)
     return inner
+
+
+def sent_issue(services: Services, count: int = 2) -> int:
+    """An issue sent to `count` readers of every section, with click links."""
+    issue_id = make_sectioned_issue(services)
+    bulk_readers(services, (), count, 0)
+    send_issue(services, issue_id, render=CountingRender(services), sleep=lambda _s: None)
+    return issue_id
+
+
+def copy_links(services: Services, email: str) -> list[str]:
+    """The /c/ links of the copy `email` got (the text part has the same)."""
+    copy = memory(services).to(email)[0].copy
+    html_links = CLICK.findall(copy.html)
+    assert html_links and set(CLICK.findall(copy.text)) <= set(html_links)
+    return list(dict.fromkeys(html_links))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from click.testing import CliRunner
@@ -13,36 +12,14 @@ from newsletter.deliver.clicks import with_article
 from newsletter.deliver.events import apply_events, read_events
 from newsletter.domain.model import ArticleDraft
 from newsletter.domain.tokens import UNSUBSCRIBE
-from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
 from newsletter.store.clicks import merge_sources
 from tests.desk_support import client_for
-from tests.readers_support import (
-    CountingRender,
-    bulk_readers,
-    make_sectioned_issue,
-    memory,
-    readers,
-)
+from tests.readers_support import copy_links, memory, readers, sent_issue
 
 __all__ = ["readers"]
 
-CLICK = re.compile(r"https://news\.example\.org/c/[A-Za-z0-9_.-]+")
 TECH = "https://example.org/tech"
-
-
-def _sent_issue(services: Services, count: int = 2) -> int:
-    issue_id = make_sectioned_issue(services)
-    bulk_readers(services, (), count, 0)
-    send_issue(services, issue_id, render=CountingRender(services), sleep=lambda _s: None)
-    return issue_id
-
-
-def _links(services: Services, email: str) -> list[str]:
-    copy = memory(services).to(email)[0].copy
-    html_links = CLICK.findall(copy.html)
-    assert html_links and set(CLICK.findall(copy.text)) <= set(html_links)
-    return list(dict.fromkeys(html_links))
 
 
 def _status(services: Services, issue_id: int) -> dict[str, Any]:
@@ -59,14 +36,14 @@ def _status(services: Services, issue_id: int) -> dict[str, Any]:
 def test_click_redirects_to_the_article_and_counts(readers: Services) -> None:
     """A copy's link answers 302 to its article (UTM added); clicks count, unique once per
     reader per link."""
-    issue_id = _sent_issue(readers)
+    issue_id = sent_issue(readers)
     client = client_for(readers)
-    first = _links(readers, "r0@example.org")
+    first = copy_links(readers, "r0@example.org")
     answer = client.get(first[0].removeprefix("https://news.example.org"))
     assert answer.status_code == 302
     assert answer.headers["location"].startswith(TECH + "?utm_source=newsletter")
     client.get(first[0].removeprefix("https://news.example.org"))
-    other = _links(readers, "r1@example.org")
+    other = copy_links(readers, "r1@example.org")
     assert other[0] != first[0]  # each copy its own link
     client.get(other[0].removeprefix("https://news.example.org"))
     status = _status(readers, issue_id)
@@ -84,9 +61,9 @@ def test_click_redirects_to_the_article_and_counts(readers: Services) -> None:
 def test_tampered_and_foreign_click_tokens_get_a_400_page(readers: Services) -> None:
     """A changed token, a token naming an article of another issue, a token of another
     purpose: a 400 page, never a redirect, nothing counted."""
-    issue_id = _sent_issue(readers, 1)
+    issue_id = sent_issue(readers, 1)
     client = client_for(readers)
-    path = _links(readers, "r0@example.org")[0].removeprefix("https://news.example.org")
+    path = copy_links(readers, "r0@example.org")[0].removeprefix("https://news.example.org")
     body, _, signature = path.removeprefix("/c/").partition(".")
     tampered = f"/c/{body[:-2]}AA.{signature}"
     store = readers.store
@@ -111,9 +88,9 @@ def test_tampered_and_foreign_click_tokens_get_a_400_page(readers: Services) -> 
 def test_sendgrid_clicks_merge_without_double_counting(readers: Services) -> None:
     """With SendGrid's click tracking on, one click reaches both SendGrid and /c/: counted
     once. A SendGrid click our links missed still counts; one on a URL outside the issue not."""
-    issue_id = _sent_issue(readers)
+    issue_id = sent_issue(readers)
     client = client_for(readers)
-    mine = _links(readers, "r0@example.org")[0]
+    mine = copy_links(readers, "r0@example.org")[0]
     client.get(mine.removeprefix("https://news.example.org"))
     deliveries = {copy.recipient.email: copy.recipient.delivery_id for copy in memory(readers).sent}
 

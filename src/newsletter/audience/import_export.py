@@ -223,7 +223,8 @@ def export_csv(audience: Audience) -> Iterator[str]:
 
 def export_personal_data(audience: Audience, email: str) -> str:
     """Everything kept about one reader, consent record included (GDPR access), as CSV rows
-    `field,value`: the subscriber row, then one row per issue they were sent."""
+    `field,value`: the subscriber row and their sections, then one row per issue they were
+    sent and one per link they clicked."""
     address = normalise_address(email)
     data = audience.subscribers.personal_data(address)
     if data is None:
@@ -233,16 +234,23 @@ def export_personal_data(audience: Audience, email: str) -> str:
             )
         raise UsageError(f"{address} is not on the list")
     copies = data.pop("deliveries")
+    clicked = data.pop("clicks")
+    sections = data.pop("sections")
     data.pop("id", None)
     rows = [["field", "value"]]
     rows += [[key, _cell(value)] for key, value in data.items()]
-    assert isinstance(copies, list)
+    assert isinstance(copies, list) and isinstance(clicked, list) and isinstance(sections, list)
+    rows.append(["sections", ",".join(sections) or "(toutes)"])
     for copy in copies:
         rows.append(
             [
                 f"issue {copy['number']}",
                 f"{copy['state']} {_cell(copy['updated_at'])}: {copy['subject']}".strip(),
             ]
+        )
+    for click in clicked:
+        rows.append(
+            [f"click issue {click['number']}", f"{_cell(click['clicked_at'])} {click['url']}"]
         )
     return write_rows(rows)
 
