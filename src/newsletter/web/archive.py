@@ -17,8 +17,9 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment
 
 from newsletter.curate.states import is_published
-from newsletter.domain.model import Issue, Recipient, RenderedMessage
+from newsletter.domain.model import CLICK_PREFIX, Issue, Recipient, RenderedMessage
 from newsletter.render.personalise import personalise
+from newsletter.render.renderer import article_url
 from newsletter.runtime.wiring import Services
 from newsletter.web.guard import Policy, declare
 from newsletter.web.params import RowId
@@ -26,14 +27,18 @@ from newsletter.web.params import RowId
 FEED_SIZE = 30
 
 
-def public_copy(message: RenderedMessage, base_url: str) -> tuple[str, str]:
-    """The message's HTML and text with neutral values in place of personal ones."""
+def public_copy(
+    message: RenderedMessage, base_url: str, links: tuple[tuple[str, str], ...] = ()
+) -> tuple[str, str]:
+    """The message's HTML and text with neutral values in place of personal ones; `links`
+    fills the click markers of a tracked render with the articles' own links."""
     neutral = Recipient(
         delivery_id=0,
         subscriber_id=0,
         email="",
         name=None,
         unsubscribe_url=f"{base_url}/subscribe",
+        extra=links,
     )
     copy = personalise(message, neutral)
     return copy.html, copy.text
@@ -104,7 +109,15 @@ def feed(request: Request) -> Response:
 def web_version(request: Request, issue_id: RowId) -> HTMLResponse:
     services = _services(request)
     message = _sent_message(services, issue_id)
-    html, _ = public_copy(message, services.config.settings.newsletter.base_url)
+    settings = services.config.settings
+    issue = services.store.issues.get(issue_id)
+    assert issue is not None
+    links = tuple(
+        (f"{CLICK_PREFIX}{item.article.id}", url)
+        for item in issue.items
+        if (url := article_url(item.article.url, issue.number, settings.newsletter.name, settings))
+    )
+    html, _ = public_copy(message, settings.newsletter.base_url, links)
     declare(request, ARCHIVE_PAGE)
     return HTMLResponse(html)
 
