@@ -125,9 +125,11 @@ def memory(services: Services) -> MemoryProvider:
 
 
 def sent_issue(services: Services, count: int = 2) -> int:
-    """An issue sent to `count` readers of every section, with click links."""
+    """An issue sent, with click links, to the readers there are and `count` new readers
+    of every section."""
     issue_id = make_sectioned_issue(services)
-    bulk_readers(services, (), count, 0)
+    if count:
+        bulk_readers(services, (), count, 0)
     send_issue(services, issue_id, render=CountingRender(services), sleep=lambda _s: None)
     return issue_id
 

@@ -3,8 +3,10 @@ merged clicks and the provider events (store), made into figures (domain.results
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from newsletter.domain.learning import click_rates
 from newsletter.domain.model import DeliveryCounts
 from newsletter.domain.results import Figures, figures
 from newsletter.runtime.wiring import Services
@@ -56,3 +58,17 @@ def issue_results(services: Services, counts: DeliveryCounts) -> dict[str, Any]:
             for link in found.links
         ],
     }
+
+
+LEARNING_PERIOD = timedelta(days=90)
+
+
+def feed_click_rates(services: Services, now: datetime) -> dict[str, float]:
+    """Smoothed click rate per feed over the issues of the last 90 days (for the ranking:
+    `newsletter.domain.learning.click_weights` of it is a score multiplier per feed)."""
+    return click_rates(services.store.clicks.per_source(now - LEARNING_PERIOD))
+
+
+def section_click_rates(services: Services, now: datetime) -> dict[str, float]:
+    """Smoothed click rate per section over the issues of the last 90 days."""
+    return click_rates(services.store.clicks.per_section(now - LEARNING_PERIOD))

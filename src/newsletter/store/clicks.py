@@ -183,7 +183,7 @@ class ClickRepository:
 
     def per_source(self, since: datetime) -> dict[str, tuple[int, int]]:
         """(readers who clicked, copies sent) per feed name, over the issues sent since
-        `since`: what `newsletter.curate.learning.click_rates` turns into rates."""
+        `since`: what `newsletter.domain.learning.click_rates` turns into rates."""
         return self._per(feeds.c.name, since)
 
     def per_section(self, since: datetime) -> dict[str, tuple[int, int]]:
@@ -209,14 +209,15 @@ class ClickRepository:
                 )
                 .group_by(items.c.key)
             ).all()
-            copies: dict[int, int] = dict(
-                connection.execute(
+            copies = {
+                int(issue_id): int(count)
+                for issue_id, count in connection.execute(
                     select(deliveries.c.issue_id, func.count())
                     .join(issues, issues.c.id == deliveries.c.issue_id)
                     .where(sent_issues, deliveries.c.state == "sent")
                     .group_by(deliveries.c.issue_id)
-                ).tuples()
-            )
+                )
+            }
             shown = connection.execute(select(items.c.key, items.c.issue_id).distinct()).all()
         exposed: dict[str, int] = defaultdict(int)
         for name, issue_id in shown:

@@ -7,11 +7,11 @@ enhances forms that work without it. One module-level router per concern, all in
 
 from __future__ import annotations
 
-from newsletter.web.desk import auth, dashboard, inbox, issues, preview, subscribers
+from newsletter.web.desk import auth, dashboard, inbox, issues, preview, results, subscribers
 
 # In this order where paths overlap: `/desk/issues/draft` before `/desk/issues/{issue_id}`.
 ROUTERS = tuple(
-    concern.router for concern in (auth, dashboard, inbox, issues, preview, subscribers)
+    concern.router for concern in (auth, dashboard, inbox, issues, preview, results, subscribers)
 )
 
 __all__ = ["ROUTERS"]
