@@ -24,7 +24,7 @@ from lxml import html as lxml_html
 
 from newsletter.domain.errors import RenderError
 from newsletter.domain.images import ImageSize, display_box, image_size
-from newsletter.domain.links import http_url, with_utm
+from newsletter.domain.links import article_url, http_url
 from newsletter.domain.model import Issue, IssueItem, Placeholders, RenderedMessage
 from newsletter.domain.settings import Settings
 from newsletter.render.clipping import clipping_warning as clipping_warning
@@ -345,17 +345,6 @@ def _absolute_links(root: Any, base_url: str, placeholders: Placeholders) -> Non
                 element.set(attribute, absolute)
 
 
-def article_url(url: str, number: int, name: str, settings: Settings) -> str | None:
-    """An article's link as readers get it: absolute http(s) only, with the UTM parameters
-    of `[links]` (the /c/ redirect sends readers there too)."""
-    checked = http_url(url)
-    links = settings.links
-    if checked and links.utm:
-        campaign = links.utm_campaign.format(name=name, number=number)
-        checked = with_utm(checked, links.utm_source, links.utm_medium, _slug(campaign))
-    return checked
-
-
 def _has_scheme(value: str) -> bool:
     try:
         return bool(urlsplit(value).scheme)
@@ -368,8 +357,3 @@ def _joined(base: str, value: str) -> str | None:
         return http_url(urljoin(base, value))
     except ValueError:
         return None
-
-
-def _slug(text: str) -> str:
-    kept = "".join(ch if ch.isalnum() else "-" for ch in text.lower())
-    return "-".join(part for part in kept.split("-") if part)

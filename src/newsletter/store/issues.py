@@ -173,6 +173,17 @@ class IssueRepository:
             placeholders=Placeholders(row["rendered_placeholders"]),
         )
 
+    def latest_sent(self) -> Issue | None:
+        """The issue sent last, if any."""
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(issues.c.id)
+                .where(issues.c.state == IssueState.SENT)
+                .order_by(issues.c.sent_at.desc(), issues.c.id.desc())
+                .limit(1)
+            ).scalar()
+        return self.get(int(found)) if found is not None else None
+
     def freeze_segment_render(self, issue_id: int, segment: str, rendered: RenderedMessage) -> None:
         """Keep the render of one segment (readers who chose some sections); the first kept
         wins, so concurrent runs send the same email."""

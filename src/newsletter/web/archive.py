@@ -17,9 +17,9 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment
 
 from newsletter.curate.states import is_published
+from newsletter.domain.links import article_url
 from newsletter.domain.model import CLICK_PREFIX, Issue, Recipient, RenderedMessage
 from newsletter.render.personalise import personalise
-from newsletter.render.renderer import article_url
 from newsletter.runtime.wiring import Services
 from newsletter.web.guard import Policy, declare
 from newsletter.web.params import RowId

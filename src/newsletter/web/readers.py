@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from newsletter.audience import preferences as reader_preferences
 from newsletter.deliver.clicks import ClickLinks, follow
 from newsletter.domain.errors import TokenError
-from newsletter.render.renderer import article_url
+from newsletter.domain.links import article_url
 from newsletter.runtime.audience import audience_of
 from newsletter.web.links import bad_link, button_options
 from newsletter.web.public import HTML_PAGE, TOKEN_PARAM, Public, public_state
