@@ -154,3 +154,22 @@ def test_frozen_audience_keeps_the_choice_made_before_sending(readers: Services)
     (copy,) = memory(readers).sent
     assert "logiciel libre" in copy.copy.text and "carbone" not in copy.copy.text
     assert readers.store.deliveries.counts(issue_id)[DeliveryState.SENT] == 1
+
+
+def test_the_planned_render_of_issue_send_still_renders_each_segment(readers: Services) -> None:
+    """`issue send` hands send_issue the render it checked: that one for readers of every
+    section, a fresh render for each segment's part (never the whole issue to everyone)."""
+    from newsletter.deliver.prepare import prepare_send
+
+    issue_id = make_sectioned_issue(readers)
+    bulk_readers(readers, (), 1, 0)
+    bulk_readers(readers, ("Climat",), 1, 1)
+    render = CountingRender(readers)
+    store = readers.store
+    plan = prepare_send(issue_id, issues=store.issues, subscribers=store.subscribers, render=render)
+    assert plan.render is not None and len(render.issues) == 1
+    send_issue(readers, issue_id, render=plan.render, sleep=lambda _s: None)
+    assert len(render.issues) == 2
+    climat = memory(readers).to("r1@example.org")[0].copy.text
+    assert "carbone capturé" in climat and "logiciel libre" not in climat
+    assert "logiciel libre" in memory(readers).to("r0@example.org")[0].copy.text

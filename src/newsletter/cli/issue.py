@@ -14,6 +14,7 @@ from newsletter.domain.errors import UsageError
 
 if TYPE_CHECKING:
     from newsletter.domain.model import DeliveryCounts
+    from newsletter.runtime.wiring import Services
 
 
 @click.group()
@@ -188,7 +189,7 @@ def issue_send(
     """
     from newsletter.deliver.prepare import prepare_send
     from newsletter.runtime.sending import dry_run as run_dry
-    from newsletter.runtime.sending import send_issue
+    from newsletter.runtime.sending import renderer_of, send_issue
 
     with services() as svc:
         if dry_run:
@@ -205,7 +206,7 @@ def issue_send(
             issue_id,
             issues=svc.store.issues,
             subscribers=svc.store.subscribers,
-            render=svc.renderer.render_issue,
+            render=renderer_of(svc),
         )
         if plan.rendered is not None:
             warn_if_clipped(plan.rendered)
@@ -223,7 +224,7 @@ def issue_send(
                 progress=bar,
                 render=plan.render,
             )
-    data = _status_json(counts)
+        data = _status_json(svc, counts)
     emit(as_json, data, lambda: _print_status(data))
 
 
@@ -240,17 +241,22 @@ def issue_status(issue_id: int, as_json: bool) -> None:
         newsletter issue status 1 --json
     """
     from newsletter.curate import issues
-    from newsletter.runtime.results import issue_results
 
     with services() as svc:
         current = issues.get(svc.store.issues, issue_id)
         counts = svc.store.deliveries.status(issue_id, current.state)
-        results = issue_results(svc, counts)
-    data = {**_status_json(counts), **results}
+        data = _status_json(svc, counts)
     emit(as_json, data, lambda: _print_status(data))
 
 
-def _status_json(counts: DeliveryCounts) -> dict[str, Any]:
+def _status_json(svc: Services, counts: DeliveryCounts) -> dict[str, Any]:
+    """The ledger's counts and the issue's results (`issue send` and `issue status` alike)."""
+    from newsletter.runtime.results import issue_results
+
+    return {**_ledger_json(counts), **issue_results(svc, counts)}
+
+
+def _ledger_json(counts: DeliveryCounts) -> dict[str, Any]:
     return {
         "id": counts.id,
         "state": str(counts.state),

@@ -39,7 +39,7 @@ def send_issue(
         deliveries=services.store.deliveries,
         issues=services.store.issues,
         provider=lambda: services.provider,
-        render=render or _renderer_of(services),
+        render=render or renderer_of(services),
         unsubscribe_url=_unsubscribe_urls_of(services),
         clock=services.clock,
         stopping=services.stopping,
@@ -66,14 +66,15 @@ def dry_run(services: Services, issue_id: int, *, render: Render | None = None) 
         issues=store.issues,
         deliveries=store.deliveries,
         subscribers=store.subscribers,
-        render=render or _renderer_of(services),
+        render=render or renderer_of(services),
         unsubscribe_url=_unsubscribe_urls_of(services),
         sender=sender_of(services.config),
     )
 
 
-def _renderer_of(services: Services) -> Render:
-    """The wiring's renderer, built only when a render is needed (premailer loads then)."""
+def renderer_of(services: Services) -> Render:
+    """The wiring's renderer as sending uses it (article links tracked when `[links]
+    track_clicks`), built only when a render is needed (premailer loads then)."""
 
     def render(issue: Issue) -> RenderedMessage:
         tracked = services.config.settings.links.track_clicks
