@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from click.testing import CliRunner
 
 from newsletter.cli import cli
+from newsletter.deliver import sender_of
 from newsletter.deliver.clicks import with_article
 from newsletter.deliver.events import apply_events, read_events
+from newsletter.deliver.memory import MemoryProvider
+from newsletter.domain.clock import FrozenClock
 from newsletter.domain.model import ArticleDraft
 from newsletter.domain.tokens import UNSUBSCRIBE
+from newsletter.runtime import wiring
+from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
 from newsletter.store.clicks import merge_sources
 from tests.desk_support import client_for
-from tests.readers_support import copy_links, memory, readers, sent_issue
+from tests.readers_support import (
+    SECTIONS_TOML,
+    bulk_readers,
+    copy_links,
+    make_sectioned_issue,
+    memory,
+    readers,
+    sent_issue,
+)
 
 __all__ = ["readers"]
 
@@ -127,3 +141,25 @@ def test_merge_takes_the_larger_source_per_reader_and_link() -> None:
     """Two sources seeing the same clicks count once; each reader and link apart."""
     rows = [(1, 9, 5, "link", 2), (1, 9, 5, "sendgrid", 1), (2, 8, 5, "sendgrid", 3)]
     assert merge_sources(rows) == {(1, 5): 2, (2, 5): 3}
+
+
+def test_without_click_tracking_copies_link_straight_to_articles(
+    make_config: Callable[..., Any], clock: FrozenClock
+) -> None:
+    """`[links] track_clicks = false`: the wiring's render leaves article links direct (UTM
+    only), no /c/ link in any copy, and the sign-up form does not mention click counting."""
+    config = make_config(extra=SECTIONS_TOML + "\n[links]\ntrack_clicks = false\n")
+    services = wiring.build(config, clock=clock, provider=MemoryProvider(sender_of(config)))
+    services.store.migrate()
+    try:
+        issue_id = make_sectioned_issue(services)
+        bulk_readers(services, (), 1, 0)
+        send_issue(services, issue_id, sleep=lambda _s: None)
+        copy = memory(services).to("r0@example.org")[0].copy
+        assert "/c/" not in copy.html + copy.text
+        assert "https://example.org/tech?utm_source=newsletter" in copy.text
+        assert "/preferences/" in copy.text  # the preferences link stays
+        form = client_for(services).get("/subscribe").text
+        assert "nous comptons" not in form
+    finally:
+        services.close()

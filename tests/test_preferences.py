@@ -143,3 +143,10 @@ def test_personal_export_has_sections_and_clicks_erasure_removes_them(readers: S
     _cli(readers, "subscribers", "remove", "r0@example.org")
     with readers.store.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(clicks)).scalar_one() == 0
+
+
+def test_sign_up_form_states_click_counting_when_tracked(readers: Services) -> None:
+    """`[links] track_clicks` (on by default): the consent text says links are counted."""
+    page = client_for(readers).get("/subscribe")
+    assert page.status_code == 200
+    assert "nous comptons ceux que les lecteurs ouvrent" in page.text

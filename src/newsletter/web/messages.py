@@ -17,6 +17,9 @@ ENGLISH: dict[str, str] = {
         "By subscribing you agree to receive {name} by email. We send you a confirmation "
         "email first; every issue has a link to unsubscribe at any time."
     ),
+    "consent_clicks": (
+        "Links to articles go through our site, so we count which ones readers open."
+    ),
     "submit": "Subscribe",
     "accepted_title": "Check your inbox",
     "accepted": (
@@ -81,6 +84,10 @@ FRENCH: dict[str, str] = {
         "En vous inscrivant, vous acceptez de recevoir {name} par e-mail. Nous vous envoyons "
         "d\u2019abord un e-mail de confirmation ; chaque envoi contient un lien pour vous "
         "désinscrire à tout moment."
+    ),
+    "consent_clicks": (
+        "Les liens vers les articles passent par notre site\u00a0: nous comptons ceux que "
+        "les lecteurs ouvrent."
     ),
     "submit": "Je m\u2019inscris",
     "accepted_title": "Vérifiez votre boîte de réception",
