@@ -163,3 +163,34 @@ def test_without_click_tracking_copies_link_straight_to_articles(
         assert "nous comptons" not in form
     finally:
         services.close()
+
+
+def test_sendgrid_personalizations_carry_each_copys_click_links(readers: Services) -> None:
+    """With SendGrid, each personalization substitutes the copy's own signed /c/ links and its
+    preferences link for the render's markers (SendGrid fills them in itself)."""
+    from newsletter.deliver.segments import CopyLinks
+    from newsletter.deliver.sendgrid import SendgridProvider
+    from newsletter.domain.model import Recipient
+
+    issue_id = make_sectioned_issue(readers)
+    issue = readers.store.issues.get(issue_id)
+    assert issue is not None
+    message = readers.renderer.render_issue(issue, tracked=True)
+    links = CopyLinks(signer=lambda: readers.signer, base_url="https://news.example.org")
+    unsubscribe = "https://news.example.org/unsubscribe/tok.sig"
+    recipients = [
+        Recipient(n, n, f"r{n}@example.org", None, unsubscribe, links(n, unsubscribe, message))
+        for n in (7, 8)
+    ]
+    provider = SendgridProvider(sender=sender_of(readers.config), api_key="k")
+    payload = provider.payload(message, recipients)
+    markers = [item.article.id for item in issue.items]
+    for delivery_id, personalization in zip((7, 8), payload["personalizations"], strict=True):
+        subs = personalization["substitutions"]
+        assert subs[message.placeholders.preferences_url].endswith("/preferences/tok.sig")
+        for article_id in markers:
+            url = subs[message.placeholders.click(article_id)]
+            token = url.removeprefix("https://news.example.org/c/")
+            assert readers.signer.verify_click(token) == (delivery_id, article_id)
+    shared = json.dumps(payload["content"])
+    assert message.placeholders.click(markers[0]) in shared and "/c/" not in shared
