@@ -173,3 +173,20 @@ def test_the_planned_render_of_issue_send_still_renders_each_segment(readers: Se
     climat = memory(readers).to("r1@example.org")[0].copy.text
     assert "carbone capturé" in climat and "logiciel libre" not in climat
     assert "logiciel libre" in memory(readers).to("r0@example.org")[0].copy.text
+
+
+def test_dry_run_counts_skipped_readers_and_renders_per_segment(readers: Services) -> None:
+    """`issue send --dry-run` builds each reader's copy with their segment's render and counts
+    the readers who would be skipped; nothing changes."""
+    from newsletter.runtime.sending import dry_run
+
+    issue_id = make_sectioned_issue(readers)
+    bulk_readers(readers, (), 2, 0)
+    bulk_readers(readers, ("Tech",), 2, 2)
+    bulk_readers(readers, ("Sport",), 3, 4)
+    render = CountingRender(readers)
+    report = dry_run(readers, issue_id, render=render)
+    assert (report.would_send, report.copies_built, report.would_skip) == (4, 4, 3)
+    assert sorted(len(issue.items) for issue in render.issues) == [1, 2]
+    assert readers.store.deliveries.counts(issue_id)[DeliveryState.PENDING] == 0
+    assert memory(readers).sent == []
