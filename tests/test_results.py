@@ -120,3 +120,16 @@ def test_provider_events_fill_the_figures(readers: Services) -> None:
     found = readers.store.clicks.results(issue_id)
     assert found.events["open"] == 1 and found.events["delivered"] == 2
     assert found.events["spamreport"] == 1 and found.events["bounce"] == 1
+
+
+def test_desk_subscribers_list_shows_sections(readers: Services) -> None:
+    """The desk's subscriber list says which sections each reader takes ("toutes": all)."""
+    from tests.readers_support import bulk_readers
+
+    bulk_readers(readers, ("Climat",), 1, 0)
+    bulk_readers(readers, (), 1, 1)
+    client, _ = logged_in(readers)
+    page = client.get("/desk/subscribers").text
+    rows = {line.split("</td>")[0]: line for line in page.split("<tr><td>")[1:]}
+    assert '<td class="small">Climat</td>' in rows["r0@example.org"]
+    assert '<td class="small">toutes</td>' in rows["r1@example.org"]
