@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from newsletter.domain.model import ConsentMethod, ConsentRecord, SubscriberStatus
 from newsletter.runtime.audience import outbox_mailer
 from newsletter.runtime.wiring import Services
@@ -41,3 +43,21 @@ def test_welcome_says_when_the_next_issue_comes(readers: Services) -> None:
     html, text = _welcome_of(readers, "lea@example.org")
     assert "Le prochain numéro arrive le lundi 30\u00a0novembre 2026" in text
     assert "lundi 30\u00a0novembre 2026" in html
+
+
+def test_welcome_with_latest_issue_screenshot(readers: Services, tmp_path: Path) -> None:
+    """The welcome email with the latest issue, screenshotted at phone and desktop widths for
+    the test artefacts (looked at before calling it done)."""
+    import shutil
+
+    import pytest
+
+    if shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed")
+    from newsletter.render.screenshot import screenshot_html
+
+    sent_issue(readers, 1)
+    html, _ = _welcome_of(readers, "lea@example.org")
+    paths = screenshot_html(html, tmp_path / "welcome.png")
+    assert paths and all(path.stat().st_size > 0 for path in paths)
+    print(f"screenshots: {paths}")
