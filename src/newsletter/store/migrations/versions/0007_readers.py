@@ -6,7 +6,7 @@
 `clicks`: one row per click on an article link, by source (the /c/ redirect or the provider).
 
 Revision ID: 0007_readers
-Revises: 0004_mail
+Revises: 0007_ledger
 Create Date: 2026-11-28 11:40:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_readers"
-down_revision = "0004_mail"
+down_revision = "0007_ledger"
 branch_labels = None
 depends_on = None
 
