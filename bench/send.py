@@ -3,8 +3,9 @@
 (a) 100,000 subscribers: the number of HTTP requests (target: one per 1,000) and the
     end-to-end time of `send_issue` (ledger claims and updates, tokens, payloads, HTTP)
     against a bare loop doing the same work but the ledger: signing the same unsubscribe
-    tokens, building the same payloads with the provider, serialising them and POSTing them
-    through the same HTTP stack (urllib, as the SendGrid SDK, a connection per request).
+    and click tokens (12 tracked articles per copy, and the preferences link), building the
+    same payloads with the provider, serialising them and POSTing them through the same HTTP
+    stack (urllib, as the SendGrid SDK, a connection per request).
     Target ratio <= 2. The ratio to the POSTs alone is printed beside it.
 (b) 1,000,000 subscribers: the peak RSS of a separate process running the whole send
     (`newsletter issue send`, as in production). Target < 300 MB.
@@ -41,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from targets import Targets  # noqa: E402
 
 from delivery_helpers import write_sendgrid_config  # noqa: E402
+from newsletter.deliver.segments import CopyLinks  # noqa: E402
 from newsletter.deliver.sendgrid import SendgridProvider  # noqa: E402
 from newsletter.domain.model import (  # noqa: E402
     ArticleDraft,
@@ -299,13 +301,16 @@ def digest(issue_id: int) -> RenderedMessage:
         '<h2 style="font-size:20px;margin:12px 0">La start-up française lève 12 millions</h2>'
         '<p style="font-size:15px;line-height:1.5">Résumé de l\'article, écrit par la rédaction '
         "pour présenter la levée de fonds et ses enjeux pour l'écosystème.</p>"
-        '<a href="https://example.org/a" style="color:#e4003a">Lire l\'article</a></td></tr>'
+        '<a href="{link}" style="color:#e4003a">Lire l\'article</a></td></tr>'
     )
     spelled = Placeholders.fresh()
+    # Tracked links, as `[links] track_clicks` (the default) renders them: 12 articles.
+    cards = "".join(article.format(link=spelled.click(i % 12 + 1)) for i in range(80))
     html = (
         f"<html><body><p>Bonjour {spelled.name}</p><table>"
-        + article * 80
-        + f'</table><a href="{spelled.unsubscribe_url}">Se désinscrire</a></body></html>'
+        + cards
+        + f'</table><a href="{spelled.unsubscribe_url}">Se désinscrire</a>'
+        + f'<a href="{spelled.preferences_url}">Mes rubriques</a></body></html>'
     )
     text = f"Bonjour {spelled.name}\n" + "La start-up lève 12 millions. Résumé.\n" * 80
     return RenderedMessage(
@@ -325,6 +330,8 @@ def build_payloads(services: wiring.Services, issue_id: int) -> list[bytes]:
     message = services.store.issues.frozen_render(issue_id)
     assert message is not None
     unsubscribe_url = unsubscribe_urls(services)  # as the send signs them
+    base_url = services.config.settings.newsletter.base_url
+    copy_links = CopyLinks(signer=lambda: services.signer, base_url=base_url)
     bodies: list[bytes] = []
     with services.store.engine.connect() as connection:
         rows = connection.execute(
@@ -334,13 +341,15 @@ def build_payloads(services: wiring.Services, issue_id: int) -> list[bytes]:
         ).mappings()
         batch: list[Recipient] = []
         for row in rows:
+            unsubscribe = unsubscribe_url(row["subscriber_id"])
             batch.append(
                 Recipient(
                     row["id"],
                     row["subscriber_id"],
                     row["email"],
                     row["name"],
-                    unsubscribe_url(row["subscriber_id"]),
+                    unsubscribe,
+                    copy_links(row["id"], unsubscribe, message),
                 )
             )
             if len(batch) == RECIPIENTS_PER_REQUEST:

@@ -168,7 +168,8 @@ def test_editor_titles_and_summaries_win(renderer: Renderer) -> None:
 
 
 def test_every_link_is_absolute_https_base_url_or_placeholder(digest: RenderedMessage) -> None:
-    """href/src values: https, the configured base URL, or the unsubscribe placeholder."""
+    """href/src values: https, the configured base URL, or the unsubscribe and preferences
+    placeholders."""
     for element in parse(digest.html).iter():
         for attribute in ("href", "src"):
             value = element.get(attribute) if isinstance(element.tag, str) else None
@@ -177,7 +178,7 @@ def test_every_link_is_absolute_https_base_url_or_placeholder(digest: RenderedMe
             assert (
                 value.startswith("https://")
                 or value.startswith(BASE_URL)
-                or value == UNSUBSCRIBE_URL
+                or value in (UNSUBSCRIBE_URL, digest.placeholders.preferences_url)
             ), value
 
 

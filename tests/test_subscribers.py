@@ -199,13 +199,15 @@ def test_list_status_and_export(services: Services, tmp_path: Path) -> None:
     exported = _cli(services, "subscribers", "export", "--out", str(out))
 
     assert json.loads(listed.output) == {
-        "subscribers": [{"email": "p@example.org", "name": None, "status": "pending"}]
+        "subscribers": [
+            {"email": "p@example.org", "name": None, "status": "pending", "sections": []}
+        ]
     }
     assert exported.exit_code == 0
     assert out.read_text().splitlines() == [
-        "email,name,status",
-        "a@example.org,A,active",
-        "p@example.org,,pending",
+        "email,name,status,sections",
+        "a@example.org,A,active,",
+        "p@example.org,,pending,",
     ]
 
 

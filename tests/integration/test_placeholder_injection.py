@@ -77,15 +77,17 @@ def hostile(
 
 
 def assert_not_injected(html: str, text: str, token: str) -> None:
-    """The reader's token only in the real unsubscribe link; the name nowhere (the digest does
-    not show it); the attacker's text shown as written."""
+    """The reader's token only in the real unsubscribe and preferences links; the name
+    nowhere (the digest does not show it); the attacker's text shown as written."""
     for value in re.findall(r'(?:href|src)="([^"]*)"', html):
         if token in value:
-            assert re.search(rf"/unsubscribe/{re.escape(token)}$", value), value
+            assert re.search(rf"/(unsubscribe|preferences)/{re.escape(token)}$", value), value
         if value.startswith(EVIL):
             assert token not in value and "unsubscribe/" not in value, value
-    assert html.count(token) == html.count(f"/unsubscribe/{token}")
-    assert text.count(token) == text.count(f"/unsubscribe/{token}")
+            assert "preferences/" not in value, value
+    for part in (html, text):
+        links = part.count(f"/unsubscribe/{token}") + part.count(f"/preferences/{token}")
+        assert part.count(token) == links
     assert READER_NAME not in html and "Zoé" not in text
     assert "%%unsubscribe_url%%" in text and "%%name%%" in text  # shown, never filled
 

@@ -23,6 +23,7 @@ class SignupRules:
     resend_after: timedelta  # at most one confirmation email per this
     policy: AddressPolicy
     timezone: ZoneInfo  # an imported `consent_at` without an offset is local time here
+    sections: tuple[str, ...] = ()  # the newsletter's sections, which readers may choose
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from newsletter.audience.csvfile import (
 from newsletter.audience.dependencies import Audience
 from newsletter.domain.errors import InvalidAddress, NewsletterError, UsageError
 from newsletter.domain.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
+from newsletter.domain.segments import parse_sections_option
 
 
 def load_csv(path: Path, limits: CsvLimits = DEFAULT_LIMITS) -> CsvTable:
@@ -107,8 +108,9 @@ def import_csv(
     pending: bool = False,
     force_resubscribe: bool = False,
 ) -> ImportReport:
-    """Import the rows of a CSV (`email` required; `name`, `consent_at`, `consent_source`
-    optional), row by row, each recorded as imported from `file` by `by`.
+    """Import the rows of a CSV (`email` required; `name`, `sections` ("A,B": the sections a
+    new subscriber receives; empty: every section), `consent_at`, `consent_source` optional),
+    row by row, each recorded as imported from `file` by `by`.
 
     An address that left the list (unsubscribed, bounced) is rejected unless
     `force_resubscribe`; a complained one always is: only its owner's confirmation brings it
@@ -123,6 +125,9 @@ def import_csv(
         try:
             address = normalise_address(live(row.cells.get("email", "")))
             name = clean_name(live(row.cells.get("name", "")) or None)
+            sections = parse_sections_option(
+                live(row.cells.get("sections", "")), audience.rules.sections
+            )
             given_at = _consent_date(row.cells.get("consent_at", ""), zone, now)
             consent = ConsentRecord(
                 ConsentMethod.IMPORT,
@@ -132,13 +137,15 @@ def import_csv(
                 by=by,
                 file=file,
             )
-        except InvalidAddress as exc:
+        except (InvalidAddress, UsageError) as exc:
             report.rejected.append((row.line, str(exc)))
             continue
         if audience.subscribers.is_suppressed(address):
             report.rejected.append((row.line, f"{address} is suppressed (erased on request)"))
             continue
-        subscriber, created = audience.subscribers.add(address, name, status, now, consent=consent)
+        subscriber, created = audience.subscribers.add(
+            address, name, status, now, consent=consent, sections=sections
+        )
         if created:
             report.added += 1
             continue
@@ -201,11 +208,13 @@ def _resubscribe(
 
 
 def export_csv(audience: Audience) -> Iterator[str]:
-    """The list as CSV lines (email, name, status), streamed; every cell inert for spreadsheets."""
-    yield write_rows([["email", "name", "status"]])
+    """The list as CSV lines (email, name, status, sections), streamed; every cell inert for
+    spreadsheets. `sections` is empty for readers of every section."""
+    yield write_rows([["email", "name", "status", "sections"]])
     page: list[list[str]] = []
     for subscriber in audience.subscribers.iter():
-        page.append([subscriber.email, subscriber.name or "", str(subscriber.status)])
+        sections = ",".join(subscriber.sections)
+        page.append([subscriber.email, subscriber.name or "", str(subscriber.status), sections])
         if len(page) == 1000:
             yield write_rows(page)
             page = []
@@ -215,7 +224,8 @@ def export_csv(audience: Audience) -> Iterator[str]:
 
 def export_personal_data(audience: Audience, email: str) -> str:
     """Everything kept about one reader, consent record included (GDPR access), as CSV rows
-    `field,value`: the subscriber row, then one row per issue they were sent."""
+    `field,value`: the subscriber row and their sections, then one row per issue they were
+    sent and one per link they clicked."""
     address = normalise_address(email)
     data = audience.subscribers.personal_data(address)
     if data is None:
@@ -225,16 +235,23 @@ def export_personal_data(audience: Audience, email: str) -> str:
             )
         raise UsageError(f"{address} is not on the list")
     copies = data.pop("deliveries")
+    clicked = data.pop("clicks")
+    sections = data.pop("sections")
     data.pop("id", None)
     rows = [["field", "value"]]
     rows += [[key, _cell(value)] for key, value in data.items()]
-    assert isinstance(copies, list)
+    assert isinstance(copies, list) and isinstance(clicked, list) and isinstance(sections, list)
+    rows.append(["sections", ",".join(sections) or "(toutes)"])
     for copy in copies:
         rows.append(
             [
                 f"issue {copy['number']}",
                 f"{copy['state']} {_cell(copy['updated_at'])}: {copy['subject']}".strip(),
             ]
+        )
+    for click in clicked:
+        rows.append(
+            [f"click issue {click['number']}", f"{_cell(click['clicked_at'])} {click['url']}"]
         )
     return write_rows(rows)
 

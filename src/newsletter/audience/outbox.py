@@ -55,6 +55,20 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class LatestIssue:
+    """The latest sent issue, as the welcome email shows it to a new reader."""
+
+    number: int
+    subject: str
+    url: str  # its web version
+    stories: tuple[tuple[str, str, str], ...]  # (title, link, source) of each article
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True)
 class MailerParts:
     """The Mailer's dependencies, passed in by the wiring (runtime/audience.py)."""
 
@@ -66,6 +80,9 @@ class MailerParts:
     clock: Clock
     unsubscribe_url: Callable[[int], str]  # subscriber id -> their signed unsubscribe link
     settings: MailSettings
+    # For the welcome email: the latest sent issue, else when the next one comes (a phrase).
+    latest: Callable[[], LatestIssue | None] = _nothing
+    next_issue: Callable[[], str | None] = _nothing
 
 
 class Mailer:
@@ -74,7 +91,8 @@ class Mailer:
     def __init__(self, parts: MailerParts, worker: str | None = None) -> None:
         self.parts = parts
         self.worker = worker or default_worker()
-        self._templates: dict[tuple[str, bool], RenderedMessage | None] = {}
+        # By kind, whether named, and (welcome) the latest issue's number it shows.
+        self._templates: dict[tuple[str, bool, int], RenderedMessage | None] = {}
 
     def render(
         self, kind: str, context: Mapping[str, object], placeholders: Placeholders
@@ -160,13 +178,13 @@ class Mailer:
         if item.kind == CONFIRM:
             now = self.parts.clock()
             token = self.parts.signer().sign(CONFIRM_PURPOSE, item.subscriber_id, now)
-        template = self._template(item.kind, bool(item.name))
+        welcome = self._welcome() if item.kind == WELCOME else {}
+        template = self._template(item.kind, bool(item.name), welcome)
         if template is None:
             placeholders = Placeholders.fresh()
             name = reader_name(item.name) or None
-            return self.render(
-                item.kind, self._context(item.kind, token, name, placeholders), placeholders
-            )
+            context = self._context(item.kind, token, name, placeholders)
+            return self.render(item.kind, {**context, **welcome}, placeholders)
         if item.kind != CONFIRM:
             return template
         return replace(
@@ -175,12 +193,20 @@ class Mailer:
             text=template.text.replace(CONFIRM_TOKEN, token),
         )
 
-    def _template(self, kind: str, has_name: bool) -> RenderedMessage | None:
-        key = (kind, has_name)
+    def _welcome(self) -> dict[str, object]:
+        """What the welcome email adds: the latest sent issue, or when the next one comes."""
+        latest = self.parts.latest()
+        return {"latest": latest, "next_issue": None if latest else self.parts.next_issue()}
+
+    def _template(
+        self, kind: str, has_name: bool, welcome: Mapping[str, object]
+    ) -> RenderedMessage | None:
+        latest = welcome.get("latest")
+        key = (kind, has_name, latest.number if isinstance(latest, LatestIssue) else 0)
         if key not in self._templates:
             placeholders = Placeholders.fresh()
             name = placeholders.name if has_name else None
-            context = self._context(kind, CONFIRM_TOKEN, name, placeholders)
+            context = {**self._context(kind, CONFIRM_TOKEN, name, placeholders), **welcome}
             rendered = self.render(kind, context, placeholders)
             self._templates[key] = rendered if _placeholders_intact(rendered, kind) else None
         return self._templates[key]

@@ -25,6 +25,7 @@ from newsletter.audience.addresses import check_policy, clean_name, normalise_ad
 from newsletter.audience.dependencies import Audience
 from newsletter.domain.errors import UsageError
 from newsletter.domain.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
+from newsletter.domain.segments import parse_sections_option
 from newsletter.store.subscribers import SignupOutcome
 
 
@@ -74,14 +75,19 @@ def add(
     *,
     by: str = "cli",
     source: str = "cli",
+    sections: str = "",
 ) -> tuple[Subscriber, bool]:
     """An editor adds a subscriber: active when they vouch for consent, else pending (and owed a
-    confirmation email). `by` (the editor, or the OS user) and `source` (desk, cli) are kept as
-    the consent record of a new subscriber."""
+        confirmation email). `by` (the editor, or the OS user) and `source` (desk, cli) are kept as
+        the consent record of a new subscriber. `sections`: "A,B", the sections they receive (every
+    section when empty); an unknown section is a UsageError."""
     address = normalise_address(email)
+    chosen = parse_sections_option(sections, audience.rules.sections)
     if audience.subscribers.is_suppressed(address):
         raise UsageError(f"{address} was erased at its owner's request and stays suppressed")
     status = SubscriberStatus.ACTIVE if confirmed else SubscriberStatus.PENDING
     now = audience.clock()
     consent = ConsentRecord(ConsentMethod.EDITOR, recorded_at=now, source=source, by=by)
-    return audience.subscribers.add(address, clean_name(name), status, now, consent=consent)
+    return audience.subscribers.add(
+        address, clean_name(name), status, now, consent=consent, sections=chosen
+    )

@@ -14,6 +14,7 @@ from newsletter.domain.errors import UsageError
 
 if TYPE_CHECKING:
     from newsletter.domain.model import DeliveryCounts
+    from newsletter.runtime.wiring import Services
 
 
 @click.group()
@@ -239,7 +240,7 @@ def issue_send(
     """
     from newsletter.deliver.prepare import prepare_send
     from newsletter.runtime.sending import dry_run as run_dry
-    from newsletter.runtime.sending import send_issue
+    from newsletter.runtime.sending import renderer_of, send_issue
 
     with services() as svc:
         if dry_run:
@@ -256,7 +257,7 @@ def issue_send(
             issue_id,
             issues=svc.store.issues,
             subscribers=svc.store.subscribers,
-            render=svc.renderer.render_issue,
+            render=renderer_of(svc),
         )
         if plan.rendered is not None:
             warn_if_clipped(plan.rendered)
@@ -274,7 +275,7 @@ def issue_send(
                 progress=bar,
                 render=plan.render,
             )
-    data = _status_json(counts)
+        data = _status_json(svc, counts)
     emit(as_json, data, lambda: _print_status(data))
 
 
@@ -283,7 +284,8 @@ def issue_send(
 @json_option
 @click.argument("issue_id", type=int)
 def issue_status(issue_id: int, as_json: bool) -> None:
-    """Delivery counts of an issue.
+    """Delivery counts and results of an issue: opens (unreliable: privacy proxies open
+    everything), clicks, unique clicks, unsubscriptions, bounces, complaints, clicks per link.
 
     \b
     Example:
@@ -294,11 +296,18 @@ def issue_status(issue_id: int, as_json: bool) -> None:
     with services() as svc:
         current = issues.get(svc.store.issues, issue_id)
         counts = svc.store.deliveries.status(issue_id, current.state)
-    data = _status_json(counts)
+        data = _status_json(svc, counts)
     emit(as_json, data, lambda: _print_status(data))
 
 
-def _status_json(counts: DeliveryCounts) -> dict[str, Any]:
+def _status_json(svc: Services, counts: DeliveryCounts) -> dict[str, Any]:
+    """The ledger's counts and the issue's results (`issue send` and `issue status` alike)."""
+    from newsletter.runtime.results import issue_results
+
+    return {**_ledger_json(counts), **issue_results(svc, counts)}
+
+
+def _ledger_json(counts: DeliveryCounts) -> dict[str, Any]:
     return {
         "id": counts.id,
         "state": str(counts.state),
@@ -312,4 +321,7 @@ def _status_json(counts: DeliveryCounts) -> dict[str, Any]:
 
 
 def _print_status(data: dict[str, Any]) -> None:
-    table(f"issue {data['id']}: {data['state']}", list(data)[2:], [list(data.values())[2:]])
+    shown = {k: v for k, v in data.items() if isinstance(v, int) and k != "id"}
+    table(f"issue {data['id']}: {data['state']}", list(shown), [list(shown.values())])
+    for link in data.get("links", []):
+        click.echo(f"  {link['unique_clicks']:>5} {link['clicks']:>5}  {link['title'][:60]}")

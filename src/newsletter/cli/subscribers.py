@@ -30,7 +30,12 @@ def subscribers() -> None:
 @click.argument("email")
 @click.option("--name", default=None, help="The subscriber's name.")
 @click.option("--confirmed", is_flag=True, help="Active at once (you vouch for consent).")
-def subscribers_add(email: str, name: str | None, confirmed: bool) -> None:
+@click.option(
+    "--sections",
+    default="",
+    help='The sections they receive, comma-separated ("A,B"); every section when omitted.',
+)
+def subscribers_add(email: str, name: str | None, confirmed: bool, sections: str) -> None:
     """Add one subscriber (pending unless --confirmed); you are recorded as who added it.
 
     \b
@@ -42,7 +47,7 @@ def subscribers_add(email: str, name: str | None, confirmed: bool) -> None:
 
     with services() as svc:
         subscriber, created = subs.add(
-            audience_of(svc), email, name, confirmed, by=_os_user(), source="cli"
+            audience_of(svc), email, name, confirmed, by=_os_user(), source="cli", sections=sections
         )
     verb = "added" if created else "already known"
     click.echo(f"{subscriber.email}: {verb} ({subscriber.status})")
@@ -191,14 +196,28 @@ def subscribers_list(status: str | None, as_json: bool) -> None:
     with services() as svc:
         chosen = SubscriberStatus(status) if status else None
         rows = [
-            {"email": s.email, "name": s.name, "status": str(s.status)}
+            {
+                "email": s.email,
+                "name": s.name,
+                "status": str(s.status),
+                "sections": list(s.sections),
+            }
             for s in svc.store.subscribers.iter(chosen)
         ]
     emit(
         as_json,
         {"subscribers": rows},
-        lambda: table(None, ["email", "name", "status"], [list(r.values()) for r in rows]),
+        lambda: table(
+            None,
+            ["email", "name", "status", "sections"],
+            [[r["email"], r["name"], r["status"], _sections_cell(r["sections"])] for r in rows],
+        ),
     )
+
+
+def _sections_cell(sections: object) -> str:
+    """A subscriber's sections in the table: their names, or * for every section."""
+    return ", ".join(sections) if isinstance(sections, list) and sections else "*"
 
 
 @subscribers.command("remove")

@@ -10,6 +10,7 @@ from newsletter.deliver.base import Sender
 from newsletter.deliver.memory import MemoryProvider
 from newsletter.deliver.send import Render, render_for_sending, sendable_issue
 from newsletter.domain.model import IssueState, Recipient, RenderedMessage, SubscriberStatus
+from newsletter.domain.segments import EVERYTHING, for_segment, segment_key
 from newsletter.store.deliveries import DeliveryRepository
 from newsletter.store.issues import IssueRepository
 from newsletter.store.subscribers import SubscriberRepository
@@ -23,6 +24,7 @@ class DryRun:
     state: IssueState
     would_send: int
     copies_built: int
+    would_skip: int = 0  # readers whose sections have nothing this issue
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -31,6 +33,7 @@ class DryRun:
             "dry_run": True,
             "would_send": self.would_send,
             "copies_built": self.copies_built,
+            "would_skip": self.would_skip,
         }
 
 
@@ -53,11 +56,21 @@ def dry_run(
     if not can_start_sending(issue.state):
         pending = deliveries.status(issue_id, issue.state).pending
         return DryRun(issue_id, issue.state, would_send=pending, copies_built=0)
-    message = render_for_sending(render, issue)
+    # One render per segment (readers' sections), as the send makes them; None: skipped.
+    messages: dict[str, RenderedMessage | None] = {EVERYTHING: render_for_sending(render, issue)}
     provider = MemoryProvider(sender=sender, batch_size=100)
-    built = 0
-    batch: list[Recipient] = []
+    built = skipped = 0
+    batches: dict[str, list[Recipient]] = {}
     for subscriber in subscribers.iter(SubscriberStatus.ACTIVE):
+        key = segment_key(subscriber.sections)
+        if key not in messages:
+            part = for_segment(issue, key)
+            messages[key] = render_for_sending(render, part) if part.items else None
+        message = messages[key]
+        if message is None:
+            skipped += 1
+            continue
+        batch = batches.setdefault(key, [])
         batch.append(
             Recipient(
                 0, subscriber.id, subscriber.email, subscriber.name, unsubscribe_url(subscriber.id)
@@ -65,9 +78,12 @@ def dry_run(
         )
         if len(batch) == provider.batch_size:
             built += _build_in_memory(provider, message, batch)
-            batch = []
-    built += _build_in_memory(provider, message, batch)
-    return DryRun(issue_id, issue.state, would_send=built, copies_built=built)
+            batch.clear()
+    for key, batch in batches.items():
+        message = messages[key]
+        assert message is not None
+        built += _build_in_memory(provider, message, batch)
+    return DryRun(issue_id, issue.state, would_send=built, copies_built=built, would_skip=skipped)
 
 
 def _build_in_memory(

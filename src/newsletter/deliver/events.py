@@ -111,6 +111,7 @@ def to_event(raw: dict[str, Any]) -> ProviderEvent:
         delivery_id=_positive_int(raw.get("delivery_id")),
         issue_id=_positive_int(raw.get("issue_id")),
         reason=reason,
+        url=_text(raw.get("url")) if kind == "click" else None,
     )
 
 

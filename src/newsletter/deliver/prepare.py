@@ -25,12 +25,22 @@ class SendPlan:
     # None when neither exists (a send that died before freezing: send_issue renders again).
     rendered: RenderedMessage | None
     audience: int  # active subscribers: who the first send freezes as the audience
+    fresh: Render | None = None  # renders a segment's part of the issue (readers' sections)
 
     @property
     def render(self) -> Render | None:
-        """`send_issue`'s render function: the planned render, or None to let it render."""
-        rendered = self.rendered
-        return None if rendered is None else (lambda _issue: rendered)
+        """`send_issue`'s render function: the planned render for the issue itself (a
+        segment's part, with fewer items, is rendered fresh), or None to let it render."""
+        rendered, fresh = self.rendered, self.fresh
+        if rendered is None:
+            return None
+
+        def render(issue: Issue) -> RenderedMessage:
+            if fresh is None or issue.items == self.issue.items:
+                return rendered
+            return fresh(issue)
+
+        return render
 
 
 def prepare_send(
@@ -47,4 +57,4 @@ def prepare_send(
     rendered = issues.frozen_render(issue_id)
     if rendered is None and can_start_sending(issue.state):
         rendered = render(issue)
-    return SendPlan(issue, rendered, subscribers.count(SubscriberStatus.ACTIVE))
+    return SendPlan(issue, rendered, subscribers.count(SubscriberStatus.ACTIVE), render)

@@ -11,8 +11,10 @@ twice, and kills between requests leave nothing uncertain. Recipients are stream
 batch, never loaded whole.
 
 What each provider answer means for the ledger is decided in newsletter.deliver.decide (pure);
-this module does the I/O. It takes what it needs (`Sending`), never the whole application:
-newsletter.runtime.sending builds that from the wiring.
+this module does the I/O. Each batch holds the copies of one segment (readers who chose the
+same sections), sent with that segment's render (newsletter.deliver.segments). It takes what
+it needs (`Sending`), never the whole application: newsletter.runtime.sending builds that from
+the wiring.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from typing import Any, TypedDict
 from newsletter.curate.states import can_start_sending, sources_of
 from newsletter.deliver.base import Provider
 from newsletter.deliver.decide import Answer, Next, RetryPolicy, decide_batch
+from newsletter.deliver.segments import CopyValues, segment_messages
+from newsletter.deliver.segments import Render as Render
 from newsletter.deliver.workers import dead_local_workers, default_worker
 from newsletter.domain.clock import Clock
 from newsletter.domain.errors import (
@@ -49,8 +53,6 @@ from newsletter.domain.model import (
 from newsletter.domain.progress import NO_PROGRESS, Progress
 from newsletter.store.deliveries import ClaimedDelivery, DeliveryRepository
 from newsletter.store.issues import IssueRepository
-
-Render = Callable[[Issue], RenderedMessage]
 
 # How long a claimed batch belongs to its worker without news from it: a batch is claimed (again)
 # just before each provider call, so this only has to outlast one call.
@@ -71,6 +73,8 @@ class Sending:
     render: Render
     unsubscribe_url: Callable[[int], str]
     clock: Clock
+    # Each copy's further values (preferences and click links): deliver.segments.CopyLinks.
+    copy_values: CopyValues | None = None
     # Set when the whole process shuts down (`newsletter run`): stop after the batch in flight.
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -160,9 +164,9 @@ class _SendRun:
         )
         if resend_uncertain:
             deliveries.requeue_uncertain(self.issue_id, now)
-        message = self._message()
+        messages = self._messages()
         with _stop_on_signals(self._request_stop):
-            self._loop(provider, message, progress)
+            self._loop(provider, messages, progress)
         return self._finish()
 
     def _message(self) -> RenderedMessage:
@@ -177,7 +181,21 @@ class _SendRun:
             assert frozen is not None
         return frozen
 
-    def _loop(self, provider: Provider, message: RenderedMessage, progress: Progress) -> None:
+    def _messages(self) -> dict[str, RenderedMessage]:
+        """The frozen render of each segment with copies left (deliver.segments)."""
+        sending = self.sending
+        return segment_messages(
+            self.issue_id,
+            self._message(),
+            issues=sending.issues,
+            deliveries=sending.deliveries,
+            render=sending.render,
+            clock=sending.clock,
+        )
+
+    def _loop(
+        self, provider: Provider, messages: dict[str, RenderedMessage], progress: Progress
+    ) -> None:
         deliveries = self.sending.deliveries
         counts = self._counts()
         # Counted here batch by batch: re-counting the ledger after every batch would cost a
@@ -200,7 +218,10 @@ class _SendRun:
                 self._wait((due - now).total_seconds())
                 waited_until = due
                 continue
-            sent_in_all += self._send(provider, message, claimed)
+            segment = claimed[0].segment  # a batch holds one segment's copies
+            if segment not in messages:  # requeued meanwhile (--resend-uncertain elsewhere)
+                messages = self._messages()
+            sent_in_all += self._send(provider, messages[segment], claimed)
             progress.advance(len(claimed), f"{sent_in_all} sent")
         raise SendInterrupted(
             f"stopped by a signal after the batch in flight; run `newsletter issue send "
@@ -213,7 +234,7 @@ class _SendRun:
         """One batch: call the provider, apply what decide_batch makes of its answer, retry
         what it deferred. Returns how many copies were sent."""
         deliveries, clock = self.sending.deliveries, self.sending.clock
-        remaining = [self._recipient(row) for row in claimed]
+        remaining = [self._recipient(row, message) for row in claimed]
         retries = 0
         sent_count = 0
         while True:
@@ -272,13 +293,16 @@ class _SendRun:
             self.sleep(step)
             left -= step
 
-    def _recipient(self, row: ClaimedDelivery) -> Recipient:
+    def _recipient(self, row: ClaimedDelivery, message: RenderedMessage) -> Recipient:
+        unsubscribe_url = self.sending.unsubscribe_url(row.subscriber_id)
+        copy_values = self.sending.copy_values
         return Recipient(
             delivery_id=row.id,
             subscriber_id=row.subscriber_id,
             email=row.email,
             name=row.name,
-            unsubscribe_url=self.sending.unsubscribe_url(row.subscriber_id),
+            unsubscribe_url=unsubscribe_url,
+            extra=copy_values(row.id, unsubscribe_url, message) if copy_values else (),
         )
 
     def _counts(self) -> DeliveryCounts:

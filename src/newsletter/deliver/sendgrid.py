@@ -44,7 +44,7 @@ from newsletter.domain.errors import (
 )
 from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
 from newsletter.render.headers import NAME_LIMIT, display_text
-from newsletter.render.personalise import reader_name
+from newsletter.render.personalise import reader_name, values_for
 
 MAX_PERSONALIZATIONS = 1000
 MAX_CONTENT_BYTES = 25_000_000  # SendGrid refuses requests over 30 MB; keep room for envelopes
@@ -190,8 +190,7 @@ class SendgridProvider:
         return {
             "to": [_address(recipient.email, name)],
             "substitutions": {
-                placeholders.unsubscribe_url: recipient.unsubscribe_url,
-                placeholders.name: name,
+                **values_for(message, recipient),
                 placeholders.name_html: html.escape(name, quote=True),
             },
             "headers": unsubscribe_headers(recipient, self.sender),

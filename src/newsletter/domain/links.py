@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from newsletter.domain.settings import Settings
+
 SAFE_SCHEMES = ("http", "https")
 
 
@@ -36,6 +38,27 @@ def with_utm(url: str, source: str, medium: str, campaign: str) -> str:
     tags = [("utm_source", source), ("utm_medium", medium), ("utm_campaign", campaign)]
     query = urlencode(kept + [(k, v) for k, v in tags if v])
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def article_url(url: str, number: int, name: str, settings: Settings) -> str | None:
+    """An article's link as readers get it: absolute http(s) only, with the UTM parameters
+    of `[links]` (the email, the /c/ redirect and the welcome email alike)."""
+    checked = http_url(url)
+    links = settings.links
+    if checked and links.utm:
+        campaign = links.utm_campaign.format(name=name, number=number)
+        checked = with_utm(checked, links.utm_source, links.utm_medium, _slug(campaign))
+    return checked
+
+
+def _slug(text: str) -> str:
+    kept = "".join(ch if ch.isalnum() else "-" for ch in text.lower())
+    return "-".join(part for part in kept.split("-") if part)
+
+
+def without_utm(url: str) -> str:
+    """`url` without its utm_* parameters (to match a link as clicked with the article's)."""
+    return with_utm(url, "", "", "")
 
 
 def _utm(key: str) -> bool:

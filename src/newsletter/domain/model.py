@@ -146,6 +146,7 @@ class Subscriber:
     status: SubscriberStatus
     created_at: datetime
     confirmed_at: datetime | None = None
+    sections: tuple[str, ...] = ()  # the sections the reader chose; (): every section
 
 
 class ConsentMethod(StrEnum):
@@ -168,6 +169,10 @@ class ConsentRecord:
     file: str | None = None  # the imported file's name
 
 
+PREFERENCES_URL = "preferences_url"
+CLICK_PREFIX = "click_"
+
+
 @dataclass(frozen=True)
 class Recipient:
     """One address of a batch, with what its copy is personalised with."""
@@ -177,6 +182,9 @@ class Recipient:
     email: str
     name: str | None
     unsubscribe_url: str
+    # Further per-copy values by placeholder name (Placeholders.named): the preferences link,
+    # the click links of the articles.
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,6 +209,36 @@ class Placeholders:
     @property
     def name(self) -> str:
         return f"%%name_{self.nonce}%%"
+
+    def named(self, key: str) -> str:
+        """The marker of per-copy value `key` (letters, digits and underscores)."""
+        return f"%%{key}_{self.nonce}%%"
+
+    @property
+    def preferences_url(self) -> str:
+        return self.named(PREFERENCES_URL)
+
+    def click(self, article_id: int) -> str:
+        """The marker of the tracked link to article `article_id` (a /c/ URL per copy)."""
+        return self.named(f"{CLICK_PREFIX}{int(article_id)}")
+
+    def clicked_articles(self, *texts: str) -> tuple[int, ...]:
+        """The article ids whose click markers appear in `texts`, in order, each once."""
+        found: dict[int, None] = {}
+        start, end = f"%%{CLICK_PREFIX}", f"_{self.nonce}%%"
+        for text in texts:
+            for piece in text.split(start)[1:]:
+                digits = len(piece) - len(piece.lstrip("0123456789"))
+                if digits and piece[digits:].startswith(end):
+                    found.setdefault(int(piece[:digits]), None)
+        return tuple(found)
+
+    def is_marker(self, value: str) -> bool:
+        """Whether `value` is exactly one of this render's markers."""
+        if not (value.startswith("%%") and value.endswith(f"_{self.nonce}%%")):
+            return False
+        key = value[2 : -len(self.nonce) - 3]
+        return bool(key) and all(ch.isalnum() or ch == "_" for ch in key)
 
     @property
     def name_html(self) -> str:
@@ -273,3 +311,5 @@ class ProviderEvent:
     delivery_id: int | None = None
     issue_id: int | None = None
     reason: str | None = None
+    url: str | None = None  # a click's link
+    article_id: int | None = None  # the article a click's /c/ link names (checked token)

@@ -1,4 +1,4 @@
-"""Signed, single-purpose tokens for links in emails (confirm, unsubscribe).
+"""Signed, single-purpose tokens for links in emails (confirm, unsubscribe, article clicks).
 
 A token is `<payload>.<signature>`, both URL-safe base64: the payload holds the purpose, the
 subscriber id and the issue time; the HMAC-SHA256 signature covers the purpose too, so a
@@ -18,6 +18,7 @@ from newsletter.domain.errors import TokenError
 
 CONFIRM = "confirm"
 UNSUBSCRIBE = "unsubscribe"
+CLICK = "click"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,27 @@ class TokenSigner:
             return int(json.loads(_unb64(token.partition(".")[0]))[1])
         except (ValueError, TypeError, IndexError, KeyError):
             raise TokenError("this link is invalid or has been altered") from None
+
+    def sign_click(self, delivery_id: int, article_id: int) -> str:
+        """The token of one copy's link to one article: names the delivery and the article."""
+        body = _b64(f'["{CLICK}",{int(delivery_id)},{int(article_id)}]'.encode())
+        return f"{body}.{self._mac(body)}"
+
+    def verify_click(self, token: str) -> tuple[int, int]:
+        """The delivery id and article id inside a valid click token, else TokenError."""
+        if not token.isascii():
+            raise TokenError("this link is invalid or has been altered")
+        body, _, signature = token.partition(".")
+        if not body or not signature or not hmac.compare_digest(signature, self._mac(body)):
+            raise TokenError("this link is invalid or has been altered")
+        try:
+            kind, delivery_id, article_id = json.loads(_unb64(body))
+            ids = int(delivery_id), int(article_id)
+        except (ValueError, TypeError):
+            raise TokenError("this link is invalid or has been altered") from None
+        if kind != CLICK:
+            raise TokenError("this link is not meant for this page")
+        return ids
 
     def _mac(self, body: str) -> str:
         return _b64(hmac.new(self.secret, body.encode(), hashlib.sha256).digest()[:20])

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from newsletter.domain.model import Recipient, RenderedMessage
+from newsletter.domain.model import PREFERENCES_URL, Recipient, RenderedMessage
 from newsletter.render.headers import NAME_LIMIT, display_text
 
 
@@ -33,10 +33,15 @@ def reader_name(name: str | None) -> str:
 def values_for(message: RenderedMessage, recipient: Recipient) -> dict[str, str]:
     """The raw (unescaped) value of each placeholder of `message` for this recipient."""
     placeholders = message.placeholders
-    return {
+    extra = dict(recipient.extra)
+    values = {
         placeholders.unsubscribe_url: recipient.unsubscribe_url,
         placeholders.name: reader_name(recipient.name),
+        # Without a reader's own link (web version, test copy), the unsubscribe one stands in.
+        placeholders.preferences_url: extra.pop(PREFERENCES_URL, recipient.unsubscribe_url),
     }
+    values.update({placeholders.named(key): value for key, value in extra.items()})
+    return values
 
 
 def html_values(values: Mapping[str, str]) -> dict[str, str]:

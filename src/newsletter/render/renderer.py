@@ -24,7 +24,7 @@ from lxml import html as lxml_html
 
 from newsletter.domain.errors import RenderError
 from newsletter.domain.images import ImageSize, display_box, image_size
-from newsletter.domain.links import http_url, with_utm
+from newsletter.domain.links import article_url, http_url
 from newsletter.domain.model import Issue, IssueItem, Placeholders, RenderedMessage
 from newsletter.domain.settings import Settings
 from newsletter.render.clipping import clipping_warning as clipping_warning
@@ -125,13 +125,15 @@ class Renderer:
         return self._config
 
     def render_issue(
-        self, issue: Issue, placeholders: Placeholders | None = None
+        self, issue: Issue, placeholders: Placeholders | None = None, *, tracked: bool = False
     ) -> RenderedMessage:
         """The digest of `issue`, inlined once, with per-recipient placeholders left in
-        (new ones for this render unless given)."""
+        (new ones for this render unless given). `tracked`: article links are click markers
+        (`Placeholders.click`) each copy fills with its own /c/ link (copies that are mailed
+        to readers, when `[links] track_clicks` is on)."""
         placeholders = placeholders or Placeholders.fresh()
         newsletter = self._settings.newsletter
-        view = self.issue_view(issue)
+        view = self.issue_view(issue, placeholders if tracked else None)
         intro = markdown_text(self._typography(issue.intro))
         context = {
             "subject": view.subject,
@@ -155,9 +157,9 @@ class Renderer:
             placeholders=placeholders,
         )
 
-    def issue_view(self, issue: Issue) -> IssueView:
+    def issue_view(self, issue: Issue, clicks: Placeholders | None = None) -> IssueView:
         """The subject, date, intro and article cards of `issue` (the web archive shows them
-        with its own template)."""
+        with its own template); with `clicks`, article links are its click markers."""
         newsletter = self._settings.newsletter
         return IssueView(
             subject=self._typography(
@@ -171,7 +173,7 @@ class Renderer:
                 weekday=True,
             ),
             intro_html=markdown_html(self._typography(issue.intro)),
-            sections=self._sections(issue),
+            sections=self._sections(issue, clicks),
         )
 
     def render_email(
@@ -199,24 +201,22 @@ class Renderer:
 
     # -- views -------------------------------------------------------------------------------
 
-    def _sections(self, issue: Issue) -> list[SectionView]:
+    def _sections(self, issue: Issue, clicks: Placeholders | None) -> list[SectionView]:
         """Items in position order, grouped under their section heading as they come."""
         sections: list[tuple[str | None, list[ItemView]]] = []
         for item in sorted(issue.items, key=lambda i: i.position):
             heading = item.section or item.article.section
             if not sections or sections[-1][0] != heading:
                 sections.append((heading, []))
-            sections[-1][1].append(self._item(issue, item))
+            sections[-1][1].append(self._item(issue, item, clicks))
         return [SectionView(heading, tuple(items)) for heading, items in sections]
 
-    def _item(self, issue: Issue, item: IssueItem) -> ItemView:
+    def _item(self, issue: Issue, item: IssueItem, clicks: Placeholders | None) -> ItemView:
         article = item.article
         newsletter = self._settings.newsletter
-        url = http_url(article.url)
-        links = self._settings.links
-        if url and links.utm:
-            campaign = links.utm_campaign.format(name=newsletter.name, number=issue.number)
-            url = with_utm(url, links.utm_source, links.utm_medium, _slug(campaign))
+        url = article_url(article.url, issue.number, newsletter.name, self._settings)
+        if url and clicks is not None:
+            url = clicks.click(article.id)
         published = article.published_at
         image = http_url(article.image_url)
         return ItemView(
@@ -250,6 +250,7 @@ class Renderer:
             "base_url": settings.newsletter.base_url,
             "subscribe_url": f"{settings.newsletter.base_url}/subscribe",
             "unsubscribe_url": placeholders.unsubscribe_url,
+            "preferences_url": placeholders.preferences_url,
             "name_placeholder": placeholders.name,
         }
 
@@ -347,7 +348,6 @@ def _absolute_links(root: Any, base_url: str, placeholders: Placeholders) -> Non
     """Every href/src absolute against `base_url`; this render's placeholders, #anchors and
     mailto: kept; any other scheme (javascript:, data:, vbscript:) removed with its attribute."""
     base = base_url.rstrip("/") + "/"
-    kept = (placeholders.unsubscribe_url, placeholders.name)
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
@@ -356,7 +356,7 @@ def _absolute_links(root: Any, base_url: str, placeholders: Placeholders) -> Non
             if value is None:
                 continue
             value = value.strip()
-            if value in kept or value.startswith("#"):
+            if placeholders.is_marker(value) or value.startswith("#"):
                 continue
             if attribute == "href" and value.lower().startswith("mailto:"):
                 continue
@@ -379,8 +379,3 @@ def _joined(base: str, value: str) -> str | None:
         return http_url(urljoin(base, value))
     except ValueError:
         return None
-
-
-def _slug(text: str) -> str:
-    kept = "".join(ch if ch.isalnum() else "-" for ch in text.lower())
-    return "-".join(part for part in kept.split("-") if part)

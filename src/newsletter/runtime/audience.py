@@ -14,10 +14,14 @@ from zoneinfo import ZoneInfo
 
 from newsletter.audience.addresses import AddressPolicy
 from newsletter.audience.dependencies import Audience, SignupRules
+from newsletter.audience.outbox import LatestIssue, MailerParts, MailSettings, RenderEmail
 from newsletter.audience.outbox import Mailer as OutboxMailer
-from newsletter.audience.outbox import MailerParts, MailSettings, RenderEmail
 from newsletter.deliver.base import Provider
+from newsletter.domain.links import article_url
 from newsletter.domain.model import Placeholders, RenderedMessage
+from newsletter.domain.weekly import WeeklyTime
+from newsletter.render.subject import fill_subject
+from newsletter.render.typography import format_date
 from newsletter.runtime.config import Config
 from newsletter.runtime.curation import unsubscribe_urls
 from newsletter.runtime.wiring import Services
@@ -46,6 +50,7 @@ def signup_rules(config: Config) -> SignupRules:
             disposable_domains=frozenset(section.disposable_domains),
         ),
         timezone=ZoneInfo(config.settings.newsletter.timezone),
+        sections=tuple(config.settings.section_names()),
     )
 
 
@@ -75,5 +80,39 @@ def outbox_mailer(services: Services, render_email: RenderEmail | None = None) -
                 base_url=settings.newsletter.base_url,
                 confirm_days=settings.subscribe.confirm_days,
             ),
+            latest=lambda: latest_issue(services),
+            next_issue=lambda: next_issue(services),
         )
     )
+
+
+def latest_issue(services: Services) -> LatestIssue | None:
+    """The latest sent issue as the welcome email shows it (its stories' own links)."""
+    issue = services.store.issues.latest_sent()
+    if issue is None:
+        return None
+    settings = services.config.settings
+    newsletter = settings.newsletter
+    titles = {feed.name: feed.title for feed in settings.feeds if feed.title}
+    stories = tuple(
+        (
+            item.display_title,
+            article_url(item.article.url, issue.number, newsletter.name, settings) or "",
+            titles.get(item.article.feed_name, item.article.feed_name),
+        )
+        for item in sorted(issue.items, key=lambda i: i.position)
+    )
+    return LatestIssue(
+        number=issue.number,
+        subject=fill_subject(issue.subject, name=newsletter.name, number=issue.number),
+        url=f"{newsletter.base_url}/archive/{issue.id}",
+        stories=stories,
+    )
+
+
+def next_issue(services: Services) -> str:
+    """When the next issue comes, as the welcome email says it: "lundi 30 novembre 2026"."""
+    settings = services.config.settings
+    zone = settings.newsletter.timezone
+    when = WeeklyTime.parse(settings.digest.schedule, zone).next(services.clock())
+    return format_date(when, zone, settings.newsletter.language, weekday=True)

@@ -13,6 +13,7 @@ from typing import Unpack
 from newsletter.deliver import sender_of
 from newsletter.deliver.dry_run import DryRun
 from newsletter.deliver.dry_run import dry_run as build_dry_run
+from newsletter.deliver.segments import CopyLinks
 from newsletter.deliver.send import Render, Sending, SendOptions
 from newsletter.deliver.send import send_issue as send
 from newsletter.domain.model import DeliveryCounts, Issue, RenderedMessage
@@ -33,10 +34,13 @@ def send_issue(
         deliveries=services.store.deliveries,
         issues=services.store.issues,
         provider=lambda: services.provider,
-        render=render or _renderer_of(services),
+        render=render or renderer_of(services),
         unsubscribe_url=_unsubscribe_urls_of(services),
         clock=services.clock,
         stopping=services.stopping,
+        copy_values=CopyLinks(
+            signer=lambda: services.signer, base_url=services.config.settings.newsletter.base_url
+        ),
     )
     return send(sending, issue_id, **options)
 
@@ -49,17 +53,19 @@ def dry_run(services: Services, issue_id: int, *, render: Render | None = None) 
         issues=store.issues,
         deliveries=store.deliveries,
         subscribers=store.subscribers,
-        render=render or _renderer_of(services),
+        render=render or renderer_of(services),
         unsubscribe_url=_unsubscribe_urls_of(services),
         sender=sender_of(services.config),
     )
 
 
-def _renderer_of(services: Services) -> Render:
-    """The wiring's renderer, built only when a render is needed (premailer loads then)."""
+def renderer_of(services: Services) -> Render:
+    """The wiring's renderer as sending uses it (article links tracked when `[links]
+    track_clicks`), built only when a render is needed (premailer loads then)."""
 
     def render(issue: Issue) -> RenderedMessage:
-        return services.renderer.render_issue(issue)
+        tracked = services.config.settings.links.track_clicks
+        return services.renderer.render_issue(issue, tracked=tracked)
 
     return render
 

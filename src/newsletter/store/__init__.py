@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 
 from newsletter.store import migrate
 from newsletter.store.articles import ArticleRepository
+from newsletter.store.clicks import ClickRepository
 from newsletter.store.deliveries import DeliveryRepository
 from newsletter.store.editors import EditorRepository
 from newsletter.store.engine import is_postgres, make_engine
@@ -38,6 +39,7 @@ class Store:
         self.deliveries = DeliveryRepository(engine)
         self.job_runs = JobRunRepository(engine)
         self.editors = EditorRepository(engine)
+        self.clicks = ClickRepository(engine)
 
     @classmethod
     def from_url(cls, url: str) -> Store:

@@ -29,6 +29,7 @@ class ClaimedDelivery:
     subscriber_id: int
     email: str
     name: str | None
+    segment: str = ""  # the reader's sections frozen with the audience ("": every section)
 
 
 class DeliveryRepository(Repository):
@@ -65,8 +66,11 @@ class DeliveryRepository(Repository):
                 subscribers.c.name,
                 literal(DeliveryState.PENDING.value),
                 literal(now, type_=deliveries.c.updated_at.type),
+                func.coalesce(subscribers.c.sections, literal("")),
             ).where(subscribers.c.status == SubscriberStatus.ACTIVE)
-            columns = ["issue_id", "subscriber_id", "email", "name", "state", "updated_at"]
+            columns = [
+                *("issue_id", "subscriber_id", "email", "name", "state", "updated_at", "segment")
+            ]
             connection.execute(insert_ignore(connection, deliveries).from_select(columns, audience))
         return True
 
@@ -157,20 +161,28 @@ class DeliveryRepository(Repository):
         the rows are locked with SKIP LOCKED so concurrent workers take disjoint batches.
         """
         with self.engine.begin() as connection:
+            pending = (
+                (deliveries.c.issue_id == issue_id)
+                & (deliveries.c.state == DeliveryState.PENDING)
+                & _due(now)
+            )
+            # One batch holds one segment's copies: the segment of the first due pending row.
+            segment = connection.execute(
+                select(deliveries.c.segment).where(pending).order_by(deliveries.c.id).limit(1)
+            ).scalar()
+            if segment is None:
+                return []
             query = (
                 select(
                     deliveries.c.id,
                     deliveries.c.subscriber_id,
                     deliveries.c.email,
                     deliveries.c.name,
+                    deliveries.c.segment,
                     subscribers.c.status,
                 )
                 .outerjoin(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
-                .where(
-                    deliveries.c.issue_id == issue_id,
-                    deliveries.c.state == DeliveryState.PENDING,
-                    _due(now),
-                )
+                .where(pending, deliveries.c.segment == segment)
                 .order_by(deliveries.c.id)
                 .limit(size)
             )
@@ -185,7 +197,39 @@ class DeliveryRepository(Repository):
                     .where(deliveries.c.id.in_([row.id for row in active]))
                     .values(_claimed(worker, now))
                 )
-        return [ClaimedDelivery(row.id, row.subscriber_id, row.email, row.name) for row in active]
+        return [
+            ClaimedDelivery(row.id, row.subscriber_id, row.email, row.name, row.segment)
+            for row in active
+        ]
+
+    def pending_segments(self, issue_id: int) -> list[str]:
+        """The segments that still have copies to send."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(deliveries.c.segment)
+                .where(
+                    deliveries.c.issue_id == issue_id,
+                    deliveries.c.state == DeliveryState.PENDING,
+                )
+                .distinct()
+            ).scalars()
+            return sorted(str(key) for key in rows)
+
+    def skip_segment(self, issue_id: int, segment: str, now: datetime) -> int:
+        """Mark `skipped` the pending copies of a segment that has nothing this issue."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                deliveries.update()
+                .where(
+                    deliveries.c.issue_id == issue_id,
+                    deliveries.c.state == DeliveryState.PENDING,
+                    deliveries.c.segment == segment,
+                )
+                .values(
+                    state=DeliveryState.SKIPPED, updated_at=now, error="nothing in their sections"
+                )
+            )
+        return int(result.rowcount)
 
     def pending_due(self, issue_id: int, now: datetime) -> datetime | None:
         """When the next pending row may be claimed: `now` if one may already, the earliest

@@ -6,12 +6,21 @@ from datetime import datetime
 
 from sqlalchemy import Connection, distinct, func, select
 
+from newsletter.domain.links import without_utm
 from newsletter.domain.model import DeliveryState, EventAction, ProviderEvent, SubscriberStatus
 from newsletter.store.deliveries import count_by, move_deliveries
 from newsletter.store.dialect import insert_ignore
 from newsletter.store.engine import Repository
 from newsletter.store.subscribers import leave_list
-from newsletter.store.tables import deliveries, issues, provider_events, subscribers
+from newsletter.store.tables import (
+    articles,
+    clicks,
+    deliveries,
+    issue_items,
+    issues,
+    provider_events,
+    subscribers,
+)
 
 _LEAVING = {
     EventAction.BOUNCED: SubscriberStatus.BOUNCED,
@@ -45,6 +54,8 @@ class EventRepository(Repository):
             ).scalar()
             if recorded is None:
                 return False
+            if event.kind == "click" and delivery:
+                _record_click(connection, event, delivery.id, delivery.issue_id, now)
             if event.action is EventAction.DELIVERED and delivery:
                 uncertain = (
                     deliveries.c.id == delivery.id,
@@ -94,3 +105,38 @@ def _known_issue(connection: Connection, issue_id: int | None) -> int | None:
         return None
     found = connection.execute(select(issues.c.id).where(issues.c.id == issue_id)).scalar()
     return int(found) if found is not None else None
+
+
+def _record_click(
+    connection: Connection, event: ProviderEvent, delivery_id: int, issue_id: int, now: datetime
+) -> None:
+    """A provider's click into the clicks table, when it is on one of the issue's articles
+    (named by our /c/ link, or by its own URL when our links are not tracked)."""
+    query = (
+        select(articles.c.id, articles.c.url, deliveries.c.subscriber_id)
+        .join(issue_items, issue_items.c.article_id == articles.c.id)
+        .join(deliveries, deliveries.c.issue_id == issue_items.c.issue_id)
+        .where(issue_items.c.issue_id == issue_id, deliveries.c.id == delivery_id)
+    )
+    rows = connection.execute(query).all()
+    if event.article_id is not None:
+        found = [row for row in rows if row.id == event.article_id]
+    elif event.url:
+        clicked = without_utm(event.url)
+        found = [row for row in rows if without_utm(row.url) == clicked]
+    else:
+        return
+    if not found:
+        return
+    row = found[0]
+    connection.execute(
+        clicks.insert().values(
+            issue_id=issue_id,
+            delivery_id=delivery_id,
+            subscriber_id=row.subscriber_id,
+            article_id=row.id,
+            url=row.url,
+            source="sendgrid",
+            clicked_at=now,
+        )
+    )

@@ -18,10 +18,11 @@ from newsletter.domain.model import (
 )
 from newsletter.render.subject import fill_subject
 from newsletter.store.articles import article_query, to_article
+from newsletter.store.dialect import insert_ignore
 from newsletter.store.engine import Repository
 from newsletter.store.rows import from_row
 from newsletter.store.search import accent_folded_match
-from newsletter.store.tables import articles, issue_items, issues
+from newsletter.store.tables import articles, issue_items, issues, segment_renders
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,55 @@ class IssueRepository(Repository):
             text=row["rendered_text"],
             issue_id=issue_id,
             placeholders=Placeholders(row["rendered_placeholders"]),
+        )
+
+    def latest_sent(self) -> Issue | None:
+        """The issue sent last, if any."""
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(issues.c.id)
+                .where(issues.c.state == IssueState.SENT)
+                .order_by(issues.c.sent_at.desc(), issues.c.id.desc())
+                .limit(1)
+            ).scalar()
+        return self.get(int(found)) if found is not None else None
+
+    def freeze_segment_render(self, issue_id: int, segment: str, rendered: RenderedMessage) -> None:
+        """Keep the render of one segment (readers who chose some sections); the first kept
+        wins, so concurrent runs send the same email."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert_ignore(connection, segment_renders).values(
+                    issue_id=issue_id,
+                    segment=segment,
+                    subject=rendered.subject,
+                    preheader=rendered.preheader,
+                    html=rendered.html,
+                    text=rendered.text,
+                    placeholders=rendered.placeholders.nonce,
+                )
+            )
+
+    def segment_render(self, issue_id: int, segment: str) -> RenderedMessage | None:
+        with self.engine.connect() as connection:
+            row = (
+                connection.execute(
+                    select(segment_renders).where(
+                        segment_renders.c.issue_id == issue_id, segment_renders.c.segment == segment
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return RenderedMessage(
+            subject=row["subject"],
+            preheader=row["preheader"],
+            html=row["html"],
+            text=row["text"],
+            issue_id=issue_id,
+            placeholders=Placeholders(row["placeholders"]),
         )
 
     def update_content(

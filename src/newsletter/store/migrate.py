@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0008_people"
+HEAD = "0009_readers"
 
 
 def _alembic_config() -> AlembicConfig:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import RowMapping
 
 from newsletter.domain.model import ConsentRecord, Subscriber, SubscriberStatus
+from newsletter.domain.segments import segment_sections
 from newsletter.store.rows import from_row
 from newsletter.store.tables import subscribers
 
@@ -40,4 +41,9 @@ def consent_values(consent: ConsentRecord) -> dict[str, object]:
 
 
 def to_subscriber(row: RowMapping) -> Subscriber:
-    return from_row(Subscriber, row, status=SubscriberStatus(row["status"]))
+    return from_row(
+        Subscriber,
+        row,
+        status=SubscriberStatus(row["status"]),
+        sections=segment_sections(row["sections"]),
+    )

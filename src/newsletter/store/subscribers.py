@@ -11,11 +11,12 @@ from sqlalchemy import ColumnElement, Connection, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.domain.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
+from newsletter.domain.segments import segment_key, segment_sections
 from newsletter.store.dialect import insert_ignore, write_lock
 from newsletter.store.engine import Repository
 from newsletter.store.outbox import CONFIRM, WELCOME, enqueue
 from newsletter.store.subscriber_rows import CONSENT_COLUMNS, consent_values, to_subscriber
-from newsletter.store.tables import deliveries, issues, outbox, subscribers, suppressions
+from newsletter.store.tables import clicks, deliveries, issues, outbox, subscribers, suppressions
 
 # How strongly a status keeps an address off the list: a weaker one never replaces a stronger.
 _LEAVING_RANK = {
@@ -53,6 +54,7 @@ class SubscriberRepository(Repository):
         now: datetime,
         *,
         consent: ConsentRecord | None = None,
+        sections: tuple[str, ...] = (),
     ) -> tuple[Subscriber, bool]:
         """Insert the subscriber, or return the existing one; the flag says whether it is new.
 
@@ -63,6 +65,7 @@ class SubscriberRepository(Repository):
             "name": name,
             "status": status,
             "created_at": now,
+            "sections": segment_key(sections) or None,
             **(consent_values(consent) if consent else {"consent_at": now}),
         }
         if status is SubscriberStatus.ACTIVE:
@@ -109,6 +112,16 @@ class SubscriberRepository(Repository):
             )
         return self.get(subscriber_id)
 
+    def set_sections(self, subscriber_id: int, sections: tuple[str, ...]) -> bool:
+        """The reader's choice of sections (() = every section); False if no such reader."""
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                subscribers.update()
+                .where(subscribers.c.id == subscriber_id)
+                .values(sections=segment_key(sections) or None)
+            ).rowcount
+        return bool(changed)
+
     def iter(
         self, status: SubscriberStatus | None = None, chunk: int = 1000
     ) -> Iterator[Subscriber]:
@@ -136,6 +149,11 @@ class SubscriberRepository(Repository):
     def erase(self, email: str, now: datetime) -> bool:
         """Delete the subscriber's personal data; keep a hash so the address stays suppressed."""
         with self.engine.begin() as connection:
+            found = connection.execute(
+                select(subscribers.c.id).where(subscribers.c.email == email)
+            ).scalar()
+            if found is not None:  # the foreign key cascades too; SQLite may run without it
+                connection.execute(clicks.delete().where(clicks.c.subscriber_id == found))
             deleted = connection.execute(subscribers.delete().where(subscribers.c.email == email))
             digest = email_hash(email)
             known = connection.execute(
@@ -339,8 +357,16 @@ class SubscriberRepository(Repository):
                 .where(deliveries.c.subscriber_id == row["id"])
                 .order_by(deliveries.c.id)
             ).all()
+            clicked = connection.execute(
+                select(issues.c.number, clicks.c.url, clicks.c.source, clicks.c.clicked_at)
+                .join(issues, issues.c.id == clicks.c.issue_id)
+                .where(clicks.c.subscriber_id == row["id"])
+                .order_by(clicks.c.id)
+            ).all()
         data = dict(row)
+        data["sections"] = list(segment_sections(row["sections"]))
         data["deliveries"] = [dict(copy._mapping) for copy in copies]
+        data["clicks"] = [dict(click._mapping) for click in clicked]
         return data
 
 

@@ -164,6 +164,7 @@ subscribers = Table(
     Column("consent_recorded_at", UtcDateTime()),
     Column("consent_by", String(200)),
     Column("consent_file", String(255)),
+    Column("sections", Text),  # the sections the reader chose, a JSON list; NULL: every section
     Index("ix_subscribers_status", "status"),
     # Ids are in confirm and unsubscribe links: an erased subscriber's id must never be given to
     # a later sign-up (SQLite would reuse the highest id without AUTOINCREMENT).
@@ -223,8 +224,41 @@ deliveries = Table(
     Column("claimed_at", UtcDateTime()),
     Column("updated_at", UtcDateTime()),
     Column("not_before", UtcDateTime()),  # a pending row refused for now is not claimed before
+    # The reader's sections frozen with the audience (a JSON list; "": every section).
+    Column("segment", Text, nullable=False, server_default=""),
     UniqueConstraint("issue_id", "subscriber_id", name="uq_deliveries_issue_subscriber"),
     Index("ix_deliveries_issue_state", "issue_id", "state", "id"),
+)
+
+# The render frozen for each segment of an issue other than "every section" (issues.rendered_*).
+segment_renders = Table(
+    "segment_renders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), nullable=False),
+    Column("segment", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("preheader", Text, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("placeholders", String(64), nullable=False),
+    UniqueConstraint("issue_id", "segment", name="uq_segment_renders_issue_segment"),
+)
+
+# Clicks on article links: `link` from the /c/ redirect, `sendgrid` from its click events.
+clicks = Table(
+    "clicks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), nullable=False),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id", ondelete="CASCADE")),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE")),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
+    Column("url", Text, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("clicked_at", UtcDateTime(), nullable=False),
+    Index("ix_clicks_issue_article", "issue_id", "article_id"),
+    Index("ix_clicks_subscriber", "subscriber_id"),
 )
 
 editors = Table(

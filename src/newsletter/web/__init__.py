@@ -21,7 +21,7 @@ from newsletter import __version__
 from newsletter.audience.outbox import OutboxWorker, RenderEmail
 from newsletter.runtime.audience import outbox_mailer
 from newsletter.runtime.wiring import Services
-from newsletter.web import archive, desk, links, public, webhooks
+from newsletter.web import archive, desk, links, public, readers, webhooks
 from newsletter.web.access import AccessLog
 from newsletter.web.desk.requests import Desk
 from newsletter.web.forwarded import ForwardedHeaders, trusted_networks
@@ -89,6 +89,7 @@ def create_app(
 
     app.include_router(public.router)
     app.include_router(links.router)
+    app.include_router(readers.router)
     app.include_router(webhooks.router)
 
     web = services.config.settings.web

@@ -32,7 +32,7 @@ log = logging.getLogger("newsletter.web")
 router = APIRouter()
 
 
-def _button(bad_link: str, form: dict[str, Any]) -> dict[str, Any]:
+def button_options(bad_link: str, form: dict[str, Any]) -> dict[str, Any]:
     """The route options of a link's button: an HTML page (400 for a bad link, `bad_link` says
     which) for a POST whose form body, in `form`, is optional (no cookie, no token in it)."""
     return {
@@ -66,14 +66,14 @@ def confirm_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     try:
         subscriber_links.check_confirm_token(audience_of(public.services), token)
     except TokenError as exc:
-        return _bad_link(public, request, _link_problem(exc))
+        return bad_link(public, request, _link_problem(exc))
     return public.page("confirm.html", title=public.t("confirm_title"), action=request.url.path)
 
 
 @router.post(
     "/confirm/{token}",
     summary="Confirm a sign-up (the button of the confirmation page; no cookie needed)",
-    **_button("Bad or expired link", {"type": "object"}),
+    **button_options("Bad or expired link", {"type": "object"}),
 )
 def confirm(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)
@@ -81,9 +81,9 @@ def confirm(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     try:
         outcome = subscriber_links.confirm(audience_of(public.services), token)
     except TokenError as exc:
-        return _bad_link(public, request, _link_problem(exc))
+        return bad_link(public, request, _link_problem(exc))
     if outcome is ConfirmOutcome.REFUSED:
-        return _bad_link(public, request, "link_invalid")
+        return bad_link(public, request, "link_invalid")
     if outcome is ConfirmOutcome.CONFIRMED:
         public.wake_worker()
         return public.message_page(t("confirmed_title"), t("confirmed"), explore=True)
@@ -94,7 +94,7 @@ def _link_problem(error: TokenError) -> str:
     return "link_expired" if "expired" in str(error) else "link_invalid"
 
 
-def _bad_link(public: Public, request: Request, key: str) -> HTMLResponse:
+def bad_link(public: Public, request: Request, key: str) -> HTMLResponse:
     t = public.t
     return public.message_page(
         t("link_invalid_title"),
@@ -118,7 +118,7 @@ def unsubscribe_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse
     try:
         subscriber = subscriber_links.check_unsubscribe_token(audience_of(public.services), token)
     except TokenError:
-        return _bad_link(public, request, "link_invalid")
+        return bad_link(public, request, "link_invalid")
     address = mask_address(subscriber.email)
     if subscriber.status not in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING):
         return _unsubscribed(public, request, address)
@@ -133,7 +133,7 @@ def unsubscribe_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse
 @router.post(
     "/unsubscribe/{token}",
     summary="Unsubscribe (RFC 8058 one-click: body List-Unsubscribe=One-Click, no cookie)",
-    **_button(
+    **button_options(
         "Bad link",
         {
             "type": "object",
@@ -148,7 +148,7 @@ def unsubscribe(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
         subscriber = subscriber_links.check_unsubscribe_token(audience, token)
         changed = subscriber_links.unsubscribe(audience, token)
     except TokenError:
-        return _bad_link(public, request, "link_invalid")
+        return bad_link(public, request, "link_invalid")
     if changed:
         log.info("unsubscribed through a link")
     return _unsubscribed(public, request, mask_address(subscriber.email))

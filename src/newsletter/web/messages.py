@@ -17,6 +17,9 @@ ENGLISH: dict[str, str] = {
         "By subscribing you agree to receive {name} by email. We send you a confirmation "
         "email first; every issue has a link to unsubscribe at any time."
     ),
+    "consent_clicks": (
+        "Links to articles go through our site, so we count which ones readers open."
+    ),
     "submit": "Subscribe",
     "accepted_title": "Check your inbox",
     "accepted": (
@@ -32,6 +35,13 @@ ENGLISH: dict[str, str] = {
     "link_invalid_title": "This link does not work",
     "link_invalid": "This link is invalid or has been altered. Sign up again to get a new one.",
     "link_expired": "This link has expired. Sign up again to get a new one.",
+    "preferences_title": "Your sections of {name}",
+    "preferences_intro": "The sections you receive",
+    "preferences_hint": "Tick none or all to receive every section, new ones included.",
+    "preferences_button": "Save",
+    "preferences_saved": "Your choice is saved.",
+    "preferences_none": "This newsletter has no sections to choose from.",
+    "preferences_leave": "Rather receive nothing at all?",
     "unsubscribe_title": "Unsubscribe from {name}",
     "unsubscribe_intro": "Press the button to stop receiving {name}.",
     "unsubscribe_button": "Unsubscribe",
@@ -102,6 +112,10 @@ FRENCH: dict[str, str] = {
         "d\u2019abord un e-mail de confirmation ; chaque envoi contient un lien pour vous "
         "désinscrire à tout moment."
     ),
+    "consent_clicks": (
+        "Les liens vers les articles passent par notre site\u00a0: nous comptons ceux que "
+        "les lecteurs ouvrent."
+    ),
     "submit": "Je m\u2019inscris",
     "accepted_title": "Vérifiez votre boîte de réception",
     "accepted": (
@@ -121,6 +135,15 @@ FRENCH: dict[str, str] = {
         "Ce lien est invalide ou a été modifié. Inscrivez-vous à nouveau pour en recevoir un autre."
     ),
     "link_expired": "Ce lien a expiré. Inscrivez-vous à nouveau pour en recevoir un autre.",
+    "preferences_title": "Vos rubriques de {name}",
+    "preferences_intro": "Les rubriques que vous recevez",
+    "preferences_hint": (
+        "Ne cochez rien, ou tout, pour recevoir toutes les rubriques, y compris les nouvelles."
+    ),
+    "preferences_button": "Enregistrer",
+    "preferences_saved": "Votre choix est enregistré.",
+    "preferences_none": "Cette lettre n’a pas de rubriques à choisir.",
+    "preferences_leave": "Vous préférez ne plus rien recevoir\u00a0?",
     "unsubscribe_title": "Se désinscrire de {name}",
     "unsubscribe_intro": "Appuyez sur le bouton pour ne plus recevoir {name}.",
     "unsubscribe_button": "Me désinscrire",

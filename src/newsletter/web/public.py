@@ -66,6 +66,7 @@ class Public:
     per_address: TokenBuckets
     worker: OutboxWorker | None
     consent_version: str
+    consent_text: str  # the consent text the form shows (what consent_version names)
     # Sign-ups are stored by these threads after the answer, away from the request: not
     # even a next request on the same connection waits for them.
     signup_threads: ThreadPoolExecutor = field(
@@ -79,6 +80,9 @@ class Public:
         settings = services.config.settings
         rules = settings.subscribe
         messages = Messages(settings.newsletter.language, settings.newsletter.name)
+        consent = messages("consent")
+        if settings.links.track_clicks:
+            consent = f"{consent} {messages('consent_clicks')}"
         return cls(
             services=services,
             pages=pages,
@@ -86,7 +90,8 @@ class Public:
             per_ip=TokenBuckets(rules.ip_per_minute / 60.0, rules.ip_burst),
             per_address=TokenBuckets(rules.address_per_hour / 3600.0, rules.address_burst),
             worker=worker,
-            consent_version=subscribers.consent_version(messages.lang, messages("consent")),
+            consent_version=subscribers.consent_version(messages.lang, consent),
+            consent_text=consent,
         )
 
     def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -233,6 +238,7 @@ def _form(
         "subscribe.html",
         status,
         title=public.t("subscribe_title"),
+        consent=public.consent_text,
         action=request.scope.get("root_path", "") + "/subscribe",
         error=error,
         email=values.get("email", ""),

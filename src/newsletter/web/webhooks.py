@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from newsletter.deliver import events as provider_events
+from newsletter.deliver.clicks import with_article
 from newsletter.web.public import ErrorBody, client_ip, public_state
 
 log = logging.getLogger("newsletter.web")
@@ -77,6 +78,9 @@ async def sendgrid_webhook(request: Request) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=403)
     except provider_events.BadPayload as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
+    base_url = services.config.settings.newsletter.base_url
+    if any(event.kind == "click" for event in events):
+        events = [with_article(event, services.signer, base_url) for event in events]
     report = await run_in_threadpool(
         provider_events.apply_events, services.store.events, services.clock, events
     )

@@ -16,13 +16,14 @@ from newsletter.web.desk import (
     issues,
     people,
     preview,
+    results,
     subscribers,
 )
 
 # In this order where paths overlap: `/desk/issues/draft` before `/desk/issues/{issue_id}`.
 ROUTERS = tuple(
     concern.router
-    for concern in (auth, dashboard, inbox, issues, editor, preview, subscribers, people)
+    for concern in (auth, dashboard, inbox, issues, editor, preview, results, subscribers, people)
 )
 
 __all__ = ["ROUTERS"]
