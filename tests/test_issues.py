@@ -36,7 +36,7 @@ def test_draft_uses_each_article_once(services: Services) -> None:
     assert first.to_json() == {"id": first.issue.id, "articles": 3, "reason": None}
     second = curation.draft(services)
     assert second.issue is None
-    assert second.to_json()["reason"] == "only 0 new article(s); at least 1 needed"
+    assert second.to_json()["reason"] == "only 0 new story(ies); at least 1 needed"
 
 
 def test_schedule_unschedule_cancel(services: Services, clock: FrozenClock) -> None:

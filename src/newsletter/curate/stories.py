@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from newsletter.curate.ranking import NO_CLICKS, ClickRates, Score, score
 from newsletter.curate.sections import Rule, section_of
 from newsletter.domain.french import amounts, fold, words
-from newsletter.domain.funding import FundingFacts, extract, merge
+from newsletter.domain.funding import FundingFacts, merge
 from newsletter.domain.model import Article
 
 WINDOW = timedelta(days=3)
@@ -39,6 +39,9 @@ SAME_ENTITY_AND_SUM = 0.05
 # Words in more than this share of the articles say nothing of which story they belong to.
 COMMON_SHARE = 0.08
 _NAME = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w-]+")
+_LOWER = re.compile(r"\b[a-zà-ÿ][\w-]+")
+# A capitalised word after another word (not at the start of a sentence or a title's part).
+_INSIDE = re.compile(r"(?<=[\w,'’] )[A-ZÀ-ÖØ-Þ][\w-]+|(?<=[ldLD]['’])[A-ZÀ-ÖØ-Þ][\w-]+")
 
 
 @dataclass(frozen=True)
@@ -124,16 +127,20 @@ def _words(article: Article) -> dict[str, int]:
 
 
 def _names(articles: Sequence[Article]) -> list[frozenset[str]]:
-    """The proper names of each article's title: words written capitalised and never in lower
-    case in the batch (a place named in a summary does not make two news one)."""
+    """The proper names of each article's title: words the batch writes capitalised inside a
+    sentence and never in lower case (a title's first word is capitalised anyway; a place
+    named in a summary does not make two news one)."""
     lower: set[str] = set()
-    capitalised: list[set[str]] = []
+    inside: set[str] = set()
     for article in articles:
-        text = f"{article.title} {article.summary}"
-        lower.update(w for w in re.findall(r"\b[a-zà-ÿ][\w-]+", text))
-        capitalised.append({fold(m) for m in _NAME.findall(article.title)})
-    folded_lower = {fold(w) for w in lower}
-    return [frozenset(n for n in found if n not in folded_lower) for found in capitalised]
+        for text in (article.title, article.summary):
+            lower.update(fold(w) for w in _LOWER.findall(text))
+            inside.update(fold(w) for w in _INSIDE.findall(text))
+    names = inside - lower
+    return [
+        frozenset(n for n in (fold(m) for m in _NAME.findall(a.title)) if n in names)
+        for a in articles
+    ]
 
 
 def _candidate_pairs(features: Sequence[_Features], window: float) -> set[tuple[int, int]]:
@@ -219,12 +226,11 @@ def stories(
     *,
     now: datetime,
     curation: Curation = Curation(),
-    corrections: Mapping[int, FundingFacts | None] | None = None,
 ) -> list[Story]:
     """`articles` grouped into stories, best first (see curate/ranking.py for the score).
 
-    `corrections` are the editors' funding facts by article id (None: "not a funding round"):
-    they replace what was read from the story's words.
+    A story's funding facts are those set on one of its articles (by an editor; the newest
+    article's setting wins), else the merge of what its articles' words say.
     """
     found = []
     for members in group(articles):
@@ -237,7 +243,7 @@ def stories(
                 lead=lead,
                 others=others,
                 section=section,
-                funding=_funding(told, corrections or {}),
+                funding=_funding(told),
                 score=score(
                     published=min(published(a) for a in members),
                     now=now,
@@ -259,13 +265,11 @@ def _written(article: Article, weights: Mapping[str, float]) -> tuple[float, flo
     return (weights.get(article.feed_name, 1.0), quality, -article.id)
 
 
-def _funding(
-    told: Sequence[Article], corrections: Mapping[int, FundingFacts | None]
-) -> FundingFacts | None:
-    corrected = [a.id for a in told if a.id in corrections]
+def _funding(told: Sequence[Article]) -> FundingFacts | None:
+    corrected = [a for a in told if a.funding_set]
     if corrected:
-        return corrections[max(corrected)]
-    return merge(extract(a.title, a.summary) for a in told)
+        return max(corrected, key=lambda a: a.id).funding
+    return merge(a.funding_facts for a in told)
 
 
 def _iso(when: datetime) -> str:

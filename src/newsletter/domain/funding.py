@@ -173,3 +173,19 @@ def _trim(part: str) -> str | None:
     if not 3 <= len(name) <= 80 or not name[:1].isupper() or any(c in name for c in "€$£"):
         return None
     return name
+
+
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+_SCALES = ((10**9, "Md"), (10**6, "M"), (10**3, "k"))
+
+
+def display_amount(amount: int | None, currency: str | None) -> str:
+    """An amount as French news write it: `12 M€`, `1,2 Md€`, `800 k€`, `2,5 M$`; "" if none."""
+    if amount is None:
+        return ""
+    symbol = _SYMBOLS.get(currency or "", f" {currency}" if currency else "")
+    for size, unit in _SCALES:
+        if amount >= size:
+            number = f"{amount / size:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+            return f"{number}\u00a0{unit}{symbol}"
+    return f"{amount}\u00a0{symbol.strip()}".strip()

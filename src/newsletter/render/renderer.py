@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from html import unescape
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +29,7 @@ from newsletter.domain.links import http_url, with_utm
 from newsletter.domain.model import Issue, IssueItem, Placeholders, RenderedMessage
 from newsletter.domain.settings import Settings
 from newsletter.render.clipping import clipping_warning as clipping_warning
+from newsletter.render.funding import funding_rows
 from newsletter.render.markup import markdown_html, markdown_text
 from newsletter.render.plaintext import wrap
 from newsletter.render.subject import fill_subject
@@ -139,6 +141,9 @@ class Renderer:
             "intro_text": intro.text,
             "intro_links": intro.links,
             "sections": self._sections(issue),
+            "funding": funding_rows(issue, partial(self._link, issue), self._typography)
+            if self._settings.digest.funding
+            else [],
             "web_url": f"{newsletter.base_url}/archive/{issue.id}",
         }
         html, text = self._render_pair("digest", context, placeholders)
@@ -187,14 +192,20 @@ class Renderer:
             sections[-1][1].append(self._item(issue, item))
         return [SectionView(heading, tuple(items)) for heading, items in sections]
 
+    def _link(self, issue: Issue, item: IssueItem) -> str | None:
+        """The item's article link as readers get it: checked, with UTM tags when configured."""
+        url = http_url(item.article.url)
+        links = self._settings.links
+        if url and links.utm:
+            name = self._settings.newsletter.name
+            campaign = links.utm_campaign.format(name=name, number=issue.number)
+            url = with_utm(url, links.utm_source, links.utm_medium, _slug(campaign))
+        return url
+
     def _item(self, issue: Issue, item: IssueItem) -> ItemView:
         article = item.article
         newsletter = self._settings.newsletter
-        url = http_url(article.url)
-        links = self._settings.links
-        if url and links.utm:
-            campaign = links.utm_campaign.format(name=newsletter.name, number=issue.number)
-            url = with_utm(url, links.utm_source, links.utm_medium, _slug(campaign))
+        url = self._link(issue, item)
         published = article.published_at
         image = http_url(article.image_url)
         return ItemView(

@@ -21,6 +21,7 @@ from newsletter.store.issues import IssueRepository
 from newsletter.store.jobs import JobRunRepository
 from newsletter.store.locks import AdvisoryLock
 from newsletter.store.outbox import OutboxRepository
+from newsletter.store.stories import StoryRepository
 from newsletter.store.subscribers import SubscriberRepository
 
 
@@ -38,6 +39,7 @@ class Store:
         self.deliveries = DeliveryRepository(engine)
         self.job_runs = JobRunRepository(engine)
         self.editors = EditorRepository(engine)
+        self.stories = StoryRepository(engine)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
