@@ -8,8 +8,9 @@ and their words say so (no model, nothing downloaded):
 - entities: proper names both titles write (a word always capitalised in the batch:
   company names, places, funds) and the same sum of money (`12 millions d'euros` = `12 M€`).
 
-`linked` holds the rule: a similarity of at least `SAME_WORDS`, or `SAME_ENTITY_WORDS` when
-the articles share a name, or a shared name and the same sum. Articles linked to each other,
+`linked` holds the rule: a similarity of at least `SAME_WORDS`, or `SAME_SUM_WORDS` with the
+same sum, or `SAME_ENTITY_WORDS` when the titles share a name, or a shared name and the same
+sum. Articles linked to each other,
 directly or through a third, form one story. A company's funding round and, days later, its
 new office are two stories: outside the window, or too few words in common beyond the name.
 
@@ -34,6 +35,7 @@ from newsletter.domain.model import Article
 
 WINDOW = timedelta(days=3)
 SAME_WORDS = 0.42
+SAME_SUM_WORDS = 0.3
 SAME_ENTITY_WORDS = 0.16
 SAME_ENTITY_AND_SUM = 0.05
 # Words in more than this share of the articles say nothing of which story they belong to.
@@ -81,6 +83,8 @@ def group(articles: Sequence[Article], window: timedelta = WINDOW) -> list[list[
 def linked(a: _Features, b: _Features, similarity: float) -> bool:
     """Whether two articles (already within the window) tell the same news."""
     if similarity >= SAME_WORDS:
+        return True
+    if a.sums & b.sums and similarity >= SAME_SUM_WORDS:
         return True
     if not a.names & b.names:
         return False

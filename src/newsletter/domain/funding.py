@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from newsletter.domain.french import STOP_WORDS, amounts, fold, straight
 
 MAX_INVESTORS = 8
+MAX_TEXT = 2000
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class FundingFacts:
 _TRIGGER = re.compile(
     r"\b(?:leve|levent|leves|levee|levees|boucle|bouclent|tour de table|reunit|reuni|"
     r"obtient|obtenu|securise|decroche|empoche|apporte|apportent|injecte|injectent|"
-    r"investisseurs|serie [a-f]|amorcage|seed|financement)\b"
+    r"investissent|investisseurs|financement)\b"
 )
 _NEAR_MISS = re.compile(
     r"\b(?:rachete|rachetee|rachat|acquiert|acquisition|s'offre|barometre)\b"
@@ -60,20 +61,26 @@ _CAPITALISED = re.compile(
 )
 # Where investors are named: after these words, or before a verb saying they put money in.
 _INVESTORS_AFTER = re.compile(
-    r"(?:aupres d[eu]s?|aupres de la|aupres d'|mene par|menee par|mene|menent|suivi par|suivie par|"
-    r"aux cotes d[eu]s?|avec la participation d[eu]s?|avec|associe|soutenue? par|"
-    r"conduit par|conduite par)\s"
+    r"(?:(?:aupres|aux cotes|avec la participation) (?:d'|(?:de la|des|du|de) )|"
+    r"(?:mene|menee|menes|suivi|suivie|soutenu|soutenue|conduit|conduite) par |"
+    r"menent |mene |avec |associe )"
 )
 _INVESTORS_BEFORE = re.compile(
     r"(?:^|[.!?]\s+)([^.!?]{2,120}?)\s(?:apportent|apporte|investissent|investit|injectent|"
     r"injecte|menent|mene|misent|mise)\b"
 )
-_SEPARATORS = re.compile(r",|;|\.(?:\s|$)|\bet\b|\bainsi que\b|\bavec\b|\bpour\b|\bqui\b|\bdont\b")
+_SEPARATORS = re.compile(r",|;|\bet\b|\bainsi que\b|\bavec\b")
+# Where a list of investors ends: what follows says what the money is for, or who they are.
+_LIST_END = re.compile(r"\b(?:pour|afin|qui|dont|dans|afin|en vue|sur)\b|[.!?:(]")
 _LEAD_WORDS = frozenset(("le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "apres"))
 
 
 def extract(title: str, summary: str) -> FundingFacts | None:
-    """The funding round `title` and `summary` announce, or None when they announce none."""
+    """The funding round `title` and `summary` announce, or None when they announce none.
+
+    Only the first `MAX_TEXT` characters of each are read (a summary is 300 long; anything
+    longer is not a news summary)."""
+    title, summary = title[:MAX_TEXT], summary[:MAX_TEXT]
     text = f"{title.strip().rstrip('.')}. {summary.strip()}"
     folded = fold(text)
     if not _TRIGGER.search(folded) or _NEAR_MISS.search(folded):
@@ -134,8 +141,9 @@ def _investors(text: str, company: str) -> tuple[str, ...]:
         return ()
     spans: list[tuple[int, str]] = []
     for match in _INVESTORS_AFTER.finditer(folded):
-        end = _sentence_end(folded, match.end())
-        spans.append((match.end(), plain[match.end() : end]))
+        end = _LIST_END.search(folded, match.end())
+        stop = end.start() if end else len(folded)
+        spans.append((match.end(), plain[match.end() : stop]))
     for match in _INVESTORS_BEFORE.finditer(folded):
         spans.append((match.start(1), plain[match.start(1) : match.end(1)]))
     found: dict[str, str] = {}
@@ -145,11 +153,6 @@ def _investors(text: str, company: str) -> tuple[str, ...]:
             if name and not amounts(name) and fold(company) not in fold(name):
                 found.setdefault(fold(name), name)
     return tuple(found.values())[:MAX_INVESTORS]
-
-
-def _sentence_end(text: str, start: int) -> int:
-    match = re.compile(r"\.(?:\s|$)|[!?]").search(text, start)
-    return match.start() if match else len(text)
 
 
 def _trim(part: str) -> str | None:
