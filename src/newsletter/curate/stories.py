@@ -38,8 +38,9 @@ SAME_WORDS = 0.42
 SAME_SUM_WORDS = 0.3
 SAME_ENTITY_WORDS = 0.16
 SAME_ENTITY_AND_SUM = 0.05
-# Words in more than this share of the articles say nothing of which story they belong to.
-COMMON_SHARE = 0.08
+# Title words in more than this share of the articles (and more than 20) say nothing of
+# which story an article belongs to: they make no candidate pair.
+COMMON_SHARE = 0.01
 _NAME = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w-]+")
 _LOWER = re.compile(r"\b[a-zà-ÿ][\w-]+")
 # A capitalised word after another word (not at the start of a sentence or a title's part).
@@ -52,6 +53,7 @@ class _Features:
     vector: dict[str, float]
     names: frozenset[str]
     sums: frozenset[tuple[int, str]]
+    keys: frozenset[str]  # what candidate pairs must share: a title word, a name or a sum
 
 
 def group(articles: Sequence[Article], window: timedelta = WINDOW) -> list[list[Article]]:
@@ -99,7 +101,10 @@ def published(article: Article) -> datetime:
 
 
 def _features(articles: Sequence[Article]) -> list[_Features]:
-    counted = [_words(article) for article in articles]
+    titles = [words(article.title) for article in articles]
+    counted = [
+        _counts(title, article.summary) for title, article in zip(titles, articles, strict=True)
+    ]
     document_frequency: dict[str, int] = defaultdict(int)
     for counts in counted:
         for word in counts:
@@ -107,7 +112,8 @@ def _features(articles: Sequence[Article]) -> list[_Features]:
     total = len(articles)
     names = _names(articles)
     result = []
-    for article, counts, found in zip(articles, counted, names, strict=True):
+    for article, title, counts, found in zip(articles, titles, counted, names, strict=True):
+        sums = frozenset(amounts(f"{article.title} {article.summary}"))
         vector = {w: c * math.log(1 + total / document_frequency[w]) for w, c in counts.items()}
         norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
         result.append(
@@ -115,17 +121,20 @@ def _features(articles: Sequence[Article]) -> list[_Features]:
                 when=published(article).timestamp(),
                 vector={w: v / norm for w, v in vector.items()},
                 names=found,
-                sums=frozenset(amounts(f"{article.title} {article.summary}")),
+                sums=sums,
+                keys=frozenset(title)
+                | {f"\x00{n}" for n in found}
+                | {f"\x01{value} {code}" for value, code in sums},
             )
         )
     return result
 
 
-def _words(article: Article) -> dict[str, int]:
+def _counts(title: list[str], summary: str) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
-    for word in words(article.title):
+    for word in title:
         counts[word] += 2
-    for word in words(article.summary):
+    for word in words(summary):
         counts[word] += 1
     return counts
 
@@ -138,9 +147,10 @@ def _names(articles: Sequence[Article]) -> list[frozenset[str]]:
     inside: set[str] = set()
     for article in articles:
         for text in (article.title, article.summary):
-            lower.update(fold(w) for w in _LOWER.findall(text))
-            inside.update(fold(w) for w in _INSIDE.findall(text))
-    names = inside - lower
+            lower.update(_LOWER.findall(text))
+            inside.update(_INSIDE.findall(text))
+    folded_lower = {fold(word) for word in lower}
+    names = {n for n in map(fold, inside) if n not in folded_lower and len(n) >= 3}  # not IA
     return [
         frozenset(n for n in (fold(m) for m in _NAME.findall(a.title)) if n in names)
         for a in articles
@@ -148,31 +158,29 @@ def _names(articles: Sequence[Article]) -> list[frozenset[str]]:
 
 
 def _candidate_pairs(features: Sequence[_Features], window: float) -> set[tuple[int, int]]:
-    """Pairs within the window sharing a distinctive word or a name: the only ones compared."""
+    """Pairs within the window whose titles share two distinctive words, or a word and a name
+    or a sum: the only ones compared (articles telling one news name its subject in their
+    titles; comparing every pair would be quadratic)."""
     postings: dict[str, list[int]] = defaultdict(list)
     for index, feature in enumerate(features):
-        for word in feature.vector:
-            postings[word].append(index)
-        for name in feature.names:
-            postings["\x00" + name].append(index)
+        for key in feature.keys:
+            postings[key].append(index)
     common = max(20, int(len(features) * COMMON_SHARE))
-    pairs: set[tuple[int, int]] = set()
+    shared: dict[tuple[int, int], int] = defaultdict(int)
     for members in postings.values():
         if len(members) < 2 or len(members) > common:
             continue
-        members = sorted(members, key=lambda k: features[k].when)
+        members.sort(key=lambda k: features[k].when)
         for x, i in enumerate(members):
             for j in members[x + 1 :]:
                 if features[j].when - features[i].when > window:
                     break
-                pairs.add((i, j) if i < j else (j, i))
-    return pairs
+                shared[(i, j) if i < j else (j, i)] += 1
+    return {pair for pair, count in shared.items() if count >= 2}
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(value * b.get(word, 0.0) for word, value in a.items())
+    return sum(a[word] * b[word] for word in a.keys() & b.keys())
 
 
 @dataclass(frozen=True)

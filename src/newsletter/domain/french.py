@@ -17,8 +17,9 @@ import unicodedata
 from functools import lru_cache
 
 APOSTROPHES = "’‘ʼ`´′"
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
 _APOSTROPHE_TABLE = str.maketrans({ch: "'" for ch in APOSTROPHES})
+_LIGATURES = (("œ", "oe"), ("Œ", "OE"), ("æ", "ae"), ("Æ", "AE"), ("ß", "ss"))
+_COMBINING = re.compile("[\u0300-\u036f]")
 
 # Frequent French words that say nothing of the news (folded, without elision).
 STOP_WORDS = frozenset(
@@ -47,6 +48,7 @@ _AMOUNT = re.compile(
     r"(?:\s*(?:d'|de\s+)?(?P<cur>€|eur\b|euros?\b|\$|usd\b|dollars?\b|£|gbp\b|livres?\s+sterling|"
     r"chf\b|francs?\s+suisses))?"
 )
+_CURRENCY_HINT = re.compile(r"[€$£]|eur|dollar|usd|livre|gbp|chf|franc")
 _CURRENCIES = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "$": "USD", "usd": "USD"}
 _CURRENCIES |= {"dollar": "USD", "dollars": "USD", "£": "GBP", "gbp": "GBP", "chf": "CHF"}
 
@@ -56,30 +58,54 @@ def straight(text: str) -> str:
     return text.translate(_APOSTROPHE_TABLE)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """`text` lower-cased, without accents, ligatures spelled out, apostrophes straight."""
-    text = straight(text.translate(_LIGATURES))
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    plain = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    for apostrophe in APOSTROPHES:
+        if apostrophe in plain:
+            plain = plain.replace(apostrophe, "'")
+    if not plain.isascii():
+        for ligature, spelled in _LIGATURES:
+            plain = plain.replace(ligature, spelled)
+    return plain.lower()
 
 
 def words(text: str) -> list[str]:
     """The meaningful words of `text`, folded: no elision, no stop word, no plural s/x."""
+    if len(_STEMS) > _MAX_STEMS:
+        _STEMS.clear()
     found = []
     for word in _WORD.findall(fold(text).replace("'", " ")):
-        if word in STOP_WORDS or (len(word) < 2 and not word.isdigit()):
-            continue
-        if len(word) > 3 and word[-1] in "sx" and word[-2] not in "su":
-            word = word[:-1]
-        found.append(word)
+        stem = _STEMS.get(word)
+        if stem is None:
+            stem = _STEMS[word] = _stem(word)
+        if stem:
+            found.append(stem)
     return found
+
+
+def _stem(word: str) -> str:
+    """`word` without its plural s/x; "" for a stop word or a lone letter."""
+    if word in STOP_WORDS or (len(word) < 2 and not word.isdigit()):
+        return ""
+    if len(word) > 3 and word[-1] in "sx" and word[-2] not in "su":
+        return word[:-1]
+    return word
+
+
+# Each folded word's stem, as `words` found it (a cache: every text repeats most words).
+_STEMS: dict[str, str] = {}
+_MAX_STEMS = 200_000
 
 
 def amounts(text: str) -> list[tuple[int, str]]:
     """The sums of money in `text`, in order: (value in currency units, ISO 4217 code)."""
+    folded = fold(text)
+    if not _CURRENCY_HINT.search(folded):
+        return []
     found = []
-    for match in _AMOUNT.finditer(fold(text)):
+    for match in _AMOUNT.finditer(folded):
         currency = match["cur"] or (match["prefix"] or "").strip()
         if not currency:
             continue
