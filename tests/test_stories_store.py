@@ -207,13 +207,7 @@ def test_draft_takes_each_story_once_and_the_email_lists_the_rounds(
 ) -> None:
     """The draft holds one item per story (its lead); the digest carries "Levées de fonds de la
     semaine" with the facts of its funding stories, in HTML and text."""
-    config = make_config(feeds=_corpus_feeds(tmp_path))
-    text = config.path.read_text(encoding="utf-8")
-    config.path.write_text(
-        text.replace("max_articles = 12", "max_articles = 30\nfunding = true"), encoding="utf-8"
-    )
-    config = config_module.load(config.path, {"NEWSLETTER_SECRET_KEY": "test-secret"})
-    services = wiring.build(config, clock=clock)
+    services = wiring.build(_with_funding(make_config, tmp_path, "true"), clock=clock)
     try:
         services.store.migrate()
         collect(services)
@@ -222,6 +216,13 @@ def test_draft_takes_each_story_once_and_the_email_lists_the_rounds(
         rendered = services.renderer.render_issue(outcome.issue)
     finally:
         services.close()
+    without = wiring.build(_with_funding(make_config, tmp_path, "false"), clock=clock)
+    try:
+        plain = without.renderer.render_issue(outcome.issue)
+    finally:
+        without.close()
+    assert "Levées de fonds de la semaine" not in plain.html
+    assert "LEVÉES DE FONDS DE LA SEMAINE" not in plain.text
     assert len(outcome.issue.items) == 21
     assert "Levées de fonds de la semaine" in rendered.html
     block = rendered.text.split("LEVÉES DE FONDS DE LA SEMAINE")[1]
@@ -233,13 +234,25 @@ def test_draft_takes_each_story_once_and_the_email_lists_the_rounds(
     assert block.count("\n\n") >= 8  # 8 rounds, one paragraph each
 
 
+def _with_funding(make_config: Make, tmp_path: Path, funding: str) -> config_module.Config:
+    """The test config over the corpus feeds, with `[digest] funding` set and room for 30."""
+    config = make_config(feeds=_corpus_feeds(tmp_path))
+    text = config.path.read_text(encoding="utf-8")
+    config.path.write_text(
+        text.replace("max_articles = 12", f"max_articles = 30\nfunding = {funding}"),
+        encoding="utf-8",
+    )
+    return config_module.load(config.path, {"NEWSLETTER_SECRET_KEY": "test-secret"})
+
+
 def test_dismiss_a_story_and_correct_its_facts(
     tmp_path: Path, make_config: Make, clock: FrozenClock
 ) -> None:
     """Dismissing a story hides all its articles at once (restore brings them back); an
     editor's facts replace the ones read, and are escaped in the email."""
-    services = _build(make_config, clock, _corpus_feeds(tmp_path))
+    services = wiring.build(_with_funding(make_config, tmp_path, "true"), clock=clock)
     try:
+        services.store.migrate()
         collect(services)
         stories = curation.inbox_stories(services)
         nuvela = next(s for s in stories if s.funding and s.funding.company == "Nuvela")
@@ -266,8 +279,14 @@ def test_dismiss_a_story_and_correct_its_facts(
         curation.correct_funding(services, verdeo.lead.id, None, by="zoe")
         corrected = {s.id: s.funding for s in curation.inbox_stories(services)}
         assert corrected[verdeo.id] is None
+        issue = curation.draft(services).issue
+        assert issue is not None
+        html = services.renderer.render_issue(issue).html
+        block = html.split("Levées de fonds de la semaine")[1]
     finally:
         services.close()
+    assert "&lt;b&gt;Nuvela&lt;/b&gt;" in block and "<b>Nuvela" not in block
+    assert "13\u00a0M€" in block and "Verdeo" not in block
 
 
 # -- the migration ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import click
 
 from newsletter.cli.options import config_option, json_option, services
 from newsletter.cli.output import emit, table
+from newsletter.domain.funding import FundingFacts, display_amount
 
 
 @click.command()
@@ -50,7 +51,7 @@ def articles(as_json: bool, q: str | None, limit: int) -> None:
                     story.lead.title,
                     ", ".join(dict.fromkeys(a.source_name for a in story.articles)),
                     story.section or "",
-                    _funding(story.funding.to_json()) if story.funding else "",
+                    _funding(story.funding) if story.funding else "",
                 ]
                 for story in found
             ],
@@ -58,11 +59,6 @@ def articles(as_json: bool, q: str | None, limit: int) -> None:
     )
 
 
-def _funding(facts: dict[str, object]) -> str:
-    amount = facts["amount"]
-    parts = [str(facts["company"])]
-    if amount is not None:
-        parts.append(f"{amount} {facts['currency']}")
-    if facts["round"]:
-        parts.append(str(facts["round"]))
-    return " · ".join(parts)
+def _funding(facts: FundingFacts) -> str:
+    amount = display_amount(facts.amount, facts.currency)
+    return " · ".join(part for part in (facts.company, amount, facts.round or "") if part)

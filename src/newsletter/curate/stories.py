@@ -29,22 +29,20 @@ from datetime import datetime, timedelta
 
 from newsletter.curate.ranking import NO_CLICKS, ClickRates, Score, score
 from newsletter.curate.sections import Rule, section_of
-from newsletter.domain.french import amounts, fold, words
+from newsletter.domain.french import STOP_WORDS, amounts, fold, words
 from newsletter.domain.funding import FundingFacts, merge
 from newsletter.domain.model import Article
 
 WINDOW = timedelta(days=3)
 SAME_WORDS = 0.42
 SAME_SUM_WORDS = 0.3
-SAME_ENTITY_WORDS = 0.16
+SAME_ENTITY_WORDS = 0.22
 SAME_ENTITY_AND_SUM = 0.05
 # Title words in more than this share of the articles (and more than 20) say nothing of
 # which story an article belongs to: they make no candidate pair.
 COMMON_SHARE = 0.01
 _NAME = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w-]+")
 _LOWER = re.compile(r"\b[a-zà-ÿ][\w-]+")
-# A capitalised word after another word (not at the start of a sentence or a title's part).
-_INSIDE = re.compile(r"(?<=[\w,'’] )[A-ZÀ-ÖØ-Þ][\w-]+|(?<=[ldLD]['’])[A-ZÀ-ÖØ-Þ][\w-]+")
 
 
 @dataclass(frozen=True)
@@ -140,20 +138,21 @@ def _counts(title: list[str], summary: str) -> dict[str, int]:
 
 
 def _names(articles: Sequence[Article]) -> list[frozenset[str]]:
-    """The proper names of each article's title: words the batch writes capitalised inside a
-    sentence and never in lower case (a title's first word is capitalised anyway; a place
-    named in a summary does not make two news one)."""
+    """The proper names of each article's title: capitalised words the batch never writes in
+    lower case (a place named only in a summary does not make two news one), of three letters
+    or more (not IA, AI)."""
     lower: set[str] = set()
-    inside: set[str] = set()
     for article in articles:
-        for text in (article.title, article.summary):
-            lower.update(_LOWER.findall(text))
-            inside.update(_INSIDE.findall(text))
+        lower.update(_LOWER.findall(article.title))
+        lower.update(_LOWER.findall(article.summary))
     folded_lower = {fold(word) for word in lower}
-    names = {n for n in map(fold, inside) if n not in folded_lower and len(n) >= 3}  # not IA
     return [
-        frozenset(n for n in (fold(m) for m in _NAME.findall(a.title)) if n in names)
-        for a in articles
+        frozenset(
+            name
+            for name in map(fold, _NAME.findall(article.title))
+            if len(name) >= 3 and name not in folded_lower and name not in STOP_WORDS
+        )
+        for article in articles
     ]
 
 
