@@ -25,7 +25,7 @@ def draft(services: Services) -> DraftOutcome:
         articles=services.store.articles,
         issues=services.store.issues,
         stories=services.store.stories,
-        settings=draft_settings(services.config),
+        settings=draft_settings(services.config, click_rates(services)),
         now=services.clock(),
     )
 
@@ -73,7 +73,7 @@ def curation_of(config: Config, clicks: ClickRates = NO_CLICKS) -> Curation:
     )
 
 
-def draft_settings(config: Config) -> DraftSettings:
+def draft_settings(config: Config, clicks: ClickRates = NO_CLICKS) -> DraftSettings:
     """The `[digest]` section, the newsletter's name and the feeds' sections, for drafting."""
     settings = config.settings
     return DraftSettings(
@@ -82,7 +82,7 @@ def draft_settings(config: Config) -> DraftSettings:
         subject=settings.digest.subject,
         newsletter_name=settings.newsletter.name,
         sections=tuple(settings.section_names()),
-        curation=curation_of(config),
+        curation=curation_of(config, clicks),
     )
 
 
