@@ -127,7 +127,8 @@ def baseline(articles: list[Article]) -> list[Article]:
     for article in articles:
         words(article.title)
         words(article.summary)
-        amounts(f"{article.title} {article.summary}")
+        amounts(article.title)
+        amounts(article.summary)
     return sorted(articles, key=lambda a: a.published_at or a.collected_at, reverse=True)
 
 

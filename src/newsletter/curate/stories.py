@@ -111,7 +111,7 @@ def _features(articles: Sequence[Article]) -> list[_Features]:
     names = _names(articles)
     result = []
     for article, title, counts, found in zip(articles, titles, counted, names, strict=True):
-        sums = frozenset(amounts(f"{article.title} {article.summary}"))
+        sums = frozenset(amounts(article.title) + amounts(article.summary))
         vector = {w: c * math.log(1 + total / document_frequency[w]) for w, c in counts.items()}
         norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
         result.append(

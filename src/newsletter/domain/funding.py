@@ -82,7 +82,7 @@ def extract(title: str, summary: str) -> FundingFacts | None:
     longer is not a news summary)."""
     title, summary = title[:MAX_TEXT], summary[:MAX_TEXT]
     text = f"{title.strip().rstrip('.')}. {summary.strip()}"
-    folded = fold(text)
+    folded = f"{fold(title).strip().rstrip('.')}. {fold(summary).strip()}"  # folds are cached
     if not _TRIGGER.search(folded) or _NEAR_MISS.search(folded):
         return None
     sums = amounts(title) or amounts(summary)
