@@ -108,11 +108,12 @@ def _features(articles: Sequence[Article]) -> list[_Features]:
         for word in counts:
             document_frequency[word] += 1
     total = len(articles)
+    weight = {w: math.log(1 + total / df) for w, df in document_frequency.items()}  # idf
     names = _names(articles)
     result = []
     for article, title, counts, found in zip(articles, titles, counted, names, strict=True):
         sums = frozenset(amounts(article.title) + amounts(article.summary))
-        vector = {w: c * math.log(1 + total / document_frequency[w]) for w, c in counts.items()}
+        vector = {w: c * weight[w] for w, c in counts.items()}
         norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
         result.append(
             _Features(
