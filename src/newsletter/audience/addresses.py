@@ -47,18 +47,30 @@ def normalise_address(raw: str) -> str:
     address can never inject a header.
     """
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
-        raise InvalidAddress("an email address cannot contain line breaks or control characters")
+        raise InvalidAddress(
+            "an email address cannot contain line breaks or control characters", "control"
+        )
     candidate = raw.strip()
     if not candidate:
-        raise InvalidAddress("the email address is empty")
+        raise InvalidAddress("the email address is empty", "empty")
     if len(candidate) > MAX_ADDRESS:
-        raise InvalidAddress(f"an email address has at most {MAX_ADDRESS} characters")
+        raise InvalidAddress(f"an email address has at most {MAX_ADDRESS} characters", "too_long")
     try:
         valid = validate_email(candidate, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidAddress(f"{candidate!r} is not a valid email address: {exc}") from None
+        raise InvalidAddress(
+            f"{candidate!r} is not a valid email address: {exc}", _problem(candidate, str(exc))
+        ) from None
     local, _, _ = valid.normalized.rpartition("@")
     return f"{local.lower()}@{valid.ascii_domain.lower()}"
+
+
+def mask_address(address: str) -> str:
+    """An address shown to whoever holds a link to it: enough for its owner to recognise it,
+    not enough to read it (`jean.dupont@exemple.fr` -> `j•••t@exemple.fr`)."""
+    local, _, domain = address.rpartition("@")
+    hidden = local[0] + "•••" + (local[-1] if len(local) > 2 else "") if local else "•••"
+    return f"{hidden}@{domain}"
 
 
 def clean_name(raw: str | None, strict: bool = False) -> str | None:
@@ -67,10 +79,10 @@ def clean_name(raw: str | None, strict: bool = False) -> str | None:
     if raw is None:
         return None
     if strict and ("\r" in raw or "\n" in raw):
-        raise InvalidAddress("a name cannot contain line breaks")
+        raise InvalidAddress("a name cannot contain line breaks", "name_lines")
     name = " ".join(raw.split())
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise InvalidAddress("a name cannot contain control characters")
+        raise InvalidAddress("a name cannot contain control characters", "name_control")
     return display_text(name, MAX_NAME) or None
 
 
@@ -79,10 +91,29 @@ def check_policy(policy: AddressPolicy, address: str) -> None:
     local, _, domain = address.rpartition("@")
     if policy.refuse_role_addresses and local.lower() in ROLE_LOCAL_PARTS:
         raise InvalidAddress(
-            f"{local}@ is a shared role address; please subscribe with a personal address"
+            f"{local}@ is a shared role address; please subscribe with a personal address",
+            "role",
         )
     if policy.refuse_disposable:
         disposable = DISPOSABLE_DOMAINS | policy.disposable_domains
         labels = domain.split(".")
         if any(".".join(labels[i:]) in disposable for i in range(len(labels) - 1)):
-            raise InvalidAddress(f"{domain} is a disposable mailbox service")
+            raise InvalidAddress(f"{domain} is a disposable mailbox service", "disposable")
+
+
+def _problem(candidate: str, library_message: str) -> str:
+    """Which part of an address the validator refused, as an `InvalidAddress` code: the
+    library's own words (English) never reach a reader."""
+    local, at, domain = candidate.rpartition("@")
+    if not at:
+        return "no_at"
+    if not local:
+        return "no_local"
+    if not domain:
+        return "no_domain"
+    text = library_message.lower()
+    if "after the @" in text or "domain" in text:
+        return "bad_domain"
+    if "before the @" in text or "local part" in text:
+        return "bad_local"
+    return "syntax"

@@ -166,12 +166,13 @@ def _consent_date(raw: str, zone: ZoneInfo, now: datetime) -> datetime | None:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidAddress(
-            f"consent_at {text[:40]!r} is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
+            f"consent_at {text[:40]!r} is not an ISO 8601 date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)",
+            "date",
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     if parsed > now:
-        raise InvalidAddress(f"consent_at {text[:40]!r} is in the future")
+        raise InvalidAddress(f"consent_at {text[:40]!r} is in the future", "date")
     return parsed.astimezone(UTC)
 
 
@@ -244,3 +245,45 @@ def _cell(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+@dataclass
+class ImportPreview:
+    """What an import would do to each row, decided before anything is written."""
+
+    new: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    resubscribed: list[str] = field(default_factory=list)
+    # (line, why): an `InvalidAddress` code, "suppressed", or the status that keeps it out
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+def preview_import(
+    audience: Audience, table: CsvTable, *, force_resubscribe: bool = False
+) -> ImportPreview:
+    """What `import_csv` would do with this table, row by row, writing nothing."""
+    preview = ImportPreview()
+    zone = audience.rules.timezone
+    now = audience.clock()
+    seen: set[str] = set()
+    for row in table.rows:
+        try:
+            address = normalise_address(live(row.cells.get("email", "")))
+            clean_name(live(row.cells.get("name", "")) or None)
+            _consent_date(row.cells.get("consent_at", ""), zone, now)
+        except InvalidAddress as exc:
+            preview.rejected.append((row.line, exc.code))
+            continue
+        known = audience.subscribers.by_email(address)
+        if address in seen or (known is not None and known.status not in _LEFT):
+            preview.already.append(address)
+        elif audience.subscribers.is_suppressed(address):
+            preview.rejected.append((row.line, "suppressed"))
+        elif known is None:
+            preview.new.append(address)
+        elif known.status is SubscriberStatus.COMPLAINED or not force_resubscribe:
+            preview.rejected.append((row.line, str(known.status)))
+        else:
+            preview.resubscribed.append(address)
+        seen.add(address)
+    return preview

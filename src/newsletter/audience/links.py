@@ -6,6 +6,7 @@ from datetime import datetime
 
 from newsletter.audience.dependencies import Audience
 from newsletter.domain.errors import TokenError
+from newsletter.domain.model import Subscriber
 from newsletter.domain.tokens import CONFIRM as CONFIRM_PURPOSE
 from newsletter.domain.tokens import UNSUBSCRIBE
 from newsletter.store.subscribers import ConfirmOutcome
@@ -31,13 +32,14 @@ def unsubscribe(audience: Audience, token: str) -> bool:
     erased: ids are never given again, so the link can only mean that nobody is left to act on.
     """
     return audience.subscribers.unsubscribe(
-        check_unsubscribe_token(audience, token), audience.clock()
+        check_unsubscribe_token(audience, token).id, audience.clock()
     )
 
 
-def check_unsubscribe_token(audience: Audience, token: str) -> int:
-    """The subscriber id of an unsubscribe link. TokenError as for `unsubscribe`."""
+def check_unsubscribe_token(audience: Audience, token: str) -> Subscriber:
+    """The subscriber of an unsubscribe link. TokenError as for `unsubscribe`."""
     subscriber_id = audience.signer().verify(token, UNSUBSCRIBE, audience.clock())
-    if audience.subscribers.get(subscriber_id) is None:
+    subscriber = audience.subscribers.get(subscriber_id)
+    if subscriber is None:
         raise TokenError("this link belongs to an address that is no longer on the list")
-    return subscriber_id
+    return subscriber

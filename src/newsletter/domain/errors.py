@@ -64,7 +64,13 @@ class RenderError(NewsletterError):
 
 
 class InvalidAddress(NewsletterError):
-    pass
+    """`code` names the problem so pages can say it in their own words: control, empty,
+    too_long, no_at, no_local, no_domain, bad_local, bad_domain, syntax, role, disposable,
+    name_lines, name_control, date."""
+
+    def __init__(self, message: str, code: str = "syntax") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class UnsafeHeaders(NewsletterError):

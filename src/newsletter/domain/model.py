@@ -156,6 +156,9 @@ class Issue:
     send_at: datetime | None = None
     sent_at: datetime | None = None
     items: tuple[IssueItem, ...] = ()
+    # Numbers are given when sending starts, so a canceled draft leaves no gap; until then
+    # `number` is the one the issue would get if it were sent next, and `numbered` is False.
+    numbered: bool = True
 
 
 @dataclass(frozen=True)

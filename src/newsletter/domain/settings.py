@@ -260,7 +260,8 @@ _FONT_STACK = re.compile(r"^[A-Za-z0-9 ,'\"-]+$")
 
 
 class ThemeSection(_Section):
-    """Colours, logo and fonts of the email templates: restyle without editing them."""
+    """Colours, logo and fonts of the emails and the public pages: restyle without editing
+    templates."""
 
     brand_color: str = "#c8102e"
     text_color: str = "#1f2328"

@@ -63,6 +63,17 @@ class SectionView:
     items: tuple[ItemView, ...]
 
 
+@dataclass(frozen=True)
+class IssueView:
+    """An issue's words as every reader sees them, in the email and in the web archive."""
+
+    subject: str
+    preheader: str
+    date: str
+    intro_html: str
+    sections: list[SectionView]
+
+
 def template_loader(folder: Path) -> jinja2.BaseLoader:
     """The deployment's `templates/email/` (when present) file by file over the shipped ones."""
     if folder.exists() and not folder.is_dir():
@@ -122,25 +133,17 @@ class Renderer:
         (new ones for this render unless given)."""
         placeholders = placeholders or Placeholders.fresh()
         newsletter = self._settings.newsletter
-        subject = self._typography(
-            fill_subject(issue.subject, name=newsletter.name, number=issue.number)
-        )
+        view = self.issue_view(issue)
         intro = markdown_text(self._typography(issue.intro))
-        preheader = self._typography(issue.preheader)
         context = {
-            "subject": subject,
-            "preheader": preheader,
+            "subject": view.subject,
+            "preheader": view.preheader,
             "issue": issue,
-            "date": format_date(
-                issue.sent_at or issue.send_at or issue.created_at,
-                newsletter.timezone,
-                newsletter.language,
-                weekday=True,
-            ),
-            "intro_html": markdown_html(self._typography(issue.intro)),
+            "date": view.date,
+            "intro_html": view.intro_html,
             "intro_text": intro.text,
             "intro_links": intro.links,
-            "sections": self._sections(issue),
+            "sections": view.sections,
             "funding": funding_rows(issue, partial(self._link, issue), self._typography)
             if self._settings.digest.funding
             else [],
@@ -148,13 +151,32 @@ class Renderer:
         }
         html, text = self._render_pair("digest", context, placeholders)
         return RenderedMessage(
-            subject=subject,
-            preheader=preheader,
+            subject=view.subject,
+            preheader=view.preheader,
             html=html,
             text=text,
             issue_id=issue.id,
             categories=("digest",),
             placeholders=placeholders,
+        )
+
+    def issue_view(self, issue: Issue) -> IssueView:
+        """The subject, date, intro and article cards of `issue` (the web archive shows them
+        with its own template)."""
+        newsletter = self._settings.newsletter
+        return IssueView(
+            subject=self._typography(
+                fill_subject(issue.subject, name=newsletter.name, number=issue.number)
+            ),
+            preheader=self._typography(issue.preheader),
+            date=format_date(
+                issue.sent_at or issue.send_at or issue.created_at,
+                newsletter.timezone,
+                newsletter.language,
+                weekday=True,
+            ),
+            intro_html=markdown_html(self._typography(issue.intro)),
+            sections=self._sections(issue),
         )
 
     def render_email(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal
+from sqlalchemy import ColumnElement, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
@@ -20,15 +20,9 @@ from sqlalchemy.types import Text
 from newsletter.domain.french import APOSTROPHES, fold
 
 SQLITE_FUNCTION = "newsletter_fold"
-# Accented letters (and apostrophes) and their folded spelling, one for one, for PostgreSQL's
-# translate(); passed as bound parameters.
-_PAIRS = [
-    (letter, fold(letter))
-    for letter in "àáâãäåāçćčďèéêëēėęěìíîïīľñńňòóôõöōŕřśšťùúûüūůýÿžźż" + APOSTROPHES
-    if len(fold(letter)) == 1 and fold(letter) != letter
-]
-_ACCENTED = "".join(letter for letter, _ in _PAIRS)
-_PLAIN = "".join(plain for _, plain in _PAIRS)
+# Accented letters and their folded spelling, for PostgreSQL's translate() (one for one).
+_ACCENTED = "àáâãäåāçćčďèéêëēėęěìíîïīľłñńňòóôõöøōŕřśšťùúûüūůýÿžźż" + APOSTROPHES
+_PLAIN = "".join(fold(letter) for letter in _ACCENTED)
 
 
 class Folded(GenericFunction[str]):
@@ -46,9 +40,11 @@ def _sqlite(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(Folded)
 def _other(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
-    (column,) = element.clauses
-    lowered = func.replace(func.replace(func.lower(column), "œ", "oe"), "æ", "ae")
-    return str(compiler.process(func.translate(lowered, _ACCENTED, _PLAIN), **kw))
+    inner = compiler.process(element.clauses, **kw)
+    ligatures = f"replace(replace(lower({inner}), 'œ', 'oe'), 'æ', 'ae')"
+    # The dialect quotes the letters (apostrophes among them) and escapes % for the driver.
+    accented, plain = (compiler.render_literal_value(text, Text()) for text in (_ACCENTED, _PLAIN))
+    return f"translate({ligatures}, {accented}, {plain})"
 
 
 def accent_folded_match(column: ColumnElement[str], q: str) -> ColumnElement[bool]:

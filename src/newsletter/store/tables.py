@@ -116,7 +116,7 @@ issues = Table(
     "issues",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("number", Integer, nullable=False, unique=True),
+    Column("number", Integer, unique=True),  # given when sending starts: no gaps
     Column("state", String(20), nullable=False),
     Column("subject", Text, nullable=False),
     Column("preheader", Text, nullable=False, server_default=""),
@@ -196,8 +196,10 @@ outbox = Table(
         nullable=False,
     ),
     Column("created_at", UtcDateTime(), nullable=False),
-    Column("not_before", UtcDateTime()),
+    Column("not_before", UtcDateTime()),  # due from then; while claimed, the lease's end
     Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("worker", String(64)),  # the process holding the claim
+    Column("in_flight", Boolean, nullable=False, server_default="0"),  # handed to provider
     UniqueConstraint("kind", "subscriber_id", name="uq_outbox_kind_subscriber"),
 )
 
@@ -228,6 +230,7 @@ deliveries = Table(
     Column("worker", String(64)),
     Column("claimed_at", UtcDateTime()),
     Column("updated_at", UtcDateTime()),
+    Column("not_before", UtcDateTime()),  # a pending row refused for now is not claimed before
     UniqueConstraint("issue_id", "subscriber_id", name="uq_deliveries_issue_subscriber"),
     Index("ix_deliveries_issue_state", "issue_id", "state", "id"),
 )
@@ -242,6 +245,21 @@ editors = Table(
     Column("email", String(320)),  # where the desk sends test copies
     # Bumped by logging out: every session opened before stops working, copied cookies too.
     Column("session_epoch", Integer, nullable=False, server_default="0"),
+    # "editor" or "admin" (curate/editors.py Role): only an admin manages editors, erases
+    # subscribers and sends issues.
+    Column("role", String(10), nullable=False, server_default="admin"),
+)
+
+# Who did what in the desk's people and sending actions, shown to admins.
+desk_log = Table(
+    "desk_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("editor", String(200), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(400), nullable=False, server_default=""),
+    Index("ix_desk_log_at", "at"),
 )
 
 job_runs = Table(

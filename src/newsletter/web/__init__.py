@@ -56,7 +56,11 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
-    templates = environment(services.config.settings.newsletter.timezone)
+    settings = services.config.settings
+    templates = environment(settings.newsletter.timezone)
+    # Every public page's layout (templates/base.html) wears the newsletter's theme.
+    templates.globals["theme"] = settings.theme
+    templates.globals["base_url"] = settings.newsletter.base_url
     app.state.services = services
     app.state.templates = templates
     app.state.desk = Desk(services, templates)

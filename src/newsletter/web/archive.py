@@ -1,8 +1,9 @@
-"""The public archive: the web version of every sent issue, a list of them, and an RSS feed.
+"""The public archive: a web page for every sent issue, the list of them, and an RSS feed.
 
-Only sent issues are public. The web version is the email as it was sent, with the
-per-recipient placeholders filled with neutral values (the unsubscribe link points to the
-sign-up page, the name is empty): no token, no address, nothing personal.
+Only sent issues are public. An issue's page is its own template (`archive/issue.html`), not
+the email: the same words and cards (`Renderer.issue_view`), none of the email's
+subscriber-only lines, a sign-up box, Open Graph and Twitter card tags, the canonical URL, and
+the way back to the list and to the previous and next issues. Nothing personal is in it.
 """
 
 from __future__ import annotations
@@ -14,35 +15,19 @@ from xml.etree import ElementTree
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment
 
-from newsletter.curate.states import is_published
-from newsletter.domain.model import Issue, Recipient, RenderedMessage
-from newsletter.render.personalise import personalise
+from newsletter.domain.model import Issue
 from newsletter.runtime.wiring import Services
 from newsletter.web.guard import Policy, declare
-from newsletter.web.params import RowId
+from newsletter.web.params import RowId, SearchText, is_control
+from newsletter.web.public import HONEYPOT, public_state, sent_issues
 
 FEED_SIZE = 30
 
-
-def public_copy(message: RenderedMessage, base_url: str) -> tuple[str, str]:
-    """The message's HTML and text with neutral values in place of personal ones."""
-    neutral = Recipient(
-        delivery_id=0,
-        subscriber_id=0,
-        email="",
-        name=None,
-        unsubscribe_url=f"{base_url}/subscribe",
-    )
-    copy = personalise(message, neutral)
-    return copy.html, copy.text
-
-
-# The archive shows the email as sent: remote images, its own styles, no script.
+# Feed images are remote; the page has its own styles, no script, and one form (the sign-up).
 ARCHIVE_PAGE = Policy(
     "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; "
-    "font-src https: data:; base-uri 'none'; form-action 'self'"
+    "font-src https: data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
 router = APIRouter(prefix="/archive", tags=["archive"])
@@ -53,31 +38,24 @@ def _services(request: Request) -> Services:
     return services
 
 
-def _sent_issues(services: Services) -> list[Issue]:
-    return [issue for issue, _ in services.store.issues.all() if is_published(issue.state)]
-
-
-def _sent_message(services: Services, issue_id: int) -> RenderedMessage:
-    issue = services.store.issues.get(issue_id)
-    if issue is None or not is_published(issue.state):
-        raise HTTPException(404, "no sent issue with this number")
-    frozen = services.store.issues.frozen_render(issue_id)
-    if frozen is not None:
-        return frozen
-    return services.renderer.render_issue(issue)
-
-
 @router.get("", summary="The list of sent issues", response_class=HTMLResponse)
-def index(request: Request) -> HTMLResponse:
-    services = _services(request)
-    templates: Environment = request.app.state.templates
-    body = templates.get_template("archive/index.html").render(
-        newsletter=services.config.settings.newsletter.name,
-        language=services.config.settings.newsletter.language,
-        issues=_sent_issues(services),
-    )
+def index(request: Request, q: SearchText = "") -> HTMLResponse:
+    """The sent issues, newest first, each with its lead story; `q` keeps those that mention
+    it (accents and case aside)."""
+    public = public_state(request)
+    text = "".join(ch for ch in q if not is_control(ch)).strip()
+    found = sent_issues(public.services, text or None)
+    sent = [public.services.store.issues.get(issue.id) for issue in found]
+    issues = [issue for issue in sent if issue is not None]
     declare(request, ARCHIVE_PAGE)
-    return HTMLResponse(body)
+    return public.page(
+        "archive/index.html",
+        title=public.t("archive_title"),
+        issues=issues,
+        leads={issue.id: _lead(issue) for issue in issues},
+        q=text,
+        wide=True,
+    )
 
 
 @router.get(
@@ -90,23 +68,48 @@ def feed(request: Request) -> Response:
     services = _services(request)
     newsletter = services.config.settings.newsletter
     return Response(
-        rss(newsletter.name, newsletter.base_url, newsletter.language, _sent_issues(services)),
+        rss(newsletter.name, newsletter.base_url, newsletter.language, sent_issues(services)),
         media_type="application/rss+xml; charset=utf-8",
     )
 
 
 @router.get(
     "/{issue_id}",
-    summary="The web version of a sent issue",
+    summary="The web page of a sent issue",
     response_class=HTMLResponse,
     responses={404: {"description": "No sent issue has this id"}},
 )
 def web_version(request: Request, issue_id: RowId) -> HTMLResponse:
-    services = _services(request)
-    message = _sent_message(services, issue_id)
-    html, _ = public_copy(message, services.config.settings.newsletter.base_url)
+    public = public_state(request)
+    services = public.services
+    sent = sent_issues(services)  # newest first
+    place = next((i for i, issue in enumerate(sent) if issue.id == issue_id), None)
+    issue = services.store.issues.get(issue_id) if place is not None else None
+    if place is None or issue is None:
+        raise HTTPException(404, "no sent issue with this number")
+    view = services.renderer.issue_view(issue)
+    base_url = services.config.settings.newsletter.base_url
+    lead = next((item for section in view.sections for item in section.items), None)
     declare(request, ARCHIVE_PAGE)
-    return HTMLResponse(html)
+    return public.page(
+        "archive/issue.html",
+        title=view.subject,
+        issue=issue,
+        view=view,
+        lead=lead,
+        canonical=f"{base_url}/archive/{issue.id}",
+        description=view.preheader or (lead.summary if lead else ""),
+        newer=sent[place - 1] if place > 0 else None,
+        older=sent[place + 1] if place + 1 < len(sent) else None,
+        honeypot=HONEYPOT,
+        wide=True,
+    )
+
+
+def _lead(issue: Issue) -> str | None:
+    """The title of the issue's lead story (its first article)."""
+    items = sorted(issue.items, key=lambda item: item.position)
+    return items[0].display_title if items else None
 
 
 def rss(name: str, base_url: str, language: str, sent: list[Issue]) -> bytes:

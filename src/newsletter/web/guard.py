@@ -118,7 +118,7 @@ class Policy:
 
 def _no_script(framing: str) -> str:
     return (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "
         f"form-action 'self'; base-uri 'none'; frame-ancestors {framing}"
     )
 

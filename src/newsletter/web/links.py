@@ -13,7 +13,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from newsletter.audience import links as subscriber_links
+from newsletter.audience.addresses import mask_address
 from newsletter.domain.errors import TokenError
+from newsletter.domain.model import SubscriberStatus
 from newsletter.runtime.audience import audience_of
 from newsletter.store.subscribers import ConfirmOutcome
 from newsletter.web.public import (
@@ -84,8 +86,8 @@ def confirm(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
         return _bad_link(public, request, "link_invalid")
     if outcome is ConfirmOutcome.CONFIRMED:
         public.wake_worker()
-        return public.message_page(t("confirmed_title"), t("confirmed"))
-    return public.message_page(t("confirmed_title"), t("already_confirmed"))
+        return public.message_page(t("confirmed_title"), t("confirmed"), explore=True)
+    return public.message_page(t("confirmed_title"), t("already_confirmed"), explore=True)
 
 
 def _link_problem(error: TokenError) -> str:
@@ -112,12 +114,19 @@ def _bad_link(public: Public, request: Request, key: str) -> HTMLResponse:
 )
 def unsubscribe_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)
+    t = public.t
     try:
-        subscriber_links.check_unsubscribe_token(audience_of(public.services), token)
+        subscriber = subscriber_links.check_unsubscribe_token(audience_of(public.services), token)
     except TokenError:
         return _bad_link(public, request, "link_invalid")
+    address = mask_address(subscriber.email)
+    if subscriber.status not in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING):
+        return _unsubscribed(public, request, address)
     return public.page(
-        "unsubscribe.html", title=public.t("unsubscribe_title"), action=request.url.path
+        "unsubscribe.html",
+        title=t("unsubscribe_title"),
+        action=request.url.path,
+        address=t("masked_address", address=address),
     )
 
 
@@ -134,16 +143,24 @@ def unsubscribe_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse
 )
 def unsubscribe(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)
-    t = public.t
+    audience = audience_of(public.services)
     try:
-        changed = subscriber_links.unsubscribe(audience_of(public.services), token)
+        subscriber = subscriber_links.check_unsubscribe_token(audience, token)
+        changed = subscriber_links.unsubscribe(audience, token)
     except TokenError:
         return _bad_link(public, request, "link_invalid")
     if changed:
         log.info("unsubscribed through a link")
+    return _unsubscribed(public, request, mask_address(subscriber.email))
+
+
+def _unsubscribed(public: Public, request: Request, address: str) -> HTMLResponse:
+    """The page once the address is off the list: it says which, and offers only to come back."""
+    t = public.t
     return public.message_page(
         t("unsubscribed_title"),
-        t("unsubscribed"),
+        t("unsubscribe_done", address=address),
         link=request.scope.get("root_path", "") + "/subscribe",
         link_text=t("resubscribe"),
+        explore=True,
     )

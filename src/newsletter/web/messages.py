@@ -36,11 +36,38 @@ ENGLISH: dict[str, str] = {
     "unsubscribe_intro": "Press the button to stop receiving {name}.",
     "unsubscribe_button": "Unsubscribe",
     "unsubscribed_title": "You are unsubscribed",
-    "unsubscribed": "You will no longer receive {name}. You can sign up again at any time.",
     "resubscribe": "Sign up again",
     "error_title": "Something is wrong",
-    "invalid_email": "This email address is not valid: {reason}",
-    "invalid_name": "This name cannot be used: {reason}",
+    "address_control": "An email address cannot hold line breaks or control characters.",
+    "address_empty": "Enter your email address.",
+    "address_too_long": "An email address has at most 320 characters.",
+    "address_no_at": "An email address needs an @, as in jean.dupont@example.org.",
+    "address_no_local": "Something is missing before the @, as in jean.dupont@example.org.",
+    "address_no_domain": (
+        "Something is missing after the @: the domain, as in jean.dupont@example.org."
+    ),
+    "address_bad_local": "The part before the @ holds characters an email address cannot have.",
+    "address_bad_domain": "The part after the @ is not a domain name such as example.org.",
+    "address_syntax": "This is not an email address such as jean.dupont@example.org.",
+    "address_role": (
+        "Shared addresses (contact@, info@…) are not accepted: use a personal address."
+    ),
+    "address_disposable": "Disposable mailboxes are not accepted: use an address you keep.",
+    "address_name_lines": "A name stays on one line.",
+    "address_name_control": "A name cannot hold control characters.",
+    "address_date": "consent_at must be a past date written YYYY-MM-DD.",
+    "address_suppressed": "Erased at its owner’s request: only their own sign-up brings it back.",
+    "address_unsubscribed": "Unsubscribed: only re-imported when you choose to bring it back.",
+    "address_bounced": "Bounced: only re-imported when you choose to bring it back.",
+    "address_complained": "Reported the newsletter as spam: only their own sign-up brings it back.",
+    "masked_address": "Address concerned: {address}",
+    "unsubscribe_done": (
+        "{address} is unsubscribed: it will no longer receive {name}. You can sign up again "
+        "at any time."
+    ),
+    "archive_link": "Read the past issues",
+    "latest_link": "Read the latest issue: {subject}",
+    "archive_title": "{name}: all issues",
     "missing_email": "An email address is required (field \u201cemail\u201d).",
     "bad_field": "The field \u201c{field}\u201d must be text.",
     "bad_consent_version": (
@@ -98,11 +125,53 @@ FRENCH: dict[str, str] = {
     "unsubscribe_intro": "Appuyez sur le bouton pour ne plus recevoir {name}.",
     "unsubscribe_button": "Me désinscrire",
     "unsubscribed_title": "Vous êtes désinscrit·e",
-    "unsubscribed": ("Vous ne recevrez plus {name}. Vous pouvez vous réinscrire à tout moment."),
     "resubscribe": "Me réinscrire",
     "error_title": "Quelque chose ne va pas",
-    "invalid_email": "Cette adresse e-mail n\u2019est pas valide : {reason}",
-    "invalid_name": "Ce nom ne peut pas être utilisé : {reason}",
+    "address_control": (
+        "Une adresse e-mail ne peut pas contenir de retour à la ligne ni de caractère de contrôle."
+    ),
+    "address_empty": "Indiquez votre adresse e-mail.",
+    "address_too_long": "Une adresse e-mail fait 320 caractères au plus.",
+    "address_no_at": "Il manque le « @ » : une adresse s’écrit comme jean.dupont@exemple.fr.",
+    "address_no_local": (
+        "Il manque le début de l’adresse, avant le « @ » (comme jean.dupont@exemple.fr)."
+    ),
+    "address_no_domain": (
+        "Il manque la fin de l’adresse, après le « @ » : le domaine, comme exemple.fr."
+    ),
+    "address_bad_local": (
+        "La partie avant le « @ » contient des caractères qu’une adresse ne peut pas avoir."
+    ),
+    "address_bad_domain": (
+        "La partie après le « @ » n’est pas un nom de domaine comme exemple.fr."
+    ),
+    "address_syntax": "Ce n’est pas une adresse e-mail comme jean.dupont@exemple.fr.",
+    "address_role": (
+        "Les adresses partagées (contact@, info@…) ne sont pas acceptées : "
+        "utilisez une adresse personnelle."
+    ),
+    "address_disposable": (
+        "Les adresses jetables ne sont pas acceptées : utilisez une adresse que vous gardez."
+    ),
+    "address_name_lines": "Le prénom doit tenir sur une ligne.",
+    "address_name_control": "Le prénom ne peut pas contenir de caractère de contrôle.",
+    "address_date": "consent_at doit être une date passée, écrite AAAA-MM-JJ.",
+    "address_suppressed": (
+        "Effacée à la demande de son titulaire : seule sa propre inscription peut la rétablir."
+    ),
+    "address_unsubscribed": "Désinscrite : réimportée seulement si vous cochez « réinscrire ».",
+    "address_bounced": "En échec : réimportée seulement si vous cochez « réinscrire ».",
+    "address_complained": (
+        "A signalé la lettre comme spam : seule sa propre inscription peut la rétablir."
+    ),
+    "masked_address": "Adresse concernée : {address}",
+    "unsubscribe_done": (
+        "L\u2019adresse {address} est désinscrite : elle ne recevra plus {name}. Vous pouvez "
+        "vous réinscrire à tout moment."
+    ),
+    "archive_link": "Lire les numéros déjà parus",
+    "latest_link": "Lire le dernier numéro : {subject}",
+    "archive_title": "Les numéros de {name}",
     "missing_email": "Une adresse e-mail est nécessaire (champ « email »).",
     "bad_field": "Le champ « {field} » doit être du texte.",
     "bad_consent_version": (

@@ -23,8 +23,10 @@ from pydantic import BaseModel
 
 from newsletter.audience import addresses, subscribers
 from newsletter.audience.outbox import OutboxWorker
+from newsletter.curate.states import is_published
 from newsletter.domain import untrusted_json
 from newsletter.domain.errors import InvalidAddress
+from newsletter.domain.model import Issue
 from newsletter.runtime.audience import audience_of, signup_rules
 from newsletter.runtime.wiring import Services
 from newsletter.web.messages import Messages
@@ -103,10 +105,22 @@ class Public:
         status: int = 200,
         alert: bool = False,
         link: str | None = None,
+        explore: bool = False,
         **extra: Any,
     ) -> HTMLResponse:
+        """A page saying one thing; `explore` adds where to go next: the archive and the
+        latest issue."""
+        sent = sent_issues(self.services) if explore else []
         return self.page(
-            "message.html", status, title=title, body=body, alert=alert, link=link, **extra
+            "message.html",
+            status,
+            title=title,
+            body=body,
+            alert=alert,
+            link=link,
+            explore=explore,
+            latest=sent[0] if sent else None,
+            **extra,
         )
 
     def wake_worker(self) -> None:
@@ -138,6 +152,12 @@ class Public:
         finally:
             with self._lock:
                 self.signups_in_flight -= 1
+
+
+def sent_issues(services: Services, text: str | None = None) -> list[Issue]:
+    """The issues the public may read, newest first; with `text`, those that mention it."""
+    found = [issue for issue, _ in services.store.issues.all(text) if is_published(issue.state)]
+    return sorted(found, key=lambda i: (i.sent_at or i.created_at, i.id), reverse=True)
 
 
 def limit_for(max_body_bytes: int) -> Any:
@@ -276,11 +296,11 @@ async def subscribe(request: Request) -> Response:
         address = addresses.normalise_address(email)
         addresses.check_policy(signup_rules(public.services.config).policy, address)
     except InvalidAddress as exc:
-        return refuse(422, t("invalid_email", reason=str(exc)))
+        return refuse(422, t(f"address_{exc.code}"))
     try:
         addresses.clean_name(fields.get("name"), strict=True)
     except InvalidAddress as exc:
-        return refuse(422, t("invalid_name", reason=str(exc)))
+        return refuse(422, t(f"address_{exc.code}"))
     wait = public.per_address.take(address)
     if wait:
         return _too_many(refuse, t, wait)
@@ -294,7 +314,7 @@ async def subscribe(request: Request) -> Response:
         return refuse(503, t("busy"), {"Retry-After": "30"})
     accepted = t("accepted")
     if browser:
-        return public.message_page(t("accepted_title"), accepted, status=202)
+        return public.message_page(t("accepted_title"), accepted, status=202, explore=True)
     return JSONResponse({"status": "accepted", "detail": accepted}, status_code=202)
 
 

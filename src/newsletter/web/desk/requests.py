@@ -2,7 +2,8 @@
 rendering a page, redirects, and reading form fields and filters.
 
 Every route needs a logged-in editor (`Authed`); every POST also needs the form's CSRF token
-and, when the browser says where it comes from, this site's origin (`Posted`). The desk's
+and, when the browser says where it comes from, this site's origin (`Posted`). Admin actions
+take `Admin` / `AdminPosted`: an editor gets a 403 however the request is made. The desk's
 state is built once by `create_app` and reached through `request.app.state.desk`.
 """
 
@@ -20,6 +21,7 @@ from starlette.datastructures import FormData
 from newsletter.curate.editors import Editor, get_editor
 from newsletter.runtime.wiring import Services, secret_key
 from newsletter.store.desk import DeskQueries
+from newsletter.store.people import PeopleQueries
 from newsletter.web.desk import security
 from newsletter.web.desk.labels import ISSUE_STATES, NOTICES, PROBLEMS, SUBSCRIBER_STATES
 from newsletter.web.guard import Policy, declare
@@ -49,6 +51,7 @@ class Desk:
         self.zone = ZoneInfo(settings.newsletter.timezone)
         self.env = templates
         self.queries = DeskQueries(services.store.engine)
+        self.people = PeopleQueries(services.store.engine)
         self.lifetime = timedelta(hours=settings.desk.session_hours)
         self.limiter = security.LoginLimiter(
             attempts=settings.desk.login_attempts,
@@ -161,6 +164,39 @@ async def posted(request: Request, desk: DeskState, editor: Authed) -> FormData:
 
 
 Posted = Annotated[FormData, Depends(posted)]
+
+
+def admin(request: Request, editor: Authed) -> Editor:
+    """The logged-in editor, who must be an admin: 403 otherwise, whatever the page showed."""
+    if not editor.is_admin:
+        raise HTTPException(403, "réservé aux administrateurs")
+    return editor
+
+
+Admin = Annotated[Editor, Depends(admin)]
+
+
+async def admin_posted(request: Request, desk: DeskState, editor: Admin) -> FormData:
+    """`Posted`, by an admin."""
+    return await posted(request, desk, editor)
+
+
+AdminPosted = Annotated[FormData, Depends(admin_posted)]
+
+
+async def admin_sends(request: Request, desk: DeskState, editor: Admin) -> FormData:
+    """`AdminPosted` for sending and scheduling an issue, logged as asked (path and time)."""
+    form = await posted(request, desk, editor)
+    log_action(request, desk, "issue_send", request.url.path)
+    return form
+
+
+AdminSends = Annotated[FormData, Depends(admin_sends)]
+
+
+def log_action(request: Request, desk: "Desk", action: str, target: str) -> None:
+    """Record who did what, and when, in the desk's log (shown to admins)."""
+    desk.services.store.editors.log(desk.now(), request.state.editor.name, action, target)
 
 
 def redirect(url: str, **query: str) -> RedirectResponse:

@@ -9,7 +9,7 @@ link as identity (links stored so far never held a fragment).
 by the article the desk showed.
 
 Revision ID: 0006_stories
-Revises: 0005_sources
+Revises: 0008_people
 Create Date: 2026-11-28 12:00:00.000000
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_stories"
-down_revision = "0005_sources"
+down_revision = "0008_people"
 branch_labels = None
 depends_on = None
 
