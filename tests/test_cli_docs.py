@@ -192,9 +192,9 @@ def test_the_checks_catch_what_the_readme_gets_wrong() -> None:
     wrong_option = text.replace("[--feed NAME]", "[--feeds NAME]")
     assert readme_reference(wrong_option, cli)["newsletter collect"] == {"--feeds", "--json"}
     assert reference["newsletter collect"] == {"--feed", "--json"}
-    invented = "Run `newsletter articles --json` or `newsletter issue send 1 --force`.\n"
+    invented = "Run `newsletter stories --json` or `newsletter issue send 1 --force`.\n"
     assert mention_problems(invented, cli) == [
-        "'newsletter articles --json': no command 'newsletter articles'",
+        "'newsletter stories --json': no command 'newsletter stories'",
         "'newsletter issue send 1 --force': newsletter issue send has no --force",
     ]
     chained = "`newsletter init && newsletter run --log-json`, `newsletter --config x init`"

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from newsletter.curate.draft import plan_draft
 from newsletter.curate.states import can_move, sources_of
+from newsletter.curate.stories import stories
 from newsletter.domain.model import Article, IssueState
 
 BASE = datetime(2026, 11, 20, tzinfo=UTC)
@@ -28,8 +29,9 @@ def article(n: int, section: str | None, hours: int | None) -> Article:
     )
 
 
-def test_draft_takes_newest_and_groups_by_configured_section_order() -> None:
-    """The newest max_articles are kept, grouped by section in config order, newest first."""
+def test_draft_takes_the_best_stories_grouped_by_configured_section_order() -> None:
+    """The max_articles best stories are kept (equal weights and one source each: the newest),
+    grouped by section in config order, best first."""
     candidates = [
         article(1, "Tech", 1),
         article(2, "Une", 5),
@@ -39,7 +41,8 @@ def test_draft_takes_newest_and_groups_by_configured_section_order() -> None:
         article(6, "Autre", 8),
         article(7, "Tech", -50),
     ]
-    plan = plan_draft(candidates, max_articles=6, min_articles=3, section_order=["Une", "Tech"])
+    ranked = stories(candidates, now=BASE + timedelta(hours=10))
+    plan = plan_draft(ranked, max_articles=6, min_articles=3, section_order=["Une", "Tech"])
     assert plan.reason is None
     assert [a.id for a, _ in plan.picks] == [2, 5, 3, 1, 6, 4]
     assert [s for _, s in plan.picks] == ["Une", "Une", "Tech", "Tech", "Autre", None]
@@ -47,14 +50,15 @@ def test_draft_takes_newest_and_groups_by_configured_section_order() -> None:
 
 def test_too_few_articles_means_no_draft() -> None:
     """Under min_articles, no issue and a reason saying why."""
-    plan = plan_draft([article(1, None, 1)], max_articles=12, min_articles=3)
+    plan = plan_draft(stories([article(1, None, 1)], now=BASE), max_articles=12, min_articles=3)
     assert plan.picks == ()
     assert plan.reason is not None and "at least 3" in plan.reason
 
 
 def test_undated_articles_sort_by_collection_time() -> None:
     """An entry without a date counts as collected-at for recency."""
-    plan = plan_draft([article(1, None, None), article(2, None, 1)], 12, 1)
+    ranked = stories([article(1, None, None), article(2, None, 1)], now=BASE + timedelta(hours=2))
+    plan = plan_draft(ranked, 12, 1)
     assert [a.id for a, _ in plan.picks] == [2, 1]
 
 

@@ -15,11 +15,18 @@ from newsletter.domain.model import ArticleDraft, FeedSource, IssueState
 from newsletter.runtime import curation
 from newsletter.runtime.wiring import Services
 
+# Distinct news (the draft takes stories: near-identical articles would be one).
+HEADLINES = (
+    "Exotec inaugure un centre de recherche à Lille",
+    "La néobanque Finlo obtient son agrément",
+    "Sylvéa fait planter cent mille arbres",
+)
+
 
 def _articles(services: Services, n: int) -> None:
     services.store.feeds.sync([FeedSource("f", "https://example.org/feed", "Une")])
     drafts = [
-        ArticleDraft("f", f"g{i}", f"https://example.org/{i}", f"Titre {i}", "Résumé", "", None,
+        ArticleDraft("f", f"g{i}", f"https://example.org/{i}", HEADLINES[i], "Résumé", "", None,
                      None, services.clock() - timedelta(hours=i))
         for i in range(n)
     ]  # fmt: skip
@@ -27,11 +34,12 @@ def _articles(services: Services, n: int) -> None:
 
 
 def test_draft_uses_each_article_once(services: Services) -> None:
-    """A draft takes the newest unused articles; the next draft has none left to take."""
+    """A draft takes the best stories of the unused articles (here the newest first); the next
+    draft has none left to take."""
     _articles(services, 3)
     first = curation.draft(services)
     assert first.issue is not None
-    assert [item.article.title for item in first.issue.items] == ["Titre 0", "Titre 1", "Titre 2"]
+    assert [item.article.title for item in first.issue.items] == list(HEADLINES)
     # The number is given when sending starts; until then the subject keeps its field.
     assert first.issue.subject == "MaddyNews n°{number}"
     assert (first.issue.number, first.issue.numbered) == (1, False)
@@ -44,7 +52,7 @@ def test_draft_uses_each_article_once(services: Services) -> None:
     issues.cancel(services.store.issues, first.issue.id)
     second = curation.draft(services)
     assert second.issue is None
-    assert second.to_json()["reason"] == "only 0 new article(s); at least 1 needed"
+    assert second.to_json()["reason"] == "only 0 new story(ies); at least 1 needed"
 
 
 def test_schedule_unschedule_cancel(services: Services, clock: FrozenClock) -> None:

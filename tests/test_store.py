@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from newsletter.domain.clock import FrozenClock
@@ -39,14 +40,27 @@ def test_migrate_is_idempotent(store: Store) -> None:
 
 
 def test_articles_dedupe_on_guid_and_url(store: Store, clock: FrozenClock) -> None:
-    """The same guid in a feed, or the same canonical URL, is stored once."""
-    store.feeds.sync([FeedSource("f", "https://example.org/feed")])
+    """The same guid in a feed, or a canonical URL another feed stored, is stored once; a
+    feed's own items sharing a URL under distinct guids stay apart, linked by their anchor."""
+    store.feeds.sync(
+        [FeedSource("f", "https://example.org/feed"), FeedSource("o", "https://other.org/f")]
+    )
     feed_id = store.feeds.id_of("f")
     assert store.articles.add(feed_id, [_draft(1), _draft(2)], clock()) == 2
-    again = [_draft(1), _draft(3, url="https://example.org/2")]
-    assert store.articles.add(feed_id, again, clock()) == 0
-    assert store.articles.count() == 2
+    assert store.articles.add(feed_id, [_draft(1)], clock()) == 0
+    other = [_draft(5, url="https://example.org/2"), _draft(6, url="https://example.org/1")]
+    assert store.articles.add(store.feeds.id_of("o"), other, clock()) == 0
+    same_page = replace(_draft(3, url="https://example.org/2"), anchor="2026-02-11")
+    assert store.articles.add(feed_id, [same_page], clock()) == 1
+    assert store.articles.add(feed_id, [same_page], clock()) == 0
+    assert store.articles.count() == 3
     assert store.articles.recent()[0].categories == ("a", "b")
+    urls = sorted(a.url for a in store.articles.recent())
+    assert urls == [
+        "https://example.org/1",
+        "https://example.org/2",
+        "https://example.org/2#2026-02-11",
+    ]
 
 
 def test_issue_create_and_transition(store: Store, clock: FrozenClock) -> None:

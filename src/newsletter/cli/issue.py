@@ -31,7 +31,7 @@ def issue() -> None:
 @config_option
 @json_option
 def issue_draft(as_json: bool) -> None:
-    """Draft an issue from the newest articles not used yet.
+    """Draft an issue from the best stories of the inbox, each story once (its lead article).
 
     \b
     Example:

@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from newsletter.cli.articles import articles
 from newsletter.cli.editors import editors
 from newsletter.cli.feeds import collect, feeds
 from newsletter.cli.issue import issue
@@ -32,7 +33,7 @@ def cli() -> None:
     """
 
 
-for command in (init, collect, feeds, issue, subscribers, editors, doctor, run):
+for command in (init, collect, feeds, articles, issue, subscribers, editors, doctor, run):
     cli.add_command(command)
 
 

@@ -2,9 +2,11 @@
 
 Pure: an entry as feedparser reads it goes in, an `ArticleDraft` comes out. The canonical URL
 (tracking parameters and fragment removed, host lower-cased) is what dedupes an article across
-feeds; the summary is plain text from the description or the first meaningful paragraphs; the
-image is the best one the entry offers that is not a tracking pixel, with the size the entry
-declares for it (media:content / media:thumbnail / enclosure / <img> width and height).
+feeds; the store tells apart items of one feed sharing a link by their guid, and links them
+with their anchor (`#2026-02-11`); the summary is plain text from
+the description or the first meaningful paragraphs; the image is the best one the entry offers
+that is not a tracking pixel, with the size the entry declares for it (media:content /
+media:thumbnail / enclosure / <img> width and height).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ _TRAILING_READ_MORE = re.compile(
     re.IGNORECASE,
 )
 _TRAILING_CUT = re.compile(r"\s*\[(?:…|\.\.\.|&hellip;)\]\s*$")
+_ANCHOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:~-]{0,199}")
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 _IMAGE_EXTENSION = re.compile(r"\.(?:jpe?g|png|gif|webp|avif)(?:$|[?#])", re.IGNORECASE)
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
@@ -80,6 +83,7 @@ def normalise(entry: Mapping[str, Any], feed_name: str, feed_url: str) -> Articl
         categories=_categories(entry.get("tags") or ()),
         image_width=size.width if size else None,
         image_height=size.height if size else None,
+        anchor=anchor(link),
     )
 
 
@@ -123,6 +127,14 @@ def canonical_url(url: str) -> str:
         if not _is_tracking_parameter(key)
     ]
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query, doseq=True), ""))
+
+
+def anchor(link: str) -> str | None:
+    """`link`'s fragment when it is a plain anchor (`#2026-02-11`, `#comment-12`), which takes
+    readers to one item of a page; not a fragment holding parameters (`#utm_source=x`,
+    `#xtor=RSS-1`), a hash-bang or a share widget's token (`#.XyZ`)."""
+    fragment = urlsplit(link.strip()).fragment
+    return fragment if _ANCHOR.fullmatch(fragment) else None
 
 
 def _is_tracking_parameter(key: str) -> bool:

@@ -8,11 +8,13 @@ them out of the wiring for callers that have it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 
 from newsletter.curate.draft import plan_draft
+from newsletter.curate.inbox import inbox
 from newsletter.curate.states import sources_of
+from newsletter.curate.stories import Curation
 from newsletter.deliver.base import Provider
 from newsletter.domain.clock import Clock
 from newsletter.domain.errors import ProviderError, UsageError
@@ -21,6 +23,7 @@ from newsletter.domain.tokens import UNSUBSCRIBE, TokenSigner
 from newsletter.render.subject import fill_subject
 from newsletter.store.articles import ArticleRepository
 from newsletter.store.issues import IssueRepository, NewItem
+from newsletter.store.stories import StoryRepository
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class DraftSettings:
     subject: str
     newsletter_name: str
     sections: tuple[str, ...] = ()
+    curation: Curation = field(default_factory=Curation)
 
 
 @dataclass(frozen=True)
@@ -51,17 +55,27 @@ class DraftOutcome:
 
 
 def draft(
-    *, articles: ArticleRepository, issues: IssueRepository, settings: DraftSettings, now: datetime
+    *,
+    articles: ArticleRepository,
+    issues: IssueRepository,
+    stories: StoryRepository,
+    settings: DraftSettings,
+    now: datetime,
 ) -> DraftOutcome:
-    """Draft the next issue from the newest articles no issue uses yet; one draft at a time,
-    so when a draft is open that draft is the outcome."""
+    """Draft the next issue from the best stories of the inbox (articles no issue uses yet and
+    no editor dismissed), each story once, by its lead article; one draft at a time, so when a
+    draft is open that draft is the outcome. The facts of each funding story are kept on its
+    lead, so the email lists what the desk showed."""
     current = issues.open_draft()
     if current is not None:
         return DraftOutcome(issue=current, reason=None, existing=True)
-    candidates = articles.unused(limit=settings.max_articles)
-    plan = plan_draft(candidates, settings.max_articles, settings.min_articles, settings.sections)
+    ranked = inbox(articles=articles, now=now, curation=settings.curation)
+    plan = plan_draft(ranked, settings.max_articles, settings.min_articles, settings.sections)
     if plan.reason:
         return DraftOutcome(issue=None, reason=plan.reason)
+    for story in plan.stories:
+        if story.funding is not None and not story.lead.funding_set:
+            stories.set_funding(story.lead.id, story.funding, at=now)
     subject = fill_subject(settings.subject, name=settings.newsletter_name)
     issue = issues.create(
         subject=subject,

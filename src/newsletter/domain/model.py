@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from newsletter.domain.funding import FundingFacts, extract
+
 MAX_ROW_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL
 
 
@@ -87,6 +89,8 @@ class ArticleDraft:
     # The image's pixel size as the feed or the page declared it; None when not declared.
     image_width: int | None = None
     image_height: int | None = None
+    # The link's plain fragment (`2026-02-11`): kept for items of one feed sharing a link.
+    anchor: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,11 +101,20 @@ class Article(ArticleDraft):
     collected_at: datetime
     section: str | None = None
     source: str | None = None  # the feed's display name (config title, else its own title)
+    # Its story's funding round as an editor (or the draft, for its story) set it; with
+    # `funding_set`, None means "no round". Unset: read from its words (`funding_facts`).
+    funding: FundingFacts | None = None
+    funding_set: bool = False
 
     @property
     def source_name(self) -> str:
         """The name readers see for this article's source."""
         return self.source or self.feed_name
+
+    @property
+    def funding_facts(self) -> FundingFacts | None:
+        """The funding round this article announces: as set for its story, else as read."""
+        return self.funding if self.funding_set else extract(self.title, self.summary)
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,8 @@ class DigestSection(_Section):
     min_articles: Annotated[int, Field(ge=0)] = 3
     auto_send: bool = False
     subject: str = "{name} n°{number}"
+    # A "Levées de fonds de la semaine" block listing the funding rounds.
+    funding: bool = False
 
     @field_validator("schedule")
     @classmethod

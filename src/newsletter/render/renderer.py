@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from html import unescape
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +29,7 @@ from newsletter.domain.links import article_url, http_url
 from newsletter.domain.model import Issue, IssueItem, Placeholders, RenderedMessage
 from newsletter.domain.settings import Settings
 from newsletter.render.clipping import clipping_warning as clipping_warning
+from newsletter.render.funding import funding_rows
 from newsletter.render.markup import markdown_html, markdown_text
 from newsletter.render.plaintext import wrap
 from newsletter.render.subject import fill_subject
@@ -133,7 +135,8 @@ class Renderer:
         to readers, when `[links] track_clicks` is on)."""
         placeholders = placeholders or Placeholders.fresh()
         newsletter = self._settings.newsletter
-        view = self.issue_view(issue, placeholders if tracked else None)
+        clicks = placeholders if tracked else None
+        view = self.issue_view(issue, clicks)
         intro = markdown_text(self._typography(issue.intro))
         context = {
             "subject": view.subject,
@@ -144,6 +147,11 @@ class Renderer:
             "intro_text": intro.text,
             "intro_links": intro.links,
             "sections": view.sections,
+            "funding": funding_rows(
+                issue, partial(self._link, issue, clicks=clicks), self._typography
+            )
+            if self._settings.digest.funding
+            else [],
             "web_url": f"{newsletter.base_url}/archive/{issue.id}",
         }
         html, text = self._render_pair("digest", context, placeholders)
@@ -211,12 +219,16 @@ class Renderer:
             sections[-1][1].append(self._item(issue, item, clicks))
         return [SectionView(heading, tuple(items)) for heading, items in sections]
 
+    def _link(self, issue: Issue, item: IssueItem, clicks: Placeholders | None) -> str | None:
+        """The item's article link as readers get it; with `clicks`, its click marker."""
+        name = self._settings.newsletter.name
+        url = article_url(item.article.url, issue.number, name, self._settings)
+        return clicks.click(item.article.id) if url and clicks is not None else url
+
     def _item(self, issue: Issue, item: IssueItem, clicks: Placeholders | None) -> ItemView:
         article = item.article
         newsletter = self._settings.newsletter
-        url = article_url(article.url, issue.number, newsletter.name, self._settings)
-        if url and clicks is not None:
-            url = clicks.click(article.id)
+        url = self._link(issue, item, clicks)
         published = article.published_at
         image = http_url(article.image_url)
         return ItemView(

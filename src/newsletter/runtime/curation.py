@@ -7,12 +7,15 @@ settings; this is the one place that picks them out of the Services.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from newsletter.curate import issues, presend
+from newsletter.curate import inbox, issues, presend
 from newsletter.curate.issues import DraftOutcome, DraftSettings
 from newsletter.curate.presend import Alert, Rules
+from newsletter.curate.ranking import NO_CLICKS, ClickRates
+from newsletter.curate.stories import Curation, Story
+from newsletter.domain.funding import FundingFacts
 from newsletter.domain.model import Issue, Recipient
 from newsletter.render.personalise import personalise
 from newsletter.render.subject import fill_subject
@@ -21,12 +24,56 @@ from newsletter.runtime.wiring import Services
 
 
 def draft(services: Services) -> DraftOutcome:
-    """Draft the next issue from the newest articles no issue uses yet."""
+    """Draft the next issue from the best stories of the inbox."""
     return issues.draft(
         articles=services.store.articles,
         issues=services.store.issues,
-        settings=draft_settings(services.config),
+        stories=services.store.stories,
+        settings=draft_settings(services.config, click_rates(services)),
         now=services.clock(),
+    )
+
+
+def inbox_stories(
+    services: Services, q: str | None = None, limit: int | None = None
+) -> list[Story]:
+    """The inbox as stories, best first: each with its lead article, the others, its section,
+    its funding facts and its score's parts (`story.score`); `q` searches titles and summaries
+    (accents and case aside). For `newsletter articles` and the desk."""
+    return inbox.inbox(
+        articles=services.store.articles,
+        now=services.clock(),
+        curation=curation_of(services.config, click_rates(services)),
+        q=q,
+        limit=limit,
+    )
+
+
+def dismiss_story(services: Services, article_ids: Sequence[int], restore: bool = False) -> int:
+    """Dismiss a story in one action (all its articles: `story.articles`), or restore it."""
+    return inbox.dismiss(services.store.stories, article_ids, restore=restore)
+
+
+def correct_funding(
+    services: Services, article_id: int, facts: FundingFacts | None, by: str | None = None
+) -> None:
+    """An editor's funding facts for the story led by `article_id` (None: it is no round)."""
+    inbox.correct_funding(services.store.stories, article_id, facts, now=services.clock(), by=by)
+
+
+def click_rates(services: Services) -> ClickRates:
+    """How readers clicked each feed's and section's stories in sent issues: none measured yet
+    (click tracking plugs in here)."""
+    return NO_CLICKS
+
+
+def curation_of(config: Config, clicks: ClickRates = NO_CLICKS) -> Curation:
+    """The section rules and feed weights of the configuration, with the click rates."""
+    settings = config.settings
+    return Curation(
+        rules=tuple((rule.name, tuple(rule.keywords)) for rule in settings.sections),
+        weights={feed.name: feed.weight for feed in settings.feeds},
+        clicks=clicks,
     )
 
 
@@ -55,15 +102,17 @@ def presend_check(services: Services, issue_id: int) -> list[Alert]:
     return presend.presend_check(issue, copy.html, presend_rules(services.config, services.clock()))
 
 
-def draft_settings(config: Config) -> DraftSettings:
-    """The `[digest]` section, the newsletter's name and the feeds' sections, for drafting."""
+def draft_settings(config: Config, clicks: ClickRates = NO_CLICKS) -> DraftSettings:
+    """The `[digest]` section, the newsletter's name, the sections in order and the ranking's
+    configuration, for drafting."""
     settings = config.settings
     return DraftSettings(
         max_articles=settings.digest.max_articles,
         min_articles=settings.digest.min_articles,
         subject=settings.digest.subject,
         newsletter_name=settings.newsletter.name,
-        sections=tuple(feed.section for feed in settings.feeds if feed.section),
+        sections=tuple(settings.section_names()),
+        curation=curation_of(config, clicks),
     )
 
 

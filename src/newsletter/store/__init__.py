@@ -22,6 +22,7 @@ from newsletter.store.issues import IssueRepository
 from newsletter.store.jobs import JobRunRepository
 from newsletter.store.locks import AdvisoryLock
 from newsletter.store.outbox import OutboxRepository
+from newsletter.store.stories import StoryRepository
 from newsletter.store.subscribers import SubscriberRepository
 
 
@@ -40,6 +41,7 @@ class Store:
         self.job_runs = JobRunRepository(engine)
         self.editors = EditorRepository(engine)
         self.clicks = ClickRepository(engine)
+        self.stories = StoryRepository(engine)
 
     @classmethod
     def from_url(cls, url: str) -> Store:

@@ -6,19 +6,23 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import (
+    Connection,
     RowMapping,
     Select,
     UnaryExpression,
     exists,
     func,
+    or_,
     select,
 )
 
+from newsletter.domain.funding import FundingFacts
 from newsletter.domain.model import Article, ArticleDraft
 from newsletter.store.dialect import insert_ignore
 from newsletter.store.engine import Repository
 from newsletter.store.rows import from_row
-from newsletter.store.tables import articles, feeds, issue_items
+from newsletter.store.search import accent_folded_match
+from newsletter.store.tables import articles, feeds, issue_items, story_funding
 
 CATEGORY_SEPARATOR = "\x1f"
 
@@ -27,33 +31,46 @@ class ArticleRepository(Repository):
     def add(self, feed_id: int, drafts: Iterable[ArticleDraft], collected_at: datetime) -> int:
         """Store the articles not seen before; return how many were new.
 
-        An article already stored under the same canonical URL (from any feed) or the same guid
-        in this feed is skipped by the database itself (ON CONFLICT DO NOTHING), so concurrent
+        An item is new unless this feed stored its guid already, or any feed stored its link
+        (`identity`: the link without fragment; tracking parameters are gone already). Items
+        of one feed sharing a link but not a guid (a "now" page, release notes, comments) are
+        told apart by link and guid, and linked with their anchor (`page#2026-02-11`).
+        Conflicts are settled by the database itself (ON CONFLICT DO NOTHING), so concurrent
         collections cannot fail on each other's inserts.
         """
+        pending = list(drafts)
         new = 0
         with self.engine.begin() as connection:
+            seen = set(self._stored_guids(connection, feed_id, [d.guid for d in pending]))
             insert = insert_ignore(connection, articles).returning(articles.c.id)
-            for draft in drafts:
-                result = connection.execute(
-                    insert.values(
-                        feed_id=feed_id,
-                        guid=draft.guid,
-                        url=draft.url,
-                        title=draft.title,
-                        summary=draft.summary,
-                        content_html=draft.content_html,
-                        image_url=draft.image_url,
-                        image_width=draft.image_width,
-                        image_height=draft.image_height,
-                        author=draft.author,
-                        categories=CATEGORY_SEPARATOR.join(draft.categories),
-                        published_at=draft.published_at,
-                        collected_at=collected_at,
-                    )
-                )
-                new += result.first() is not None  # no row back: a duplicate, skipped
+            for draft in pending:
+                if draft.guid in seen:
+                    continue
+                seen.add(draft.guid)
+                values = _row(feed_id, draft, collected_at)
+                key = identity(draft.url)
+                if connection.execute(insert.values(identity=key, **values)).first() is not None:
+                    new += 1
+                    continue
+                owner = connection.execute(
+                    select(articles.c.feed_id).where(articles.c.identity == key)
+                ).scalar()
+                if owner == feed_id:  # this feed's own items, one link, told apart by guid
+                    if draft.anchor:
+                        values["url"] = f"{key}#{draft.anchor}"
+                    again = insert.values(identity=f"{key} {draft.guid}", **values)
+                    new += connection.execute(again).first() is not None
         return new
+
+    @staticmethod
+    def _stored_guids(connection: Connection, feed_id: int, guids: Sequence[str]) -> list[str]:
+        found: list[str] = []
+        for start in range(0, len(guids), 500):
+            query = select(articles.c.guid).where(
+                articles.c.feed_id == feed_id, articles.c.guid.in_(guids[start : start + 500])
+            )
+            found.extend(connection.execute(query).scalars())
+        return found
 
     def known_urls(self, urls: Sequence[str]) -> frozenset[str]:
         """Which of these canonical URLs are stored already."""
@@ -89,6 +106,26 @@ class ArticleRepository(Repository):
         with self.engine.connect() as connection:
             return [to_article(row) for row in connection.execute(query).mappings()]
 
+    def matching(self, q: str, limit: int) -> frozenset[int]:
+        """Ids of the unused, undismissed articles whose title or summary contain `q` (accents
+        and case aside), newest first, at most `limit`."""
+        in_an_issue = exists().where(issue_items.c.article_id == articles.c.id)
+        query = (
+            select(articles.c.id)
+            .where(
+                ~in_an_issue,
+                articles.c.dismissed.is_(False),
+                or_(
+                    accent_folded_match(articles.c.title, q),
+                    accent_folded_match(articles.c.summary, q),
+                ),
+            )
+            .order_by(_newest_first(), articles.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return frozenset(connection.execute(query).scalars())
+
     def recent(self, limit: int = 100) -> list[Article]:
         query = article_query().order_by(_newest_first(), articles.c.id.desc()).limit(limit)
         with self.engine.connect() as connection:
@@ -99,6 +136,29 @@ class ArticleRepository(Repository):
             return int(connection.execute(select(func.count()).select_from(articles)).scalar_one())
 
 
+def identity(url: str) -> str:
+    """What makes two links one article: the canonical link without its fragment."""
+    return url.partition("#")[0]
+
+
+def _row(feed_id: int, draft: ArticleDraft, collected_at: datetime) -> dict[str, object]:
+    return {
+        "feed_id": feed_id,
+        "guid": draft.guid,
+        "url": draft.url,
+        "title": draft.title,
+        "summary": draft.summary,
+        "content_html": draft.content_html,
+        "image_url": draft.image_url,
+        "image_width": draft.image_width,
+        "image_height": draft.image_height,
+        "author": draft.author,
+        "categories": CATEGORY_SEPARATOR.join(draft.categories),
+        "published_at": draft.published_at,
+        "collected_at": collected_at,
+    }
+
+
 def _newest_first() -> UnaryExpression[object]:
     # Undated entries sort by when we collected them.
     return func.coalesce(articles.c.published_at, articles.c.collected_at).desc()
@@ -106,12 +166,22 @@ def _newest_first() -> UnaryExpression[object]:
 
 def article_query() -> Select[tuple[object, ...]]:
     """Articles with their feed's name and section, as `to_article` reads them."""
-    return select(
-        articles,
-        feeds.c.name.label("feed_name"),
-        feeds.c.section.label("section"),
-        func.coalesce(feeds.c.title, feeds.c.feed_title).label("source"),
-    ).join(feeds, feeds.c.id == articles.c.feed_id)
+    return (
+        select(
+            articles,
+            feeds.c.name.label("feed_name"),
+            feeds.c.section.label("section"),
+            func.coalesce(feeds.c.title, feeds.c.feed_title).label("source"),
+            story_funding.c.is_funding.label("funding_is_round"),
+            story_funding.c.company.label("funding_company"),
+            story_funding.c.amount.label("funding_amount"),
+            story_funding.c.currency.label("funding_currency"),
+            story_funding.c.round.label("funding_round"),
+            story_funding.c.investors.label("funding_investors"),
+        )
+        .join(feeds, feeds.c.id == articles.c.feed_id)
+        .outerjoin(story_funding, story_funding.c.article_id == articles.c.id)
+    )
 
 
 def to_article(row: RowMapping) -> Article:
@@ -121,4 +191,20 @@ def to_article(row: RowMapping) -> Article:
         row,
         categories=tuple(categories.split(CATEGORY_SEPARATOR)) if categories else (),
         source=row.get("source"),
+        anchor=None,  # a stored article's url already carries it
+        funding=_funding(row),
+        funding_set=row.get("funding_is_round") is not None,
+    )
+
+
+def _funding(row: RowMapping) -> FundingFacts | None:
+    if not row.get("funding_is_round"):
+        return None
+    investors = row["funding_investors"] or ""
+    return FundingFacts(
+        company=row["funding_company"],
+        amount=row["funding_amount"],
+        currency=row["funding_currency"],
+        round=row["funding_round"],
+        investors=tuple(name for name in investors.split(CATEGORY_SEPARATOR) if name),
     )

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0009_readers"
+HEAD = "0010_stories"
 
 
 def _alembic_config() -> AlembicConfig:

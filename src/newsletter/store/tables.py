@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -93,7 +94,9 @@ articles = Table(
     _id(),
     _reference("feed_id", "feeds", "CASCADE", nullable=False),
     Column("guid", Text, nullable=False),
-    Column("url", Text, nullable=False, unique=True),
+    Column("url", Text, nullable=False, index=True),
+    # What makes two items one article: the link without fragment, else link and guid (0006).
+    Column("identity", Text, nullable=False, unique=True),
     Column("title", Text, nullable=False),
     Column("summary", Text, nullable=False, server_default=""),
     Column("content_html", Text, nullable=False, server_default=""),
@@ -107,6 +110,21 @@ articles = Table(
     Column("dismissed", Boolean, nullable=False, server_default="0"),
     UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
     Index("ix_articles_published", "published_at"),
+)
+
+# What an editor set for a story's funding round, by the article the desk showed (0006).
+story_funding = Table(
+    "story_funding",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("is_funding", Boolean, nullable=False),  # false: the editor says it is no round
+    Column("company", Text, nullable=False, server_default=""),
+    Column("amount", BigInteger),
+    Column("currency", String(3)),
+    Column("round", String(40)),
+    Column("investors", Text, nullable=False, server_default=""),
+    Column("corrected_at", UtcDateTime(), nullable=False),
+    Column("corrected_by", String(200)),
 )
 
 issues = Table(

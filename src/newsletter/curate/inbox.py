@@ -1,0 +1,58 @@
+"""The inbox as stories: the articles no issue uses yet and no editor dismissed, grouped and
+ranked (curate/stories.py, curate/ranking.py); what an editor does to a story."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from newsletter.curate.stories import Curation, Story, stories
+from newsletter.domain.errors import UsageError
+from newsletter.domain.funding import FundingFacts
+from newsletter.store.articles import ArticleRepository
+from newsletter.store.stories import StoryRepository
+
+# The newest articles of the inbox that are grouped into stories (weeks of a busy desk).
+INBOX_ARTICLES = 5000
+
+
+def inbox(
+    *,
+    articles: ArticleRepository,
+    now: datetime,
+    curation: Curation,
+    q: str | None = None,
+    limit: int | None = None,
+) -> list[Story]:
+    """The inbox's stories, best first; with `q`, those of which an article's title or summary
+    contains it (accents and case aside); at most `limit`."""
+    found = stories(articles.unused(limit=INBOX_ARTICLES), now=now, curation=curation)
+    if q and q.strip():
+        matched = articles.matching(q, INBOX_ARTICLES)
+        found = [story for story in found if any(a.id in matched for a in story.articles)]
+    return found if limit is None else found[: max(limit, 0)]
+
+
+def dismiss(repository: StoryRepository, article_ids: Sequence[int], restore: bool = False) -> int:
+    """Dismiss a story (all its articles, in one action), or restore it; how many articles."""
+    changed = repository.dismiss(article_ids, dismissed=not restore)
+    if not changed:
+        raise UsageError("no such story: none of its articles exists")
+    return changed
+
+
+def correct_funding(
+    repository: StoryRepository,
+    article_id: int,
+    facts: FundingFacts | None,
+    *,
+    now: datetime,
+    by: str | None,
+) -> None:
+    """An editor's funding facts for the story led by `article_id` (None: it is no round)."""
+    if facts is not None and not facts.company.strip():
+        raise UsageError("a funding round needs the company's name")
+    if facts is not None and facts.amount is not None and facts.amount < 0:
+        raise UsageError("a funding amount cannot be negative")
+    if not repository.set_funding(article_id, facts, at=now, by=by):
+        raise UsageError(f"article {article_id} does not exist")
