@@ -1,14 +1,22 @@
-"""Provider events: each applied once (its id is kept), opens and clicks counted per issue."""
+"""Provider events: each applied once (its id is kept), opens and clicks counted per issue.
+
+A webhook request is applied set-based in one transaction: the new events are those a bulk
+INSERT ... ON CONFLICT DO NOTHING keeps (the unique event id), then the ledger and the list
+change in a few bulk statements.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Connection, Engine, distinct, func, select
+from sqlalchemy import Connection, Engine, bindparam, distinct, func, or_, select
 
 from newsletter.domain.model import DeliveryState, EventAction, ProviderEvent, SubscriberStatus
-from newsletter.store.dialect import insert_ignore
-from newsletter.store.subscribers import leave_list
+from newsletter.store.dialect import insert_ignore, write_lock
+from newsletter.store.subscribers import leave_lists, strongest
 from newsletter.store.tables import deliveries, issues, provider_events, subscribers
 
 _LEAVING = {
@@ -18,67 +26,48 @@ _LEAVING = {
 }
 
 
+class _Delivery(NamedTuple):
+    id: int
+    issue_id: int
+    subscriber_id: int | None
+
+
 class EventRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def apply(self, event: ProviderEvent, now: datetime) -> bool:
-        """Apply the event in one transaction; False when it was applied before (a replay)."""
-        with self.engine.begin() as connection:
-            delivery = None
-            if event.delivery_id is not None:
-                delivery = connection.execute(
-                    select(
-                        deliveries.c.id, deliveries.c.issue_id, deliveries.c.subscriber_id
-                    ).where(deliveries.c.id == event.delivery_id)
-                ).first()
-            issue_id = delivery.issue_id if delivery else _known_issue(connection, event.issue_id)
-            recorded = connection.execute(
-                insert_ignore(connection, provider_events)
-                .values(
-                    event_id=event.event_id[:200],
-                    kind=event.kind[:30],
-                    issue_id=issue_id,
-                    delivery_id=delivery.id if delivery else None,
-                    received_at=now,
-                )
-                .returning(provider_events.c.id)
-            ).scalar()
-            if recorded is None:
-                return False
-            if event.action is EventAction.DELIVERED and delivery:
+    def apply_all(self, events: Sequence[ProviderEvent], now: datetime) -> int:
+        """Apply a request's events in one transaction, each once: a few statements for the
+        whole set, whatever its size. Returns how many were new; the others (replays, or an id
+        repeated within the request) change nothing.
+
+        The outcome does not depend on the events' order: delivered only resolves an uncertain
+        delivery, a hard bounce fails an uncertain or sent one (the first bounce's reason is
+        kept), and a subscriber takes the strongest status asked of it.
+        """
+        firsts: dict[str, ProviderEvent] = {}
+        for event in events:
+            firsts.setdefault(event.event_id[:200], event)
+        if not firsts:
+            return 0
+        with write_lock(self.engine), self.engine.begin() as connection:
+            found = _deliveries(connection, {e.delivery_id for e in firsts.values()})
+            known = _known_issues(
+                connection, {e.issue_id for e in firsts.values() if e.delivery_id not in found}
+            )
+            rows = [_row(key, event, found, known, now) for key, event in sorted(firsts.items())]
+            recorded = set(
                 connection.execute(
-                    deliveries.update()
-                    .where(
-                        deliveries.c.id == delivery.id,
-                        deliveries.c.state == DeliveryState.UNCERTAIN,
-                    )
-                    .values(state=DeliveryState.SENT, updated_at=now)
-                )
-            leaving = _LEAVING.get(event.action)
-            if leaving is None:
-                return True
-            if event.action is EventAction.BOUNCED and delivery:
-                connection.execute(
-                    deliveries.update()
-                    .where(
-                        deliveries.c.id == delivery.id,
-                        deliveries.c.state.in_([DeliveryState.UNCERTAIN, DeliveryState.SENT]),
-                    )
-                    .values(
-                        state=DeliveryState.FAILED,
-                        updated_at=now,
-                        error=(event.reason or event.kind)[:1000],
-                    )
-                )
-            subscriber_id = delivery.subscriber_id if delivery else None
-            if subscriber_id is None and event.email:
-                subscriber_id = connection.execute(
-                    select(subscribers.c.id).where(subscribers.c.email == event.email)
-                ).scalar()
-            if subscriber_id is not None:
-                leave_list(connection, int(subscriber_id), leaving, now)
-        return True
+                    insert_ignore(connection, provider_events).returning(
+                        provider_events.c.event_id
+                    ),
+                    rows,
+                ).scalars()
+            )
+            new = [event for key, event in firsts.items() if key in recorded]
+            _resolve(connection, new, found, now)
+            _leave(connection, new, found, now)
+        return len(recorded)
 
     def counts(self, issue_id: int) -> dict[str, int]:
         """Per event kind: how many events, e.g. {"open": 12, "click": 3}."""
@@ -101,8 +90,110 @@ class EventRepository:
         return {str(kind): int(n) for kind, n in rows}
 
 
-def _known_issue(connection: Connection, issue_id: int | None) -> int | None:
-    if issue_id is None:
-        return None
-    found = connection.execute(select(issues.c.id).where(issues.c.id == issue_id)).scalar()
-    return int(found) if found is not None else None
+def _deliveries(connection: Connection, ids: set[int | None]) -> dict[int, _Delivery]:
+    wanted = sorted(i for i in ids if i is not None)
+    if not wanted:
+        return {}
+    rows = connection.execute(
+        select(deliveries.c.id, deliveries.c.issue_id, deliveries.c.subscriber_id).where(
+            deliveries.c.id.in_(wanted)
+        )
+    )
+    return {row.id: _Delivery(row.id, row.issue_id, row.subscriber_id) for row in rows}
+
+
+def _known_issues(connection: Connection, ids: set[int | None]) -> set[int]:
+    wanted = sorted(i for i in ids if i is not None)
+    if not wanted:
+        return set()
+    return set(connection.execute(select(issues.c.id).where(issues.c.id.in_(wanted))).scalars())
+
+
+def _row(
+    key: str,
+    event: ProviderEvent,
+    found: dict[int, _Delivery],
+    known: set[int],
+    now: datetime,
+) -> dict[str, object]:
+    """The event's line in the log: its issue comes from its delivery, else from its own id
+    when that issue exists."""
+    delivery = found.get(event.delivery_id) if event.delivery_id is not None else None
+    issue_id = event.issue_id if event.issue_id in known else None
+    return {
+        "event_id": key,
+        "kind": event.kind[:30],
+        "issue_id": delivery.issue_id if delivery else issue_id,
+        "delivery_id": delivery.id if delivery else None,
+        "received_at": now,
+    }
+
+
+def _resolve(
+    connection: Connection,
+    new: list[ProviderEvent],
+    found: dict[int, _Delivery],
+    now: datetime,
+) -> None:
+    """Delivered: uncertain deliveries were sent. Hard bounces: uncertain or sent ones failed."""
+    sent = sorted(
+        {e.delivery_id for e in new if e.action is EventAction.DELIVERED and e.delivery_id in found}
+    )
+    if sent:
+        connection.execute(
+            deliveries.update()
+            .where(deliveries.c.id.in_(sent), deliveries.c.state == DeliveryState.UNCERTAIN)
+            .values(state=DeliveryState.SENT, updated_at=now)
+        )
+    bounced = [
+        {"bounced_id": e.delivery_id, "bounce_error": (e.reason or e.kind)[:1000]}
+        for e in new
+        if e.action is EventAction.BOUNCED and e.delivery_id in found
+    ]
+    if bounced:
+        # In the request's order: a second bounce finds the delivery failed and keeps the first
+        # reason.
+        connection.execute(
+            deliveries.update()
+            .where(
+                deliveries.c.id == bindparam("bounced_id"),
+                # Not IN (...): an executemany takes no expanding parameter.
+                or_(
+                    deliveries.c.state == DeliveryState.UNCERTAIN,
+                    deliveries.c.state == DeliveryState.SENT,
+                ),
+            )
+            .values(state=DeliveryState.FAILED, updated_at=now, error=bindparam("bounce_error")),
+            bounced,
+        )
+
+
+def _leave(
+    connection: Connection,
+    new: list[ProviderEvent],
+    found: dict[int, _Delivery],
+    now: datetime,
+) -> None:
+    """Bounces, spam reports and unsubscriptions take their subscriber off the list: through
+    the delivery's subscriber, else by address (transactional emails carry no ledger id)."""
+    wanted: dict[int, list[SubscriberStatus]] = defaultdict(list)
+    by_address: dict[str, list[SubscriberStatus]] = defaultdict(list)
+    for event in new:
+        status = _LEAVING.get(event.action)
+        if status is None:
+            continue
+        delivery = found.get(event.delivery_id) if event.delivery_id is not None else None
+        if delivery and delivery.subscriber_id is not None:
+            wanted[delivery.subscriber_id].append(status)
+        elif event.email:
+            by_address[event.email].append(status)
+    if by_address:
+        rows = connection.execute(
+            select(subscribers.c.id, subscribers.c.email).where(
+                subscribers.c.email.in_(sorted(by_address))
+            )
+        )
+        for row in rows:
+            wanted[row.id].extend(by_address[row.email])
+    if wanted:
+        leave_lists(connection, {sid: strongest(s) for sid, s in wanted.items()}, now)
