@@ -41,6 +41,9 @@ _ACTIONS = {
     "click": EventAction.COUNTED,
 }
 
+# The actions that take the address off the list.
+_LEAVING_ACTIONS = {EventAction.BOUNCED, EventAction.COMPLAINED, EventAction.UNSUBSCRIBED}
+
 
 class WebhookRefused(NewsletterError):
     """A webhook request that is not provably from the provider, or too old (403)."""
@@ -114,7 +117,9 @@ def to_event(raw: dict[str, Any]) -> ProviderEvent:
         event_id=_text(raw.get("sg_event_id")) or _fingerprint(raw),
         kind=kind,
         action=action,
-        email=_address(raw.get("email")),
+        # Read (an address check costs more than the rest of the event) only where it is used:
+        # to find the subscriber an event takes off the list.
+        email=_address(raw.get("email")) if action in _LEAVING_ACTIONS else None,
         delivery_id=_positive_int(raw.get("delivery_id")),
         issue_id=_positive_int(raw.get("issue_id")),
         reason=reason,

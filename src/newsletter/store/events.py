@@ -15,7 +15,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, Engine, bindparam, distinct, func, or_, select
 
 from newsletter.domain.model import DeliveryState, EventAction, ProviderEvent, SubscriberStatus
-from newsletter.store.dialect import insert_ignore, write_lock
+from newsletter.store.dialect import among, insert_ignore_many, write_lock
 from newsletter.store.subscribers import leave_lists, strongest
 from newsletter.store.tables import deliveries, issues, provider_events, subscribers
 
@@ -56,14 +56,7 @@ class EventRepository:
                 connection, {e.issue_id for e in firsts.values() if e.delivery_id not in found}
             )
             rows = [_row(key, event, found, known, now) for key, event in sorted(firsts.items())]
-            recorded = set(
-                connection.execute(
-                    insert_ignore(connection, provider_events).returning(
-                        provider_events.c.event_id
-                    ),
-                    rows,
-                ).scalars()
-            )
+            recorded = set(insert_ignore_many(connection, provider_events, rows, "event_id"))
             new = [event for key, event in firsts.items() if key in recorded]
             _resolve(connection, new, found, now)
             _leave(connection, new, found, now)
@@ -96,7 +89,7 @@ def _deliveries(connection: Connection, ids: set[int | None]) -> dict[int, _Deli
         return {}
     rows = connection.execute(
         select(deliveries.c.id, deliveries.c.issue_id, deliveries.c.subscriber_id).where(
-            deliveries.c.id.in_(wanted)
+            among(connection, deliveries.c.id, wanted)
         )
     )
     return {row.id: _Delivery(row.id, row.issue_id, row.subscriber_id) for row in rows}
@@ -106,7 +99,11 @@ def _known_issues(connection: Connection, ids: set[int | None]) -> set[int]:
     wanted = sorted(i for i in ids if i is not None)
     if not wanted:
         return set()
-    return set(connection.execute(select(issues.c.id).where(issues.c.id.in_(wanted))).scalars())
+    return set(
+        connection.execute(
+            select(issues.c.id).where(among(connection, issues.c.id, wanted))
+        ).scalars()
+    )
 
 
 def _row(
@@ -142,7 +139,10 @@ def _resolve(
     if sent:
         connection.execute(
             deliveries.update()
-            .where(deliveries.c.id.in_(sent), deliveries.c.state == DeliveryState.UNCERTAIN)
+            .where(
+                among(connection, deliveries.c.id, sent),
+                deliveries.c.state == DeliveryState.UNCERTAIN,
+            )
             .values(state=DeliveryState.SENT, updated_at=now)
         )
     bounced = [
@@ -190,7 +190,7 @@ def _leave(
     if by_address:
         rows = connection.execute(
             select(subscribers.c.id, subscribers.c.email).where(
-                subscribers.c.email.in_(sorted(by_address))
+                among(connection, subscribers.c.email, sorted(by_address))
             )
         )
         for row in rows:
