@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
@@ -20,15 +20,23 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import Insert as PgInsert
-from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PgInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+
+# The dialects are imported when a statement needs one: importing PostgreSQL's loads all its
+# drivers (asyncio with them), which a command on SQLite would pay at start-up for nothing.
 
 
 def insert_ignore(connection: Connection, table: Table) -> PgInsert | SqliteInsert:
     """An insert that silently skips rows violating a unique constraint."""
     if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects import sqlite
+
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
@@ -47,6 +55,8 @@ def insert_ignore_many(
     if connection.dialect.name != "postgresql":
         statement = insert_ignore(connection, table).returning(table.c[returning])
         return list(connection.execute(statement, list(rows)).scalars())
+    from sqlalchemy.dialects import postgresql
+
     # A value every row shares (the time received, often the issue) is sent once, not per row
     # (the returned column always varies: the unnest needs one array).
     first = rows[0]
@@ -82,6 +92,8 @@ def among(connection: Connection, column: ColumnElement[Any], values: Collection
     """`column IN (values)`: on PostgreSQL `= ANY(array)`, one parameter however many values
     (the same statement text each time, so the driver prepares it once)."""
     if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
     return column.in_(list(values))
 
