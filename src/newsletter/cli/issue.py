@@ -205,7 +205,9 @@ def issue_send(
             issue_id,
             issues=svc.store.issues,
             subscribers=svc.store.subscribers,
-            render=svc.renderer.render_issue,
+            # Built only if a render is needed: resuming a send reuses the frozen one, and
+            # does not load premailer, lxml and jinja2 (about 17 MB).
+            render=lambda issue: svc.renderer.render_issue(issue),
         )
         if plan.rendered is not None:
             warn_if_clipped(plan.rendered)
