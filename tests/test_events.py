@@ -3,6 +3,7 @@ statements, with the once-only semantics of one event at a time (on SQLite and P
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -189,3 +190,30 @@ def test_a_failure_mid_request_records_nothing(
     assert _apply(services, events) == {"applied": 2, "duplicates": 0}
     assert _states(services)[ids[0]][0] == DeliveryState.SENT
     assert events[1].action is EventAction.COMPLAINED
+
+
+def test_concurrent_replays_apply_each_event_once(services: Services) -> None:
+    """SendGrid retries a request that timed out while the first is still being applied: the
+    two overlap (in opposite orders), and each event is applied exactly once between them."""
+    issue_id, ids = _uncertain_ledger(services, 100)
+    events = [_event(k, d, issue_id) for d in ids for k in ("delivered", "open", "unsubscribe")]
+    reports: list[dict[str, int]] = []
+    errors: list[BaseException] = []
+
+    def post(batch: list[ProviderEvent]) -> None:
+        try:
+            reports.append(_apply(services, batch))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=post, args=(batch,)) for batch in (events, events[::-1]) * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sum(r["applied"] for r in reports) == len(events)
+    assert sum(r["duplicates"] for r in reports) == 3 * len(events)
+    assert services.store.deliveries.counts(issue_id)[DeliveryState.SENT] == 100
+    assert services.store.subscribers.count(SubscriberStatus.UNSUBSCRIBED) == 100
