@@ -181,15 +181,17 @@ outbox = Table(
     UniqueConstraint("kind", "subscriber_id", name="uq_outbox_kind_subscriber"),
 )
 
-# Provider events already applied (idempotence), and what open/click statistics count.
+# Provider events already applied (idempotence), and what open/click statistics count. The
+# issue and delivery ids are those read when the event was applied; no foreign key (a trigger
+# call per row on PostgreSQL), as issues and deliveries are never deleted.
 provider_events = Table(
     "provider_events",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("event_id", String(200), nullable=False, unique=True),
     Column("kind", String(30), nullable=False),
-    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="SET NULL")),
-    Column("delivery_id", Integer, ForeignKey("deliveries.id", ondelete="SET NULL")),
+    Column("issue_id", Integer),
+    Column("delivery_id", Integer),
     Column("received_at", UtcDateTime(), nullable=False),
     Index("ix_provider_events_issue_kind", "issue_id", "kind"),
 )
