@@ -3,9 +3,11 @@
 The renderer runs Jinja2 + premailer once per issue; each recipient's copy is only a
 placeholder substitution and a MIME message. Targets, measured in the same run:
   - personalising one copy is at least 100x cheaper than rendering the issue;
-  - the per-copy cost that matters, personalising + the complete MIME message with its header
-    check (`copy_bytes`, what the file and SMTP providers do for every reader), is at least
-    10x cheaper than rendering.
+  - the per-copy cost that matters, a full copy: personalised, its message bytes and its header
+    check (`CopyTemplate.copy`, what the file and SMTP providers do for every reader), is at
+    least 100x cheaper than rendering.
+The email package's copy (`copy_bytes`, the reference the fast copies equal byte for byte) and
+the template's one-off cost per message are printed beside them.
 
     .venv/bin/python bench/render.py [--articles 12] [--recipients 2000]
 """
@@ -26,6 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from targets import Targets  # noqa: E402
 
 from newsletter.deliver import sender_of  # noqa: E402
+from newsletter.deliver.copies import CopyTemplate  # noqa: E402
 from newsletter.deliver.message import copy_bytes  # noqa: E402
 from newsletter.domain.model import (  # noqa: E402
     Article,
@@ -41,7 +44,7 @@ from newsletter.runtime import config as config_module  # noqa: E402
 
 # The targets, in one place: how many times cheaper than one render each per-copy step must be.
 MIN_RATIO_PERSONALISE = 100
-MIN_RATIO_COPY = 10
+MIN_RATIO_COPY = 100
 SECTIONS = ("À la une", "Tech & financement", "Entrepreneuriat")
 FEEDS = ("maddyness", "frenchweb", "siecle-digital", "les-echos-start")
 
@@ -124,17 +127,20 @@ def main() -> int:
     personalise_s = per_call(lambda n: personalise(rendered, recipients[n]), args.recipients)
 
     sender = sender_of(config)
-
-    def personalise_and_mime(n: int) -> bytes:
-        # What the file and SMTP providers do per copy: personalise, the MIME message, the
-        # header check.
-        return copy_bytes(rendered, recipients[n], sender)
-
-    mime_s = per_call(personalise_and_mime, max(200, args.recipients // 10))
+    now = datetime.now(UTC)
+    template_s = per_call(lambda _n: CopyTemplate(rendered, sender), calls=20)
+    template = CopyTemplate(rendered, sender)
+    # What the file and SMTP providers do per copy: personalise, the message bytes, the check.
+    copy_s = per_call(lambda n: template.copy(recipients[n], now), args.recipients)
+    # The email package's copy of the same, which the fast copies equal byte for byte.
+    mime_s = per_call(lambda n: copy_bytes(rendered, recipients[n], sender), 100, rounds=3)
+    assert template.copy(recipients[0], now) == copy_bytes(
+        rendered, recipients[0], sender, now, template.stamp
+    )
 
     size_kb = len(rendered.html.encode("utf-8")) / 1000
     personalise_ratio = render_s / personalise_s
-    copy_ratio = render_s / mime_s
+    copy_ratio = render_s / copy_s
     print(
         f"issue: {args.articles} articles, HTML {size_kb:.1f} KB, text {len(rendered.text)} chars"
     )
@@ -143,7 +149,12 @@ def main() -> int:
         f"personalise one recipient:          {personalise_s * 1e6:9.2f} µs"
         f"   ratio {personalise_ratio:8.0f}x"
     )
-    print(f"personalise + MIME copy (checked):  {mime_s * 1e6:9.2f} µs   ratio {copy_ratio:8.0f}x")
+    print(f"full copy (template, checked):      {copy_s * 1e6:9.2f} µs   ratio {copy_ratio:8.0f}x")
+    print(
+        f"  the template, once per message:   {template_s * 1e6:9.2f} µs"
+        f"\n  the email package's copy:         {mime_s * 1e6:9.2f} µs"
+        f"   ratio {render_s / mime_s:8.0f}x   ({mime_s / copy_s:.0f}x the fast copy)"
+    )
     targets = Targets()
     targets.check(
         f"personalising >= {MIN_RATIO_PERSONALISE}x cheaper than rendering",
@@ -151,7 +162,7 @@ def main() -> int:
         personalise_ratio >= MIN_RATIO_PERSONALISE,
     )
     targets.check(
-        f"personalise + MIME copy >= {MIN_RATIO_COPY}x cheaper than rendering",
+        f"a full copy >= {MIN_RATIO_COPY}x cheaper than rendering",
         f"{copy_ratio:.0f}x",
         copy_ratio >= MIN_RATIO_COPY,
     )

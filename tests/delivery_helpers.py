@@ -106,6 +106,41 @@ def bulk_subscribers(services: Services, count: int, start: int = 0) -> None:
 
 def write_sendgrid_config(folder: Path, database_url: str, host: str, batch_size: int) -> Path:
     """A deployment folder sending through the SendGrid provider at `host` (a local server)."""
+    return write_email_config(
+        folder,
+        database_url,
+        f"""
+[email]
+provider = "sendgrid"
+
+[email.sendgrid]
+host = "{host}"
+batch_size = {batch_size}
+timeout_seconds = 30
+""",
+    )
+
+
+def write_smtp_config(folder: Path, database_url: str, port: int, batch_size: int) -> Path:
+    """A deployment folder relaying through the SMTP server on loopback at `port`."""
+    return write_email_config(
+        folder,
+        database_url,
+        f"""
+[email]
+provider = "smtp"
+batch_size = {batch_size}
+
+[email.smtp]
+host = "127.0.0.1"
+port = {port}
+timeout_seconds = 30
+""",
+    )
+
+
+def write_email_config(folder: Path, database_url: str, email: str, extra: str = "") -> Path:
+    """A deployment folder's config.toml with this `[email]` part (and `extra` sections)."""
     templates = folder / "templates"
     if not templates.exists():
         templates.symlink_to(ROOT / "templates")
@@ -122,15 +157,7 @@ name = "MaddyNews"
 
 [database]
 url = "{database_url}"
-
-[email]
-provider = "sendgrid"
-
-[email.sendgrid]
-host = "{host}"
-batch_size = {batch_size}
-timeout_seconds = 30
-""",
+{email}{extra}""",
         encoding="utf-8",
     )
     return path

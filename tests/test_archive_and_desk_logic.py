@@ -13,12 +13,12 @@ import pytest
 from lxml import etree
 
 from newsletter.curate.issues import send_now
+from newsletter.curate.presend import check_html, check_issue
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.model import Article, Issue, IssueItem, IssueState, SubscriberStatus
 from newsletter.runtime import jobs
 from newsletter.runtime.wiring import Services
 from newsletter.store.desk import DeskQueries
-from newsletter.web.desk.checks import check_html, check_issue
 from newsletter.web.desk.growth import growth_svg, weeks
 from tests.desk_support import client_for, newsroom
 

@@ -32,8 +32,16 @@ def test_draft_uses_each_article_once(services: Services) -> None:
     first = curation.draft(services)
     assert first.issue is not None
     assert [item.article.title for item in first.issue.items] == ["Titre 0", "Titre 1", "Titre 2"]
-    assert first.issue.subject == "MaddyNews n°1"
-    assert first.to_json() == {"id": first.issue.id, "articles": 3, "reason": None}
+    # The number is given when sending starts; until then the subject keeps its field.
+    assert first.issue.subject == "MaddyNews n°{number}"
+    assert (first.issue.number, first.issue.numbered) == (1, False)
+    assert first.to_json() == {
+        "id": first.issue.id,
+        "articles": 3,
+        "reason": None,
+        "existing": False,
+    }
+    issues.cancel(services.store.issues, first.issue.id)
     second = curation.draft(services)
     assert second.issue is None
     assert second.to_json()["reason"] == "only 0 new article(s); at least 1 needed"

@@ -19,7 +19,8 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.cli.output import progress_bar
 from newsletter.deliver.memory import MemoryProvider
-from newsletter.deliver.send import CLAIM_LEASE, RetryPolicy, dead_local_workers
+from newsletter.deliver.send import CLAIM_LEASE, RetryPolicy
+from newsletter.deliver.workers import dead_local_workers
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.errors import (
     ConfigError,

@@ -20,7 +20,9 @@ def decide(answer: Answer, *, retries: int = 0, stopping: bool = False) -> Batch
     )
 
 
-# (case, answer, retries, stopping) -> (next, sent, failed, uncertain, release, retry)
+# (case, answer, retries, stopping) -> (next, sent, failed, uncertain, release, retry).
+# A definite refusal releases its rows (back to pending) even when the run retries them: they
+# must not stay `sending` through the wait.
 TABLE = [
     ("all taken", BatchResult(), 0, False, Next.DONE, IDS, {}, {}, (), ()),
     (
@@ -44,7 +46,7 @@ TABLE = [
         (1,),
         {},
         {},
-        (),
+        (2, 3),
         (2, 3),
     ),
     (
@@ -71,7 +73,7 @@ TABLE = [
         (3,),
         (),
     ),
-    ("transient error", TransientProviderError("down"), 0, False, Next.RETRY, (), {}, {}, (), IDS),
+    ("transient error", TransientProviderError("down"), 0, False, Next.RETRY, (), {}, {}, IDS, IDS),
     (
         "transient error, attempts spent",
         TransientProviderError("down"),

@@ -50,12 +50,17 @@ def test_articles_dedupe_on_guid_and_url(store: Store, clock: FrozenClock) -> No
 
 
 def test_issue_create_and_transition(store: Store, clock: FrozenClock) -> None:
-    """An issue gets the next number; transitions are compare-and-set."""
+    """An issue shows the number it would get; transitions are compare-and-set."""
     store.feeds.sync([FeedSource("f", "https://example.org/feed")])
     store.articles.add(store.feeds.id_of("f"), [_draft(1), _draft(2)], clock())
     ids = [a.id for a in store.articles.recent()]
     issue = store.issues.create("N°{number}", [NewItem(i) for i in ids], clock())
-    assert (issue.number, issue.subject, issue.state) == (1, "N°1", IssueState.DRAFT)
+    assert (issue.number, issue.numbered, issue.subject, issue.state) == (
+        1,
+        False,
+        "N°{number}",
+        IssueState.DRAFT,
+    )
     assert [item.article.id for item in issue.items] == ids
     assert store.articles.unused(10) == []
     moved = store.issues.transition(
@@ -98,7 +103,7 @@ def test_ledger_freezes_audience_and_skips_leavers(store: Store, clock: FrozenCl
     assert counts[DeliveryState.FAILED] == 1
     assert counts[DeliveryState.UNCERTAIN] == 2
     assert store.deliveries.requeue_uncertain(issue.id, clock()) == 2
-    assert store.deliveries.has_pending(issue.id)
+    assert store.deliveries.pending_due(issue.id, clock()) == clock()
 
 
 def test_erase_keeps_only_a_hash(store: Store, clock: FrozenClock) -> None:

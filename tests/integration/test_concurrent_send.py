@@ -26,7 +26,7 @@ from tests.delivery_helpers import (
     sender_processes,
     write_sendgrid_config,
 )
-from tests.sendgrid_server import SendgridServer
+from tests.sendgrid_server import Fault, SendgridServer
 
 pytestmark = pytest.mark.integration
 
@@ -84,5 +84,39 @@ def test_four_processes_send_each_address_exactly_once(
                 sa.select(sa.func.count(sa.distinct(tables.deliveries.c.worker)))
             ).scalar_one()
         assert workers >= 2, "the processes did not share the work"
+    finally:
+        services.close()
+
+
+def test_concurrent_senders_under_rate_limits_send_each_address_once(
+    postgres_url: str, tmp_path: Path, server: SendgridServer
+) -> None:
+    """Three senders while the server answers 429 (Retry-After 1 s) and 503 to some requests:
+    refused batches go back to pending with a not-before time, whoever claims them next sends
+    them, and every address is received exactly once, nobody left uncertain."""
+    subscribers, batch = 3_000, 100
+    config_path = write_sendgrid_config(tmp_path, postgres_url, server.url, batch)
+    services = wiring.build(config_module.load(config_path, {"NEWSLETTER_SECRET_KEY": "c"}))
+    try:
+        services.store.migrate()
+        issue_id = make_issue(services)
+        bulk_subscribers(services, subscribers)
+    finally:
+        services.close()
+    refusals = [Fault("429", 1), Fault("slow", 0), Fault("503"), Fault("slow", 0)]
+    server.add_faults(*refusals * 4)
+
+    processes = sender_processes(config_path, issue_id, 3)
+    outputs = [process.communicate(timeout=600) for process in processes]
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr
+
+    received = Counter(server.received())
+    assert not server.faults, "the faults were not all served"
+    assert len(received) == subscribers and max(received.values()) == 1
+    services = wiring.build(config_module.load(config_path, {"NEWSLETTER_SECRET_KEY": "c"}))
+    try:
+        counts = services.store.deliveries.status(issue_id, IssueState.SENT)
+        assert (counts.sent, counts.uncertain, counts.pending) == (subscribers, 0, 0)
     finally:
         services.close()

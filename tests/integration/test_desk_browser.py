@@ -1,7 +1,8 @@
 """The editors' desk in a real browser: Playwright drives Debian's Chromium against a live
-uvicorn server. An editor logs in, opens the draft, reorders two articles by drag (and two
-more with the keyboard), rewrites a summary, previews and schedules; the scheduler tick then
-sends the issue with that order and summary. Screenshots of every page go to tests/artifacts/.
+uvicorn server. An editor logs in, opens the draft, reorders two articles by drag (and one
+more with the keyboard), rewrites a summary (saved on its own), previews and schedules; the
+scheduler tick then sends the issue with that order and summary. Screenshots of every page go
+to tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -132,37 +133,40 @@ def test_editor_curates_previews_schedules_and_the_tick_sends(
             assert order_on_page(page)[:4] == [a, b, c, d]
             shoot(page, "issue-draft")
 
-            # Drag the first article below the second, by its handle: the HTML5 drag events
-            # a browser fires (Playwright's synthetic mouse drag does not start a native drag
-            # in Debian's Chromium build, so the events are dispatched as the browser would).
+            # Drag the first article below the second (same section), by its handle: the
+            # HTML5 drag events a browser fires (Playwright's synthetic mouse drag does not
+            # start a native drag in Debian's Chromium build, so they are dispatched as the
+            # browser would).
             target = page.locator(f"#item-{b}").bounding_box()
             assert target is not None
             transfer = page.evaluate_handle("() => new DataTransfer()")
             below_middle = {
                 "dataTransfer": transfer,
                 "clientX": target["x"] + target["width"] / 2,
-                "clientY": target["y"] + target["height"] - 8,
+                "clientY": target["y"] + target["height"] - 4,
             }
             page.dispatch_event(f"#item-{a} .handle", "dragstart", {"dataTransfer": transfer})
-            page.dispatch_event(f"#item-{b} .item-head", "dragover", below_middle)
-            page.dispatch_event(f"#item-{b} .item-head", "drop", below_middle)
+            page.dispatch_event(f"#item-{b} summary", "dragover", below_middle)
+            page.dispatch_event(f"#item-{b} summary", "drop", below_middle)
             page.dispatch_event(f"#item-{a} .handle", "dragend", {"dataTransfer": transfer})
             assert order_on_page(page)[:4] == [b, a, c, d]
-            # The keyboard way: focus "Descendre" on the third article and press Enter.
-            page.focus(f"#item-{c} .move-down")
-            page.keyboard.press("Enter")
-            assert order_on_page(page)[:4] == [b, a, d, c]
-            assert "non enregistré" in page.inner_text("#dirty")
+            # The keyboard way: Alt+↑ on the third article's row (the last of its section).
+            page.focus(f"#item-{c}")
+            page.keyboard.press("Alt+ArrowUp")
+            assert order_on_page(page)[:4] == [b, c, a, d]
+            assert page.get_attribute("#save-state", "data-state") in ("dirty", "saving")
 
+            page.click(f"#item-{b} summary")
             page.fill(f"#summary-{b}", NEW_SUMMARY)
-            page.click("button[name=action][value=save]")
-            page.wait_for_url("**/desk/issues/*ok=saved*")
+            page.wait_for_selector("#save-state[data-state=saved]")
             saved = services.store.issues.get(issue.id)
             assert saved is not None
-            assert [item.article.id for item in saved.items][:4] == [b, a, d, c]
+            assert [item.article.id for item in saved.items][:4] == [b, c, a, d]
             assert saved.items[0].summary == NEW_SUMMARY
+            live = page.frame_locator("#live-frame")
+            assert NEW_SUMMARY[:40] in live.locator("body").inner_text()
 
-            page.click("a.btn >> text=Aperçu")
+            page.click("a.btn >> text=Aperçu pleine page")
             page.wait_for_url(f"{base}/desk/issues/{issue.id}/preview")
             desktop = page.frame_locator("#frame-desktop")
             assert NEW_SUMMARY[:40] in desktop.locator("body").inner_text()
@@ -201,7 +205,7 @@ def test_editor_curates_previews_schedules_and_the_tick_sends(
             provider = services.provider
             assert isinstance(provider, MemoryProvider)
             assert len(provider.sent) == 3
-            titles = [services.store.articles.get(i).title for i in (b, a, d, c)]  # type: ignore[union-attr]
+            titles = [services.store.articles.get(i).title for i in (b, c, a, d)]  # type: ignore[union-attr]
             for sent in provider.sent:
                 html, text = plain(sent.copy.html), plain(sent.copy.text)
                 # The last mention of each title is its heading (the preheader repeats the lead).

@@ -6,6 +6,12 @@ placeholders (a marker standing for the confirmation token inside a real-looking
 filters keep it; the name and unsubscribe placeholders of that render, spelled with its own
 random nonce) and filled per recipient, so the CSS inliner does not run for every sign-up; a
 template that does not keep them intact is rendered per recipient instead.
+
+Rows are claimed under this process's worker name (deliver/workers.py). Each flush first
+settles the claims of workers of this host known dead (one small query: the outbox holds only
+what is owed): what they never handed to the provider is sent at once (a `newsletter run`
+restarted after a kill does not wait out their lease), what they had in flight may have gone
+and is never sent again, however long ago they died.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from newsletter.deliver.base import Provider
+from newsletter.deliver.workers import dead_local_workers, default_worker
 from newsletter.domain.clock import Clock
 from newsletter.domain.errors import NewsletterError, PermanentProviderError, TransientProviderError
 from newsletter.domain.model import Placeholders, Recipient, RenderedMessage, SubscriberStatus
@@ -64,8 +71,9 @@ class MailerParts:
 class Mailer:
     """Sends what the outbox owes. Safe to run in several processes: rows are leased."""
 
-    def __init__(self, parts: MailerParts) -> None:
+    def __init__(self, parts: MailerParts, worker: str | None = None) -> None:
         self.parts = parts
+        self.worker = worker or default_worker()
         self._templates: dict[tuple[str, bool], RenderedMessage | None] = {}
 
     def render(
@@ -77,13 +85,28 @@ class Mailer:
     def flush(self, limit: int = 100) -> int:
         """Send up to `limit` due emails; how many rows were handled (sent, dropped or delayed)."""
         now = self.parts.clock()
-        items = self.parts.outbox.claim(now, LEASE, limit)
+        self._release_dead()
+        items = self.parts.outbox.claim(now, LEASE, self.worker, limit)
         finished: list[int] = []
         for item in items:
             if self._send(item):
                 finished.append(item.id)
         self.parts.outbox.done(finished)
         return len(items)
+
+    def _release_dead(self) -> None:
+        """Settle the claims of workers known dead."""
+        outbox = self.parts.outbox
+        released, dropped = outbox.release(dead_local_workers(outbox.claim_holders()))
+        if released:
+            log.info("%s owed emails claimed by a worker that died: sent now", len(released))
+        for item in dropped:
+            log.warning(
+                "%s email to subscriber %s may have gone (its worker died while sending): "
+                "not sent again",
+                item.kind,
+                item.subscriber_id,
+            )
 
     def _send(self, item: OutboxItem) -> bool:
         """True when the row is finished with (sent, pointless or given up), False to retry."""
@@ -102,7 +125,9 @@ class Mailer:
                 name=item.name,
                 unsubscribe_url=self.parts.unsubscribe_url(item.subscriber_id),
             )
-            result = self.parts.provider().send_batch(message, [recipient])
+            provider = self.parts.provider()
+            self.parts.outbox.in_flight(item.id)  # from here, a kill leaves it maybe sent
+            result = provider.send_batch(message, [recipient])
         except TransientProviderError as exc:
             return self._later(item, f"provider unavailable: {exc}", exc.retry_after)
         except PermanentProviderError as exc:

@@ -45,7 +45,9 @@ def issue_draft(as_json: bool) -> None:
         as_json,
         data,
         lambda: click.echo(
-            f"drafted issue {data['id']} with {data['articles']} article(s)"
+            f"issue {data['id']} is already open as a draft ({data['articles']} article(s))"
+            if data["existing"]
+            else f"drafted issue {data['id']} with {data['articles']} article(s)"
             if data["id"]
             else f"no issue drafted: {data['reason']}"
         ),
@@ -56,7 +58,8 @@ def issue_draft(as_json: bool) -> None:
 @config_option
 @json_option
 def issue_list(as_json: bool) -> None:
-    """List the issues, newest first.
+    """List the issues, newest first. An issue is numbered when its sending starts; before, the
+    number it would get is shown in brackets.
 
     \b
     Example:
@@ -67,7 +70,8 @@ def issue_list(as_json: bool) -> None:
     rows = [
         {
             "id": i.id,
-            "number": i.number,
+            "number": i.number,  # until sending starts, the number the issue would get
+            "numbered": i.numbered,
             "state": str(i.state),
             "subject": i.subject,
             "send_at": i.send_at.isoformat() if i.send_at else None,
@@ -81,9 +85,17 @@ def issue_list(as_json: bool) -> None:
         lambda: table(
             "issues",
             ["id", "number", "state", "subject", "send at", "articles"],
-            [list(r.values()) for r in rows],
+            [
+                [r["id"], _number(r), r["state"], r["subject"], r["send_at"], r["articles"]]
+                for r in rows
+            ],
         ),
     )
+
+
+def _number(row: dict[str, Any]) -> str:
+    """An issue's number for the table: in brackets until sending gives it."""
+    return f"{row['number']}" if row["numbered"] else f"({row['number']})"
 
 
 @issue.command("preview")
@@ -126,19 +138,58 @@ def issue_preview(issue_id: int, text: bool, out: Path | None, screenshot: Path 
 @issue.command("test")
 @config_option
 @click.argument("issue_id", type=int)
-@click.option("--to", "to", required=True, metavar="EMAIL", help="Address of the test copy.")
-def issue_test(issue_id: int, to: str) -> None:
-    """Send one copy to EMAIL, outside the ledger.
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    multiple=True,
+    metavar="EMAIL",
+    help="Address of a test copy (repeat for several).",
+)
+def issue_test(issue_id: int, to: tuple[str, ...]) -> None:
+    """Send one copy to each EMAIL, outside the ledger.
 
     \b
     Example:
-        newsletter issue test 1 --to me@example.org
+        newsletter issue test 1 --to me@example.org --to editor@example.org
     """
     from newsletter.runtime import curation
 
     with services() as svc:
-        address = curation.send_test(svc, issue_id, to)
-    click.echo(f"test copy of issue {issue_id} sent to {address}")
+        for address in to:
+            sent = curation.send_test(svc, issue_id, address)
+            click.echo(f"test copy of issue {issue_id} sent to {sent}")
+
+
+@issue.command("check")
+@config_option
+@click.argument("issue_id", type=int)
+@json_option
+def issue_check(issue_id: int, as_json: bool) -> None:
+    """The pre-send check the desk shows: Gmail clip size, alt text, summaries, default subject
+    or preheader, empty introduction, old articles, broken links. Exit 0 either way.
+
+    \b
+    Example:
+        newsletter issue check 1 --json
+    """
+    from newsletter.runtime import curation
+
+    with services() as svc:
+        alerts = curation.presend_check(svc, issue_id)
+    data = {
+        "id": issue_id,
+        "warnings": [{"kind": alert.kind, "message": alert.message} for alert in alerts],
+    }
+    emit(
+        as_json,
+        data,
+        lambda: click.echo(
+            "\n".join(f"warning ({a.kind}): {a.message}" for a in alerts)
+            if alerts
+            else f"issue {issue_id}: nothing to check before sending"
+        ),
+    )
 
 
 @issue.command("schedule")

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from newsletter.collect import backoff
 from newsletter.collect.fetch import Fetched
-from newsletter.collect.normalise import normalise
+from newsletter.collect.normalise import feed_title, normalise
 from newsletter.collect.parse import parse
 from newsletter.domain.errors import FeedError, FeedGone
 from newsletter.domain.model import ArticleDraft, FeedSource, FeedState, FeedStatus
@@ -122,6 +122,7 @@ class Fresh:
     entries: int
     drafts: list[ArticleDraft]
     without_link: int
+    feed_title: str = ""
 
 
 def settle(
@@ -150,7 +151,8 @@ def settle(
         return failed(state, exc, now, interval)
     drafts = [normalise(entry, state.name, fetched.url) for entry in parsed.entries]
     kept = [draft for draft in drafts if draft is not None]
-    return Fresh(fetched, body_hash, len(parsed.entries), kept, len(drafts) - len(kept))
+    title = feed_title(parsed.title)
+    return Fresh(fetched, body_hash, len(parsed.entries), kept, len(drafts) - len(kept), title)
 
 
 def to_store(fresh: Fresh) -> list[ArticleDraft]:
@@ -171,6 +173,7 @@ def stored(state: FeedState, fresh: Fresh, new: int, now: datetime) -> Settled:
         body_hash=fresh.body_hash,
         moved_to=fetched.moved_to,
     )
+    ok = replace(ok, feed_title=fresh.feed_title or state.feed_title)
     outcome = FeedOutcome(
         state.name,
         FeedStatus.OK,

@@ -138,6 +138,11 @@ def entry_title(entry: Mapping[str, Any]) -> str:
     return " ".join(title.split())
 
 
+def feed_title(title: str) -> str:
+    """A feed's own title as plain one-line text, to show as its source name."""
+    return shorten(to_text(title) if "<" in title else title, 120)
+
+
 def summarise(summary_html: str, content_html: str, length: int = SUMMARY_LENGTH) -> str:
     """Plain text from the description, else from the content's first meaningful paragraphs."""
     for source in (summary_html, content_html):

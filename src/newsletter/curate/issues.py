@@ -39,19 +39,25 @@ class DraftSettings:
 class DraftOutcome:
     issue: Issue | None
     reason: str | None
+    existing: bool = False  # the draft already open, rather than a new one
 
     def to_json(self) -> dict[str, object]:
         return {
             "id": self.issue.id if self.issue else None,
             "articles": len(self.issue.items) if self.issue else 0,
             "reason": self.reason,
+            "existing": self.existing,
         }
 
 
 def draft(
     *, articles: ArticleRepository, issues: IssueRepository, settings: DraftSettings, now: datetime
 ) -> DraftOutcome:
-    """Draft the next issue from the newest articles no issue uses yet."""
+    """Draft the next issue from the newest articles no issue uses yet; one draft at a time,
+    so when a draft is open that draft is the outcome."""
+    current = issues.open_draft()
+    if current is not None:
+        return DraftOutcome(issue=current, reason=None, existing=True)
     candidates = articles.unused(limit=settings.max_articles)
     plan = plan_draft(candidates, settings.max_articles, settings.min_articles, settings.sections)
     if plan.reason:
@@ -64,6 +70,18 @@ def draft(
         preheader=_preheader(plan.picks[0][0].title if plan.picks else ""),
     )
     return DraftOutcome(issue=issue, reason=None)
+
+
+def open_or_start(issues: IssueRepository, settings: DraftSettings, now: datetime) -> Issue:
+    """The open draft, or a new empty one: where an editor's first added article goes."""
+    current = issues.open_draft()
+    if current is not None:
+        return current
+    return issues.create(
+        subject=fill_subject(settings.subject, name=settings.newsletter_name),
+        items=[],
+        created_at=now,
+    )
 
 
 def _preheader(lead_title: str) -> str:

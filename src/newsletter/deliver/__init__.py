@@ -69,6 +69,7 @@ def make_provider(config: ProviderConfig) -> Provider:
             password=config.secrets.smtp_password,
             timeout=email.smtp.timeout_seconds,
             batch_size=batch_size,
+            connections=email.smtp.connections,
         )
     if kind == "sendgrid":
         from newsletter.deliver.sendgrid import SendgridProvider

@@ -3,8 +3,13 @@
 `decide_batch` is pure: given the batch still to send, the provider's answer (its BatchResult,
 or the error it raised), how many retries the batch already had and whether the run is
 stopping, it returns the ledger intents (which rows become sent, failed or uncertain, which go
-back to pending) and what the loop does next (done, wait and retry, stop, or raise).
-newsletter.deliver.send does the I/O.
+back to pending and from when) and what the loop does next (done, wait and retry, stop, or
+raise). newsletter.deliver.send does the I/O.
+
+The ledger's rule: a row is `sending` only while a request for it is in flight. An answer that
+refuses (429, 5xx, a 4xx to retry) is definite: the rows go back to `pending` before any wait,
+not to be claimed before the wait is over, so a process killed while waiting leaves nothing
+`uncertain`. Only a provider that reports an answer lost makes rows `uncertain`.
 """
 
 from __future__ import annotations
@@ -56,8 +61,9 @@ class BatchDecision:
     sent: tuple[int, ...] = ()
     failed: Mapping[int, str] = field(default_factory=dict)
     uncertain: Mapping[int, str] = field(default_factory=dict)
-    release: tuple[int, ...] = ()  # back to pending: the provider did not take them
-    retry: tuple[int, ...] = ()  # deferred, to be sent again after `delay` seconds
+    # Back to pending (the provider did not take them), not claimed before `delay` seconds.
+    release: tuple[int, ...] = ()
+    retry: tuple[int, ...] = ()  # released rows this run claims again after waiting `delay`
     delay: float = 0.0
     error: str = ""  # the provider's last transient error (for GIVE_UP's message)
     retry_after: float | None = None
@@ -101,7 +107,7 @@ def decide_batch(
     elif retries + 1 >= policy.attempts:
         next_step, release = Next.GIVE_UP, still
     else:
-        next_step, retry = Next.RETRY, still
+        next_step, release, retry = Next.RETRY, still, still
         delay = policy.delay(retries, answer.retry_after, rng)
     return BatchDecision(
         next_step,

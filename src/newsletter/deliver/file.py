@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from newsletter.deliver.base import Sender
-from newsletter.deliver.message import wire_copies
+from newsletter.deliver.copies import CopyTemplate, template_for, wire_copies
 from newsletter.domain.errors import PermanentProviderError
 from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
 from newsletter.store.private_files import create_private, private_dir
@@ -27,6 +27,7 @@ class FileProvider:
     outbox: Path
     batch_size: int = 100
     name: str = "file"
+    _template: CopyTemplate | None = field(default=None, repr=False)
 
     def send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
         try:
@@ -35,7 +36,8 @@ class FileProvider:
             raise PermanentProviderError(f"cannot create the outbox {self.outbox}: {exc}") from None
         failed: dict[int, str] = {}
         now = datetime.now(UTC)
-        for _, recipient, data in wire_copies(message, recipients, self.sender, now, failed):
+        self._template = template_for(self._template, message, self.sender)
+        for _, recipient, data in wire_copies(self._template, recipients, now, failed):
             try:
                 self._write(self._name(message, recipient, now), data)
             except OSError as exc:

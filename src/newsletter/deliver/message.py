@@ -1,8 +1,10 @@
 """One recipient's copy as a MIME message: text + HTML alternatives, list headers.
 
-Used by the providers that hand over whole messages (file, smtp), through `copy_bytes`: the
-copy is serialised, its header block parsed back and compared with what was meant, and a copy
-whose headers differ (an added Bcc, a changed To, an overlong line) is refused, never sent.
+`copy_bytes` builds a copy with the email package: serialised, its header block parsed back
+and compared with what was meant, and a copy whose headers differ (an added Bcc, a changed To,
+an overlong line) is refused, never sent. It is the reference: the providers that hand over
+whole messages (file, smtp) make the same bytes by substitution (deliver/copies.py) from the
+headers defined here (`shared_headers`, `personal_headers`).
 
 Outside text in headers (names, subject) goes through `headers.display_text`, then is written
 by `headers.text_header` / `address_header` (plain ASCII, or RFC 2047 words for French subjects
@@ -15,14 +17,14 @@ from __future__ import annotations
 
 import binascii
 import secrets
-from collections.abc import Iterator, Sequence
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import SMTP
 from email.policy import default as parsing_policy
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from typing import Any
 
 from newsletter.deliver.base import Sender
@@ -78,14 +80,35 @@ def list_headers(message: RenderedMessage, sender: Sender) -> dict[str, str]:
     )
 
 
-def tracking_headers(message: RenderedMessage, recipient: Recipient) -> dict[str, str]:
-    """Headers that let a bounce or an event be matched back to the ledger."""
-    headers = {}
-    if message.issue_id is not None:
-        headers[ISSUE_HEADER] = str(message.issue_id)
-    if recipient.delivery_id:
-        headers[DELIVERY_HEADER] = str(recipient.delivery_id)
-    return headers
+@dataclass(frozen=True)
+class CopyStamp:
+    """What the copies of one message share that no one can guess: the MIME boundary and the
+    Message-ID prefix (made unique per copy by the issue and delivery ids)."""
+
+    boundary: str
+    message_ids: str
+
+    @classmethod
+    def fresh(cls) -> CopyStamp:
+        return cls(f"nl-{secrets.token_hex(16)}", f"{time.time_ns()}.{secrets.token_hex(6)}")
+
+
+# The top-level headers of a copy, in the order they are written.
+HEADER_ORDER = (
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    LIST_UNSUBSCRIBE,
+    "List-Unsubscribe-Post",
+    "List-Id",
+    "Feedback-ID",
+    ISSUE_HEADER,
+    DELIVERY_HEADER,
+    "MIME-Version",
+    "Content-Type",
+)
 
 
 def copy_bytes(
@@ -93,36 +116,20 @@ def copy_bytes(
     recipient: Recipient,
     sender: Sender,
     now: datetime | None = None,
+    stamp: CopyStamp | None = None,
 ) -> bytes:
-    """The copy for `recipient` as it goes on the wire, its headers checked.
+    """The copy for `recipient` built by the email package, its headers parsed back and checked.
 
-    InvalidAddress if an address cannot be written, UnsafeHeaders if the written headers would
-    not read back as exactly the ones meant: in both cases nothing is to be sent.
+    The reference the fast copies (deliver/copies.py) are byte-for-byte equal to, given the
+    same `now` and `stamp`. InvalidAddress if an address cannot be written, UnsafeHeaders if
+    the written headers would not read back as exactly the ones meant: in both cases nothing
+    is to be sent.
     """
     copy = personalise(message, recipient)
-    headers = copy_headers(message, copy, recipient, sender, now)
+    headers = copy_headers(message, copy, recipient, sender, now, stamp)
     data = assemble(headers, copy).as_bytes()
     check_headers(data, headers, recipient.email)
     return data
-
-
-def wire_copies(
-    message: RenderedMessage,
-    recipients: Sequence[Recipient],
-    sender: Sender,
-    now: datetime,
-    failed: dict[int, str],
-) -> Iterator[tuple[int, Recipient, bytes]]:
-    """Each recipient's copy as it goes on the wire, with the recipient's index in `recipients`.
-
-    A copy that cannot be written is recorded in `failed` (by delivery id) and skipped: nothing
-    of it went, so it is a failure, never uncertain.
-    """
-    for index, recipient in enumerate(recipients):
-        try:
-            yield index, recipient, copy_bytes(message, recipient, sender, now)
-        except (InvalidAddress, UnsafeHeaders) as exc:
-            failed[recipient.delivery_id] = str(exc)
 
 
 @dataclass(frozen=True)
@@ -140,41 +147,66 @@ def copy_headers(
     recipient: Recipient,
     sender: Sender,
     now: datetime | None = None,
+    stamp: CopyStamp | None = None,
 ) -> list[Header]:
     """Every top-level header of `recipient`'s copy, in order. InvalidAddress, UnsafeHeaders."""
-    subject = display_text(copy.subject)
-    headers = [
-        _address("From", display_text(sender.name, NAME_LIMIT), sender.email, recipient.email),
-        _address("To", reader_name(recipient.name), recipient.email, recipient.email),
-        Header("Subject", text_header("Subject", subject), _squeezed(subject)),
-        _plain_header("Date", format_datetime(now or datetime.now(UTC))),
-        _plain_header(
-            "Message-ID",
-            make_msgid(
-                idstring=f"{message.issue_id or 0}.{recipient.delivery_id}",
-                domain=sender_domain(sender),
-            ),
-        ),
-    ]
-    for name, value in {
-        **unsubscribe_headers(recipient, sender),
-        **list_headers(message, sender),
-        **tracking_headers(message, recipient),
-    }.items():
-        headers.append(_plain_header(name, value))
-        if name == LIST_UNSUBSCRIBE:
-            folded = folded_uri_list(name, _unsubscribe_uris(recipient, sender))
-            headers[-1] = Header(name, folded, headers[-1].meaning)
-    boundary = f"nl-{secrets.token_hex(16)}"
-    headers.append(_plain_header("MIME-Version", "1.0"))
-    headers.append(
-        Header(
-            "Content-Type",
-            f'multipart/alternative;\n boundary="{boundary}"',
-            ("multipart/alternative", (("boundary", boundary),)),
-        )
+    stamp = stamp or CopyStamp.fresh()
+    headers = {
+        **shared_headers(message, sender, stamp),
+        "Subject": subject_header(copy.subject),
+        "Date": date_header(now or datetime.now(UTC)),
+        **personal_headers(message, recipient, sender, stamp),
+    }
+    return [headers[name] for name in HEADER_ORDER if name in headers]
+
+
+def shared_headers(message: RenderedMessage, sender: Sender, stamp: CopyStamp) -> dict[str, Header]:
+    """The headers every copy of `message` has in common, by name (not Subject and Date)."""
+    headers = {
+        "From": _address("From", display_text(sender.name, NAME_LIMIT), sender.email, ""),
+        "List-Unsubscribe-Post": _plain_header("List-Unsubscribe-Post", ONE_CLICK),
+    }
+    for name, value in list_headers(message, sender).items():
+        headers[name] = _plain_header(name, value)
+    if message.issue_id is not None:
+        headers[ISSUE_HEADER] = _plain_header(ISSUE_HEADER, str(message.issue_id))
+    headers["MIME-Version"] = _plain_header("MIME-Version", "1.0")
+    headers["Content-Type"] = Header(
+        "Content-Type",
+        f'multipart/alternative;\n boundary="{stamp.boundary}"',
+        ("multipart/alternative", (("boundary", stamp.boundary),)),
     )
     return headers
+
+
+def personal_headers(
+    message: RenderedMessage, recipient: Recipient, sender: Sender, stamp: CopyStamp
+) -> dict[str, Header]:
+    """The headers that name the recipient, by name: To, Message-ID, List-Unsubscribe and
+    X-Newsletter-Delivery (when the copy has a delivery). InvalidAddress, UnsafeHeaders."""
+    uris = _unsubscribe_uris(recipient, sender)
+    unsubscribe = _plain_header(LIST_UNSUBSCRIBE, uri_list(uris))
+    message_id = f"<{stamp.message_ids}.{message.issue_id or 0}.{recipient.delivery_id}@"
+    headers = {
+        "To": _address("To", reader_name(recipient.name), recipient.email, recipient.email),
+        "Message-ID": _plain_header("Message-ID", f"{message_id}{sender_domain(sender)}>"),
+        LIST_UNSUBSCRIBE: Header(
+            LIST_UNSUBSCRIBE, folded_uri_list(LIST_UNSUBSCRIBE, uris), unsubscribe.meaning
+        ),
+    }
+    if recipient.delivery_id:
+        headers[DELIVERY_HEADER] = _plain_header(DELIVERY_HEADER, str(recipient.delivery_id))
+    return headers
+
+
+def subject_header(subject: str) -> Header:
+    """Subject, from the (personalised) subject text."""
+    text = display_text(subject)
+    return Header("Subject", text_header("Subject", text), squeezed(text))
+
+
+def date_header(now: datetime) -> Header:
+    return _plain_header("Date", format_datetime(now))
 
 
 def check_headers(data: bytes, meant: list[Header], recipient: str = "") -> None:
@@ -220,14 +252,14 @@ def _address(name: str, display_name: str, addr_spec: str, recipient: str) -> He
     try:
         wire = address_header(name, display_name, addr_spec)
     except ValueError as exc:
-        raise InvalidAddress(f"{recipient!r}: {exc}") from None
-    return Header(name, wire, ((_squeezed(display_name), addr_spec),))
+        raise InvalidAddress(f"{recipient!r}: {exc}" if recipient else str(exc)) from None
+    return Header(name, wire, ((squeezed(display_name), addr_spec),))
 
 
 def _plain_header(name: str, value: str) -> Header:
     if not is_plain_header_value(value):
         raise UnsafeHeaders(f"{name} cannot be written as plain ASCII: {value!r}")
-    return Header(name, value, _squeezed(value))
+    return Header(name, value, squeezed(value))
 
 
 def _meaning(header: Any) -> object:
@@ -239,14 +271,14 @@ def _meaning(header: Any) -> object:
     """
     addresses = getattr(header, "addresses", None)
     if addresses is not None:
-        return tuple((_squeezed(a.display_name), a.addr_spec) for a in addresses)
+        return tuple((squeezed(a.display_name), a.addr_spec) for a in addresses)
     content_type = getattr(header, "content_type", None)
     if content_type is not None:
         return (content_type, tuple(sorted(header.params.items())))
-    return _squeezed(str(header))
+    return squeezed(str(header))
 
 
-def _squeezed(text: str) -> str:
+def squeezed(text: str) -> str:
     return "".join(text.split())
 
 
@@ -272,8 +304,14 @@ def _quoted_printable(body: str, subtype: str) -> EmailMessage:
     part = EmailMessage(policy=SMTP)
     part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
     part["Content-Transfer-Encoding"] = "quoted-printable"
-    part.set_payload(binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii"))
+    part.set_payload(quoted_printable(body).decode("ascii"))
     return part
+
+
+def quoted_printable(text: str) -> bytes:
+    """`text` as UTF-8, quoted-printable encoded by binascii's C encoder (soft line breaks keep
+    lines under 77 characters; line ends stay as they are)."""
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True)
 
 
 def sender_domain(sender: Sender) -> str:

@@ -2,10 +2,13 @@
 
 The first run renders the issue once, keeps that render, moves the issue to `sending` and
 freezes one delivery row per active subscriber. Every run then claims batches (rows marked
-`sending` before the provider is called), hands them to the provider and records the answer.
-A run that dies mid-call leaves its batch `sending`; the next run turns such rows `uncertain`
-(never mailed again unless `resend_uncertain`), so killing the process at any moment never
-mails anyone twice. Recipients are streamed batch by batch, never loaded whole.
+`sending` just before the provider is called), hands them to the provider and records the
+answer. A definite refusal (429, 5xx) puts the rows back to `pending` with a not-before time
+before the run waits to retry them, so only a request in flight is ever `sending`. A run that
+dies mid-call leaves its batch `sending`; the next run turns such rows `uncertain` (never mailed
+again unless `resend_uncertain`), so killing the process at any moment never mails anyone
+twice, and kills between requests leave nothing uncertain. Recipients are streamed batch by
+batch, never loaded whole.
 
 What each provider answer means for the ledger is decided in newsletter.deliver.decide (pure);
 this module does the I/O. It takes what it needs (`Sending`), never the whole application:
@@ -14,14 +17,11 @@ newsletter.runtime.sending builds that from the wiring.
 
 from __future__ import annotations
 
-import os
 import random
-import secrets
 import signal
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -31,6 +31,7 @@ from typing import Any
 from newsletter.curate.states import can_start_sending, sources_of
 from newsletter.deliver.base import Provider
 from newsletter.deliver.decide import Answer, Next, RetryPolicy, decide_batch
+from newsletter.deliver.workers import dead_local_workers, default_worker
 from newsletter.domain.clock import Clock
 from newsletter.domain.errors import (
     PermanentProviderError,
@@ -51,8 +52,8 @@ from newsletter.store.issues import IssueRepository
 
 Render = Callable[[Issue], RenderedMessage]
 
-# How long a claimed batch belongs to its worker without news from it. A batch in flight renews
-# its lease before each retry, so this only has to outlast one provider call plus one wait.
+# How long a claimed batch belongs to its worker without news from it: a batch is claimed (again)
+# just before each provider call, so this only has to outlast one call.
 CLAIM_LEASE = timedelta(minutes=15)
 
 __all__ = ["CLAIM_LEASE", "RetryPolicy", "Sending", "send_issue"]
@@ -116,38 +117,6 @@ def render_for_sending(render: Render, issue: Issue) -> RenderedMessage:
     return replace(render(issue), issue_id=issue.id)
 
 
-def default_worker() -> str:
-    """host:pid:random, so a later run on this host can tell whether the worker still lives."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-def dead_local_workers(workers: Sequence[str]) -> list[str]:
-    """The workers named after a process of this host that no longer exists."""
-    host = socket.gethostname()[:40]
-    dead = []
-    for worker in workers:
-        worker_host, _, rest = worker.partition(":")
-        pid_text = rest.partition(":")[0]
-        if worker_host == host and pid_text.isdigit() and not _process_exists(int(pid_text)):
-            dead.append(worker)
-    return dead
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    # A zombie (killed, not yet reaped by its parent) is dead for our purpose.
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 @dataclass
 class _SendRun:
     sending: Sending
@@ -206,14 +175,21 @@ class _SendRun:
         sent_in_all = counts.sent
         finished = counts.sent + counts.failed + counts.skipped + counts.uncertain
         progress.start(counts.total, finished)
+        waited_until = self.sending.clock()
         while not self._stopping():
-            claimed = deliveries.claim(
-                self.issue_id, provider.batch_size, self.worker, self.sending.clock()
-            )
+            # After waiting for `waited_until`, rows due then are due (even if a test's clock
+            # stood still meanwhile).
+            now = max(self.sending.clock(), waited_until)
+            claimed = deliveries.claim(self.issue_id, provider.batch_size, self.worker, now)
             if not claimed:
-                if deliveries.has_pending(self.issue_id):
-                    continue  # that page held only leavers, now skipped
-                return
+                due = deliveries.pending_due(self.issue_id, now)
+                if due is None:
+                    return
+                # Rows refused for now wait out their not-before time; a page that held only
+                # leavers (now skipped) leaves `due` at `now`.
+                self._wait((due - now).total_seconds())
+                waited_until = due
+                continue
             sent_in_all += self._send(provider, message, claimed)
             progress.advance(len(claimed), f"{sent_in_all} sent")
         raise SendInterrupted(
@@ -244,12 +220,17 @@ class _SendRun:
                 stopping=self._stopping(),
                 rng=self.rng,
             )
-            if decision.records:
+            if decision.records or decision.release:
+                # Released before any wait: killed while waiting, the run leaves them pending.
+                now = clock()
                 deliveries.finish(
-                    decision.sent, decision.failed, clock(), uncertain=decision.uncertain
+                    decision.sent,
+                    decision.failed,
+                    now,
+                    uncertain=decision.uncertain,
+                    release=decision.release,
+                    not_before=now + timedelta(seconds=decision.delay),
                 )
-            if decision.release:
-                deliveries.release(decision.release, clock())
             sent_count += len(decision.sent)
             if decision.next is Next.REFUSED and isinstance(answer, PermanentProviderError):
                 raise answer
@@ -263,9 +244,11 @@ class _SendRun:
             if decision.next is not Next.RETRY:
                 return sent_count
             self._wait(decision.delay)
+            if self._stopping():
+                return sent_count  # the rows are pending: the next run sends them
             retries += 1
             # Claimed again for the retry: whoever complained or bounced meanwhile is skipped.
-            kept = deliveries.renew(decision.retry, self.worker, clock())
+            kept = deliveries.reclaim(decision.retry, self.worker, clock())
             remaining = [r for r in remaining if r.delivery_id in kept]
             if not remaining:
                 return sent_count

@@ -1,5 +1,9 @@
-"""A provider that relays each copy over SMTP, reusing one connection across batches.
+"""A provider that relays each copy over SMTP, over `connections` parallel connections, each
+reused across copies and batches.
 
+A batch is shared out between the connections (one thread each, the copies made from one
+template: deliver/copies.py); a reused connection the server closed meanwhile is opened again
+before the copy is started; a refused recipient is followed by RSET on the same connection.
 One SMTP transaction per recipient. What an error means depends on when it happens:
 - before the end of DATA (connect, MAIL, RCPT, DATA command, writing the body): the copy did
   not go; a 4xx or a lost connection defers it and the rest of the batch, a 5xx to RCPT or to
@@ -13,12 +17,14 @@ import contextlib
 import re
 import smtplib
 import ssl
+import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from newsletter.deliver.base import Sender
-from newsletter.deliver.message import wire_copies
+from newsletter.deliver.copies import CopyTemplate, template_for, wire_copies
 from newsletter.domain.errors import (
     PermanentProviderError,
     ProviderError,
@@ -45,23 +51,50 @@ class SmtpProvider:
     batch_size: int = 100
     ssl_context: ssl.SSLContext | None = None
     name: str = "smtp"
+    connections: int = 1  # parallel connections, each reused
     connections_opened: int = 0
-    _connection: smtplib.SMTP | None = field(default=None, repr=False)
+    _slots: dict[int, smtplib.SMTP] = field(default_factory=dict, repr=False)
+    _template: CopyTemplate | None = field(default=None, repr=False)
+    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # One caller at a time owns the connections (the send loop and the outbox share a provider).
+    _busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
+        """The batch shared out between the connections, each share sent on its own."""
+        with self._busy:
+            return self._send_batch(message, recipients)
+
+    def _send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
+        template = self._template = template_for(self._template, message, self.sender)
+        now = datetime.now(UTC)
+        shares = _shares(recipients, self.connections)
+        if len(shares) <= 1:
+            return self._send_share(0, template, recipients, now)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.connections, thread_name_prefix="smtp")
+        futures = [
+            self._pool.submit(self._send_share, slot, template, share, now)
+            for slot, share in enumerate(shares)
+        ]
+        wait(futures)
+        return _joined(shares, futures)
+
+    def _send_share(
+        self, slot: int, template: CopyTemplate, recipients: Sequence[Recipient], now: datetime
+    ) -> BatchResult:
+        """Send `recipients` one by one over connection `slot`."""
         failed: dict[int, str] = {}
         uncertain: dict[int, str] = {}
-        now = datetime.now(UTC)
-        for index, recipient, data in wire_copies(message, recipients, self.sender, now, failed):
+        for index, recipient, data in wire_copies(template, recipients, now, failed):
             try:
-                connection = self._connect()
-                refusal = self._transaction(connection, recipient.email, data)
+                refusal = self._transaction(slot, recipient.email, data)
             except _AnswerLost as exc:
-                self._drop()
+                self._drop(slot)
                 uncertain[recipient.delivery_id] = str(exc)
                 continue
             except smtplib.SMTPAuthenticationError as exc:
-                self._drop()
+                self._drop(slot)
                 if index > 0:  # copies went already: report them, the next call raises
                     return _deferred(recipients[index:], failed, uncertain, str(exc))
                 raise PermanentProviderError(
@@ -69,14 +102,14 @@ class SmtpProvider:
                     "(check email.smtp.username and NEWSLETTER_SMTP_PASSWORD)"
                 ) from None
             except (smtplib.SMTPNotSupportedError, ssl.SSLCertVerificationError) as exc:
-                self._drop()
+                self._drop(slot)
                 if index > 0:
                     return _deferred(recipients[index:], failed, uncertain, str(exc))
                 raise PermanentProviderError(
                     f"SMTP server {self.host}:{self.port} cannot be used as configured: {exc}"
                 ) from None
             except smtplib.SMTPSenderRefused as exc:
-                self._drop()
+                self._drop(slot)
                 reply = _reply(exc.smtp_code, exc.smtp_error)
                 if 400 <= exc.smtp_code < 500 or index > 0:
                     return _deferred(recipients[index:], failed, uncertain, reply)
@@ -84,7 +117,7 @@ class SmtpProvider:
                     f"{self.host} refuses the sender {self.sender.email}: {reply}"
                 ) from None
             except (smtplib.SMTPException, OSError) as exc:
-                self._drop()
+                self._drop(slot)
                 return _deferred(recipients[index:], failed, uncertain, f"{self.host}: {exc}")
             if refusal is not None:
                 code, text = refusal
@@ -95,8 +128,12 @@ class SmtpProvider:
 
     def check(self) -> str:
         """Connect, say EHLO, negotiate TLS and log in as configured, then hang up."""
+        with self._busy:
+            return self._check()
+
+    def _check(self) -> str:
         try:
-            self._connect()
+            self._connect(0)
         except smtplib.SMTPAuthenticationError as exc:
             raise PermanentProviderError(
                 f"SMTP login refused by {self.host}: {_reply(exc.smtp_code, exc.smtp_error)} "
@@ -105,18 +142,26 @@ class SmtpProvider:
         except (smtplib.SMTPException, OSError) as exc:
             raise ProviderError(f"cannot use SMTP server {self.host}:{self.port}: {exc}") from None
         finally:
-            self.close()
+            self._close()
         return f"SMTP {self.host}:{self.port}" + (f" as {self.username}" if self.username else "")
 
     def close(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                self._connection.quit()
-            self._drop()
+        with self._busy:
+            self._close()
 
-    def _connect(self) -> smtplib.SMTP:
-        if self._connection is not None:
-            return self._connection
+    def _close(self) -> None:
+        for slot, connection in list(self._slots.items()):
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                connection.quit()
+            self._drop(slot)
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _connect(self, slot: int) -> smtplib.SMTP:
+        """Connection `slot`, opened (EHLO, STARTTLS, login) unless it is open already."""
+        if slot in self._slots:
+            return self._slots[slot]
         context = self.ssl_context or ssl.create_default_context()
         connection: smtplib.SMTP
         if self.use_ssl:
@@ -125,7 +170,8 @@ class SmtpProvider:
             )
         else:
             connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        self.connections_opened += 1
+        with self._lock:
+            self.connections_opened += 1
         try:
             connection.ehlo()
             if self.starttls:
@@ -136,24 +182,39 @@ class SmtpProvider:
         except BaseException:
             connection.close()
             raise
-        self._connection = connection
+        self._slots[slot] = connection
         return connection
 
-    def _drop(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.close()
-            finally:
-                self._connection = None
+    def _drop(self, slot: int) -> None:
+        connection = self._slots.pop(slot, None)
+        if connection is not None:
+            connection.close()
 
-    def _transaction(
-        self, connection: smtplib.SMTP, to: str, data: bytes
-    ) -> tuple[int, str] | None:
-        """Send one copy; None when accepted, else the (code, reply) of a refusal."""
-        options = ["SMTPUTF8"] if not to.isascii() and connection.has_extn("smtputf8") else []
-        code, reply = connection.mail(self.sender.email, options)
+    def _mail(self, slot: int, to: str) -> smtplib.SMTP:
+        """Connection `slot` with a transaction started (MAIL FROM accepted).
+
+        A reused connection that the server closed since its last copy (it answers 421 or not
+        at all) is opened again once: nothing of this copy went yet.
+        """
+        reused = slot in self._slots
+        connection = self._connect(slot)
+        try:
+            code, reply = connection.mail(self.sender.email, _options(connection, to))
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            if not reused:
+                raise
+            code, reply = 421, b"closed"
+        if code == 421 and reused:
+            self._drop(slot)
+            connection = self._connect(slot)
+            code, reply = connection.mail(self.sender.email, _options(connection, to))
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, reply, self.sender.email)
+        return connection
+
+    def _transaction(self, slot: int, to: str, data: bytes) -> tuple[int, str] | None:
+        """Send one copy; None when accepted, else the (code, reply) of a refusal."""
+        connection = self._mail(slot, to)
         code, reply = connection.rcpt(to)
         if code not in (250, 251):
             connection.rset()
@@ -174,6 +235,55 @@ class SmtpProvider:
         if code != 250:
             return code, _reply(code, reply)
         return None
+
+
+def _options(connection: smtplib.SMTP, to: str) -> list[str]:
+    return ["SMTPUTF8"] if not to.isascii() and connection.has_extn("smtputf8") else []
+
+
+def _shares(recipients: Sequence[Recipient], connections: int) -> list[Sequence[Recipient]]:
+    """`recipients` cut into at most `connections` runs of nearly equal length."""
+    size = -(-len(recipients) // max(1, connections))
+    return [recipients[start : start + size] for start in range(0, len(recipients), size or 1)]
+
+
+def _joined(shares: list[Sequence[Recipient]], futures: list[Future[BatchResult]]) -> BatchResult:
+    """One answer for the batch from each connection's.
+
+    A share whose first copy met a refusal that stops the send (a refused login) raised it:
+    if another share sent or settled copies they are reported, and the refused share is
+    deferred (the next call raises); else the refusal is raised.
+    """
+    answered: list[tuple[Sequence[Recipient], BatchResult]] = []
+    refusals: list[tuple[Sequence[Recipient], PermanentProviderError]] = []
+    for share, future in zip(shares, futures, strict=True):
+        error = future.exception()
+        if isinstance(error, PermanentProviderError):
+            refusals.append((share, error))
+        elif error is not None:
+            raise error
+        else:
+            answered.append((share, future.result()))
+    results = [result for _, result in answered]
+    settled = any(
+        result.failed or result.uncertain or len(result.deferred) < len(share)
+        for share, result in answered
+    )
+    if refusals and not settled:
+        raise refusals[0][1]
+    deferred = [r.deferred for r in results] + [
+        tuple(r.delivery_id for r in share) for share, _ in refusals
+    ]
+    errors = [r.deferred_error for r in results if r.deferred_error]
+    errors += [str(error) for _, error in refusals]
+    waits = [r.retry_after for r in results if r.retry_after is not None]
+    return BatchResult(
+        failed={k: v for r in results for k, v in r.failed.items()},
+        uncertain={k: v for r in results for k, v in r.uncertain.items()},
+        deferred=tuple(d for ids in deferred for d in ids),
+        deferred_error=errors[0] if errors else "",
+        retry_after=max(waits) if waits else None,
+    )
 
 
 def _deferred(

@@ -58,6 +58,7 @@ class FeedState:
 
     name: str
     url: str
+    feed_title: str | None = None  # the feed's own title, as last fetched
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
@@ -105,6 +106,12 @@ class Article:
     categories: tuple[str, ...] = ()
     image_width: int | None = None
     image_height: int | None = None
+    source: str | None = None  # the feed's display name (config title, else its own title)
+
+    @property
+    def source_name(self) -> str:
+        """The name readers see for this article's source."""
+        return self.source or self.feed_name
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,9 @@ class Issue:
     send_at: datetime | None = None
     sent_at: datetime | None = None
     items: tuple[IssueItem, ...] = ()
+    # Numbers are given when sending starts, so a canceled draft leaves no gap; until then
+    # `number` is the one the issue would get if it were sent next, and `numbered` is False.
+    numbered: bool = True
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,10 @@ same placeholders as substitutions so SendGrid fills them in itself.
 
 from __future__ import annotations
 
+import functools
 import html
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from newsletter.domain.model import Recipient, RenderedMessage
@@ -36,19 +39,34 @@ def values_for(message: RenderedMessage, recipient: Recipient) -> dict[str, str]
     }
 
 
+def html_values(values: Mapping[str, str]) -> dict[str, str]:
+    """The same values, escaped for the HTML part."""
+    return {key: html.escape(value, quote=True) for key, value in values.items()}
+
+
 def personalise(message: RenderedMessage, recipient: Recipient) -> PersonalCopy:
     values = values_for(message, recipient)
-    escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
     return PersonalCopy(
-        subject=_fill(message.subject, values),
-        html=_fill(message.html, escaped),
-        text=_fill(message.text, values),
+        subject=fill(message.subject, values),
+        html=fill(message.html, html_values(values)),
+        text=fill(message.text, values),
     )
 
 
-def _fill(template: str, values: dict[str, str]) -> str:
-    if "%%" not in template:
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """`template` with each placeholder (each key of `values`) replaced by its value.
+
+    In one pass, left to right: a value is never searched for placeholders itself. Every
+    placeholder is spelled `%%...%%` on one line: a text without `%%` holds none and is
+    returned as it is, and filling a text line by line fills it whole (the fast copies,
+    deliver/copies.py, rely on both).
+    """
+    if "%%" not in template or not values:
         return template
-    for key, value in values.items():
-        template = template.replace(key, value)
-    return template
+    return _pattern(tuple(values)).sub(lambda found: values[found.group(0)], template)
+
+
+@functools.lru_cache(maxsize=32)
+def _pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
+    """The placeholders, the longest first where one begins another."""
+    return re.compile("|".join(re.escape(key) for key in sorted(keys, key=len, reverse=True)))

@@ -203,7 +203,7 @@ class Renderer:
             url=url,
             image_url=image,
             image_size=image_size(article.image_width, article.image_height) if image else None,
-            source=article.feed_name,
+            source=article.source_name,
             author=article.author,
             date=format_date(published, newsletter.timezone, newsletter.language)
             if isinstance(published, datetime)

@@ -8,10 +8,14 @@ settings; this is the one place that picks them out of the Services.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
-from newsletter.curate import issues
+from newsletter.curate import issues, presend
 from newsletter.curate.issues import DraftOutcome, DraftSettings
-from newsletter.domain.model import Recipient
+from newsletter.curate.presend import Alert, Rules
+from newsletter.domain.model import Issue, Recipient
+from newsletter.render.personalise import personalise
+from newsletter.render.subject import fill_subject
 from newsletter.runtime.config import Config
 from newsletter.runtime.wiring import Services
 
@@ -24,6 +28,31 @@ def draft(services: Services) -> DraftOutcome:
         settings=draft_settings(services.config),
         now=services.clock(),
     )
+
+
+def open_or_start(services: Services) -> Issue:
+    """The open draft, or a new empty one: where an editor's first added article goes."""
+    return issues.open_or_start(
+        services.store.issues, draft_settings(services.config), services.clock()
+    )
+
+
+def presend_rules(config: Config, now: datetime) -> Rules:
+    """What the pre-send check compares against: the configured subject, a week's period."""
+    settings = config.settings
+    return Rules(
+        default_subject=fill_subject(settings.digest.subject, name=settings.newsletter.name),
+        now=now,
+    )
+
+
+def presend_check(services: Services, issue_id: int) -> list[Alert]:
+    """The pre-send check of an issue on its email as a reader gets it (for the CLI)."""
+    issue = issues.get(services.store.issues, issue_id)
+    copy = personalise(
+        services.renderer.render_issue(issue), test_recipient(services, "check@example.org")
+    )
+    return presend.presend_check(issue, copy.html, presend_rules(services.config, services.clock()))
 
 
 def draft_settings(config: Config) -> DraftSettings:

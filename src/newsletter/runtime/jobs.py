@@ -39,6 +39,9 @@ def draft_digest(services: Services) -> None:
     if outcome.issue is None:
         log.info("no digest drafted: %s", outcome.reason)
         return
+    if outcome.existing:  # one draft at a time: the editors' draft stays as they left it
+        log.info("no digest drafted: issue %s is already open as a draft", outcome.issue.id)
+        return
     log.info("drafted issue %s with %s article(s)", outcome.issue.id, len(outcome.issue.items))
     if services.config.settings.digest.auto_send:
         issues.schedule(services.store.issues, outcome.issue.id, services.clock())

@@ -112,6 +112,7 @@ def article_query() -> Select[tuple[object, ...]]:
         articles,
         feeds.c.name.label("feed_name"),
         feeds.c.section.label("section"),
+        func.coalesce(feeds.c.title, feeds.c.feed_title).label("source"),
     ).join(feeds, feeds.c.id == articles.c.feed_id)
 
 
@@ -133,4 +134,5 @@ def to_article(row: RowMapping) -> Article:
         categories=tuple(categories.split(CATEGORY_SEPARATOR)) if categories else (),
         image_width=row["image_width"],
         image_height=row["image_height"],
+        source=row.get("source"),
     )

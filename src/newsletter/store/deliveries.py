@@ -1,8 +1,10 @@
 """The delivery ledger: one row per (issue, subscriber), frozen when sending starts.
 
-A row moves pending -> sending (claimed by a worker, before the provider call) -> sent | failed.
-A row found `sending` by a later run, whose worker died mid-call, becomes `uncertain` and is not
-sent again unless asked to. A row whose subscriber left before its batch went becomes `skipped`.
+A row moves pending -> sending (claimed by a worker, just before the provider call) -> sent |
+failed. A definite refusal puts it back to pending with a not-before time (`finish`); claims
+skip rows not yet due. A row found `sending` by a later run, whose worker died mid-call, becomes
+`uncertain` and is not sent again unless asked to. A row whose subscriber left before its batch
+went becomes `skipped`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, literal, select
+from sqlalchemy import ColumnElement, Connection, Engine, func, literal, or_, select
 
 from newsletter.domain.model import DeliveryCounts, DeliveryState, IssueState, SubscriberStatus
 from newsletter.store.dialect import insert_ignore
+from newsletter.store.issues import next_number
 from newsletter.store.tables import deliveries, issues, subscribers
 
 
@@ -37,6 +40,7 @@ class DeliveryRepository:
         Returns False when the issue was not in a state to start (already started, sent, ...).
         """
         with self.engine.begin() as connection:
+            number = next_number(connection)
             started = connection.execute(
                 issues.update()
                 .where(
@@ -47,6 +51,15 @@ class DeliveryRepository:
             )
             if started.rowcount != 1:
                 return False
+            # The issue's number, given now so that canceled drafts leave no gap.
+            connection.execute(
+                issues.update()
+                .where(issues.c.id == issue_id, issues.c.number.is_(None))
+                .values(
+                    number=number,
+                    subject=func.replace(issues.c.subject, "{number}", str(number)),
+                )
+            )
             audience = select(
                 literal(issue_id),
                 subscribers.c.id,
@@ -99,29 +112,34 @@ class DeliveryRepository:
             ).scalars()
             return [str(worker) for worker in rows if worker is not None]
 
-    def renew(self, ids: Sequence[int], worker: str, now: datetime) -> set[int]:
-        """Claim again, before a retry, the rows this worker still holds: their lease is
-        extended, except for rows whose subscriber left meanwhile (a complaint or bounce that
-        came in while the batch waited), which become `skipped`. Returns the ids still to send.
-        """
+    def reclaim(self, ids: Sequence[int], worker: str, now: datetime) -> set[int]:
+        """Claim again, for a retry after its wait, rows this worker released: those still
+        pending (nobody else took them meanwhile) become `sending` again, except for rows whose
+        subscriber left meanwhile (a complaint or bounce that came in during the wait), which
+        become `skipped`. Returns the ids now held, to send."""
         kept: set[int] = set()
         with self.engine.begin() as connection:
             for chunk in _chunks(list(ids), 500):
-                rows = connection.execute(
+                query = (
                     select(deliveries.c.id, subscribers.c.status)
                     .outerjoin(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
-                    .where(
-                        deliveries.c.id.in_(chunk),
-                        deliveries.c.state == DeliveryState.SENDING,
-                        deliveries.c.worker == worker,
-                    )
-                ).all()
+                    .where(deliveries.c.id.in_(chunk), deliveries.c.state == DeliveryState.PENDING)
+                )
+                if connection.dialect.name == "postgresql":
+                    query = query.with_for_update(of=deliveries, skip_locked=True)
+                rows = connection.execute(query).all()
                 held = _skip_leavers(connection, rows, now)
                 if held:
-                    connection.execute(
-                        deliveries.update().where(deliveries.c.id.in_(held)).values(claimed_at=now)
-                    )
-                kept.update(held)
+                    taken = connection.execute(
+                        deliveries.update()
+                        .where(
+                            deliveries.c.id.in_(held),
+                            deliveries.c.state == DeliveryState.PENDING,
+                        )
+                        .values(_claimed(worker, now))
+                        .returning(deliveries.c.id)
+                    ).scalars()
+                    kept.update(taken)
         return kept
 
     def requeue_uncertain(self, issue_id: int, now: datetime) -> int:
@@ -155,6 +173,7 @@ class DeliveryRepository:
                 .where(
                     deliveries.c.issue_id == issue_id,
                     deliveries.c.state == DeliveryState.PENDING,
+                    _due(now),
                 )
                 .order_by(deliveries.c.id)
                 .limit(size)
@@ -168,29 +187,24 @@ class DeliveryRepository:
                 connection.execute(
                     deliveries.update()
                     .where(deliveries.c.id.in_([row.id for row in active]))
-                    .values(
-                        state=DeliveryState.SENDING,
-                        worker=worker,
-                        claimed_at=now,
-                        updated_at=now,
-                        attempts=deliveries.c.attempts + 1,
-                    )
+                    .values(_claimed(worker, now))
                 )
         return [ClaimedDelivery(row.id, row.subscriber_id, row.email, row.name) for row in active]
 
-    def has_pending(self, issue_id: int) -> bool:
+    def pending_due(self, issue_id: int, now: datetime) -> datetime | None:
+        """When the next pending row may be claimed: `now` if one may already, the earliest
+        not-before time if all wait, None when no row is pending."""
+        pending = (deliveries.c.issue_id == issue_id, deliveries.c.state == DeliveryState.PENDING)
         with self.engine.connect() as connection:
-            return (
-                connection.execute(
-                    select(deliveries.c.id)
-                    .where(
-                        deliveries.c.issue_id == issue_id,
-                        deliveries.c.state == DeliveryState.PENDING,
-                    )
-                    .limit(1)
-                ).first()
-                is not None
-            )
+            due_now = connection.execute(
+                select(deliveries.c.id).where(*pending, _due(now)).limit(1)
+            ).first()
+            if due_now is not None:
+                return now
+            earliest: datetime | None = connection.execute(
+                select(func.min(deliveries.c.not_before)).where(*pending)
+            ).scalar_one()
+            return earliest
 
     def finish(
         self,
@@ -198,9 +212,24 @@ class DeliveryRepository:
         failed: Mapping[int, str],
         now: datetime,
         uncertain: Mapping[int, str] | None = None,
+        release: Sequence[int] = (),
+        not_before: datetime | None = None,
     ) -> None:
-        """Record the provider's answer for a claimed batch."""
+        """Record the provider's answer for a claimed batch, in one transaction: what it took
+        (sent), refused for good (failed) or may have taken (uncertain), and the rows it did
+        not take, given back (`release`)."""
         with self.engine.begin() as connection:
+            for chunk in _chunks(list(release), 500):
+                connection.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id.in_(chunk), deliveries.c.state == DeliveryState.SENDING)
+                    .values(
+                        state=DeliveryState.PENDING,
+                        updated_at=now,
+                        worker=None,
+                        not_before=not_before,
+                    )
+                )
             for chunk in _chunks(list(sent), 500):
                 connection.execute(
                     deliveries.update()
@@ -217,16 +246,6 @@ class DeliveryRepository:
                         .where(deliveries.c.id == delivery_id)
                         .values(state=state, updated_at=now, error=error[:1000])
                     )
-
-    def release(self, ids: Sequence[int], now: datetime) -> None:
-        """Give claimed rows back (the provider was never called, e.g. on shutdown)."""
-        with self.engine.begin() as connection:
-            for chunk in _chunks(list(ids), 500):
-                connection.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id.in_(chunk), deliveries.c.state == DeliveryState.SENDING)
-                    .values(state=DeliveryState.PENDING, updated_at=now, worker=None)
-                )
 
     def counts(self, issue_id: int) -> dict[DeliveryState, int]:
         with self.engine.connect() as connection:
@@ -251,6 +270,23 @@ class DeliveryRepository:
             skipped=counts[DeliveryState.SKIPPED],
             sending=counts[DeliveryState.SENDING],
         )
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """A pending row that may be claimed at `now`."""
+    return or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now)
+
+
+def _claimed(worker: str, now: datetime) -> dict[str, Any]:
+    """The values of a row a worker claims, just before calling the provider."""
+    return {
+        "state": DeliveryState.SENDING,
+        "worker": worker,
+        "claimed_at": now,
+        "updated_at": now,
+        "not_before": None,
+        "attempts": deliveries.c.attempts + 1,
+    }
 
 
 def _skip_leavers(connection: Connection, rows: Sequence[Any], now: datetime) -> list[int]:

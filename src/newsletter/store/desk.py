@@ -11,6 +11,8 @@ from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
 
 from newsletter.domain.model import Article, IssueState, Subscriber, SubscriberStatus
 from newsletter.store.articles import article_query, to_article
+from newsletter.store.issues import next_number
+from newsletter.store.search import accent_folded_match
 from newsletter.store.subscriber_rows import to_subscriber
 from newsletter.store.tables import articles, feeds, issue_items, issues, subscribers
 
@@ -75,13 +77,18 @@ class DeskQueries:
             select(issue_items.c.article_id, issues.c.id, issues.c.number, issues.c.state)
             .join(issues, issues.c.id == issue_items.c.issue_id)
             .where(issue_items.c.article_id.in_(list(article_ids)))
-            .order_by(issues.c.number)
+            .order_by(issues.c.id)
         )
         found: dict[int, list[ArticleUse]] = {}
         with self.engine.connect() as connection:
+            upcoming = next_number(connection)  # what an unsent issue shows (see Issue.number)
             for article_id, issue_id, number, state in connection.execute(query):
                 found.setdefault(int(article_id), []).append(
-                    ArticleUse(int(issue_id), int(number), IssueState(state))
+                    ArticleUse(
+                        int(issue_id),
+                        upcoming if number is None else int(number),
+                        IssueState(state),
+                    )
                 )
         return found
 
@@ -108,11 +115,10 @@ class DeskQueries:
     ) -> tuple[list[Subscriber], int]:
         conditions: list[ColumnElement[bool]] = []
         if text:
-            pattern = _contains(text)
             conditions.append(
                 or_(
-                    subscribers.c.email.ilike(pattern, escape="\\"),
-                    subscribers.c.name.ilike(pattern, escape="\\"),
+                    accent_folded_match(subscribers.c.email, text),
+                    accent_folded_match(subscribers.c.name, text),
                 )
             )
         if status is not None:
@@ -179,11 +185,10 @@ def _inbox_conditions(chosen: InboxFilter) -> list[ColumnElement[bool]]:
     if chosen.section:
         conditions.append(feeds.c.section == chosen.section)
     if chosen.text:
-        pattern = _contains(chosen.text)
         conditions.append(
             or_(
-                articles.c.title.ilike(pattern, escape="\\"),
-                articles.c.summary.ilike(pattern, escape="\\"),
+                accent_folded_match(articles.c.title, chosen.text),
+                accent_folded_match(articles.c.summary, chosen.text),
             )
         )
     when = func.coalesce(articles.c.published_at, articles.c.collected_at)
@@ -192,8 +197,3 @@ def _inbox_conditions(chosen: InboxFilter) -> list[ColumnElement[bool]]:
     if chosen.until is not None:
         conditions.append(when < chosen.until)
     return conditions
-
-
-def _contains(text: str) -> str:
-    escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from newsletter.store.private_files import touch_private
+from newsletter.store.search import register_fold
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -38,6 +39,7 @@ def make_engine(url: str) -> Engine:
                 touch_private(Path(database))
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", register_fold)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)

@@ -29,10 +29,11 @@ class FeedRepository:
                             url=source.url,
                             config_url=source.url,
                             section=source.section,
+                            title=source.title,
                         )
                     )
                     continue
-                values: dict[str, object] = {"section": source.section}
+                values: dict[str, object] = {"section": source.section, "title": source.title}
                 if configured[source.name] != source.url:
                     # A new URL in the file wins over a remembered redirect and its validators.
                     values |= {
@@ -75,6 +76,7 @@ def _state(row: RowMapping) -> FeedState:
     return FeedState(
         name=row["name"],
         url=row["url"],
+        feed_title=row["feed_title"],
         etag=row["etag"],
         last_modified=row["last_modified"],
         body_hash=row["body_hash"],

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, RowMapping, func, select
+from sqlalchemy import Connection, Engine, RowMapping, func, or_, select
 
 from newsletter.domain.model import (
     MAX_ROW_ID,
@@ -18,6 +18,7 @@ from newsletter.domain.model import (
 )
 from newsletter.render.subject import fill_subject
 from newsletter.store.articles import article_query, to_article
+from newsletter.store.search import accent_folded_match
 from newsletter.store.tables import articles, issue_items, issues
 
 
@@ -42,11 +43,9 @@ class IssueRepository:
         intro: str = "",
         number: int | None = None,
     ) -> Issue:
-        """A new draft with the next issue number; `{number}` in the subject is filled in."""
+        """A new draft, numbered only when given a `number` (sending numbers the others, see
+        DeliveryRepository.start); `{number}` in the subject is filled in then."""
         with self.engine.begin() as connection:
-            if number is None:
-                last = connection.execute(select(func.max(issues.c.number))).scalar()
-                number = int(last or 0) + 1
             issue_id = connection.execute(
                 issues.insert().values(
                     number=number,
@@ -94,10 +93,12 @@ class IssueRepository:
                 )
                 for item in item_rows
             )
-        return _issue(found, items)
+            upcoming = next_number(connection)
+        return _issue(found, items, upcoming)
 
-    def all(self) -> list[tuple[Issue, int]]:
-        """Every issue, newest first, with how many articles it holds."""
+    def all(self, text: str | None = None) -> list[tuple[Issue, int]]:
+        """Every issue, newest first, with how many articles it holds; with `text`, those whose
+        subject, preheader or sent text contain it (accents and case aside)."""
         counts = (
             select(issue_items.c.issue_id, func.count().label("n"))
             .group_by(issue_items.c.issue_id)
@@ -106,11 +107,32 @@ class IssueRepository:
         query = (
             select(issues, func.coalesce(counts.c.n, 0).label("article_count"))
             .outerjoin(counts, counts.c.issue_id == issues.c.id)
-            .order_by(issues.c.number.desc())
+            .order_by(issues.c.number.is_(None).desc(), issues.c.number.desc(), issues.c.id.desc())
         )
+        if text:
+            query = query.where(
+                or_(
+                    accent_folded_match(issues.c.subject, text),
+                    accent_folded_match(issues.c.preheader, text),
+                    accent_folded_match(issues.c.rendered_text, text),
+                )
+            )
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
-        return [(_issue(row, ()), int(row["article_count"])) for row in rows]
+            upcoming = next_number(connection)
+        return [(_issue(row, (), upcoming), int(row["article_count"])) for row in rows]
+
+    def open_draft(self) -> Issue | None:
+        """The draft being edited, if there is one (the oldest, should there be several)."""
+        query = (
+            select(issues.c.id)
+            .where(issues.c.state == IssueState.DRAFT)
+            .order_by(issues.c.id)
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            found = connection.execute(query).scalar()
+        return None if found is None else self.get(int(found))
 
     def transition(
         self,
@@ -214,10 +236,17 @@ def _insert_items(connection: Connection, issue_id: int, items: Sequence[NewItem
         )
 
 
-def _issue(row: RowMapping, items: tuple[IssueItem, ...]) -> Issue:
+def next_number(connection: Connection) -> int:
+    """The number the next issue to be sent gets: numbers go up by one, without gaps."""
+    last = connection.execute(select(func.max(issues.c.number))).scalar()
+    return int(last or 0) + 1
+
+
+def _issue(row: RowMapping, items: tuple[IssueItem, ...], upcoming: int) -> Issue:
     return Issue(
         id=row["id"],
-        number=row["number"],
+        number=upcoming if row["number"] is None else row["number"],
+        numbered=row["number"] is not None,
         state=IssueState(row["state"]),
         subject=row["subject"],
         preheader=row["preheader"],

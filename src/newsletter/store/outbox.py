@@ -1,8 +1,12 @@
 """The outbox of transactional emails (confirmation, welcome).
 
 A row is written in the same transaction as the state change that owes the email, so an email
-is never lost to a crash between the two. Workers claim rows with a lease (`not_before`): a
-worker that dies mid-send leaves a row another worker takes again once the lease has expired.
+is never lost to a crash between the two. Workers claim rows with a lease (`not_before`) under
+their name (`worker`), and mark a row `in_flight` just before handing it to the provider. When
+a worker is known dead (`release`), the rows it never handed over are due again at once, and
+those it had in flight are dropped: their answer was lost, they may have gone, and an email is
+never sent twice (as when a provider reports an answer lost). A claim whose holder cannot be
+known dead (another host) is taken again once its lease has expired.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, or_, select
 
@@ -42,6 +47,29 @@ def enqueue(connection: Connection, kind: str, subscriber_id: int, now: datetime
     )
 
 
+_ITEM_COLUMNS = (
+    outbox_table.c.id,
+    outbox_table.c.kind,
+    outbox_table.c.subscriber_id,
+    outbox_table.c.attempts,
+    subscribers.c.email,
+    subscribers.c.name,
+    subscribers.c.status,
+)
+
+
+def _item(row: Any) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        kind=row.kind,
+        subscriber_id=row.subscriber_id,
+        email=row.email,
+        name=row.name,
+        status=SubscriberStatus(row.status),
+        attempts=row.attempts,
+    )
+
+
 class OutboxRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -50,8 +78,10 @@ class OutboxRepository:
         with self.engine.begin() as connection:
             enqueue(connection, kind, subscriber_id, now)
 
-    def claim(self, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxItem]:
-        """Take up to `limit` due rows for this worker until `now + lease`."""
+    def claim(
+        self, now: datetime, lease: timedelta, worker: str, limit: int = 100
+    ) -> list[OutboxItem]:
+        """Take up to `limit` due rows for `worker` until `now + lease`."""
         due = or_(outbox_table.c.not_before.is_(None), outbox_table.c.not_before <= now)
         with write_lock(self.engine), self.engine.begin() as connection:
             ids = list(
@@ -65,49 +95,82 @@ class OutboxRepository:
                 connection.execute(
                     outbox_table.update()
                     .where(outbox_table.c.id.in_(ids), due)
-                    .values(not_before=now + lease, attempts=outbox_table.c.attempts + 1)
+                    .values(
+                        not_before=now + lease,
+                        attempts=outbox_table.c.attempts + 1,
+                        worker=worker,
+                        in_flight=False,
+                    )
                     .returning(outbox_table.c.id)
                 ).scalars()
             )
             if not claimed:
                 return []
             rows = connection.execute(
-                select(
-                    outbox_table.c.id,
-                    outbox_table.c.kind,
-                    outbox_table.c.subscriber_id,
-                    outbox_table.c.attempts,
-                    subscribers.c.email,
-                    subscribers.c.name,
-                    subscribers.c.status,
-                )
+                select(*_ITEM_COLUMNS)
                 .join(subscribers, subscribers.c.id == outbox_table.c.subscriber_id)
                 .where(outbox_table.c.id.in_(claimed))
                 .order_by(outbox_table.c.id)
             ).all()
-        return [
-            OutboxItem(
-                id=row.id,
-                kind=row.kind,
-                subscriber_id=row.subscriber_id,
-                email=row.email,
-                name=row.name,
-                status=SubscriberStatus(row.status),
-                attempts=row.attempts,
-            )
-            for row in rows
-        ]
+        return [_item(row) for row in rows]
 
     def done(self, ids: Sequence[int]) -> None:
         if ids:
             with write_lock(self.engine), self.engine.begin() as connection:
                 connection.execute(delete(outbox_table).where(outbox_table.c.id.in_(list(ids))))
 
+    def in_flight(self, item_id: int) -> None:
+        """The claimed row is about to be handed to the provider: from now on, it may have gone."""
+        with write_lock(self.engine), self.engine.begin() as connection:
+            connection.execute(
+                outbox_table.update().where(outbox_table.c.id == item_id).values(in_flight=True)
+            )
+
     def retry_at(self, item_id: int, when: datetime) -> None:
+        """The provider did not take it: due again at `when`, for any worker."""
         with self.engine.begin() as connection:
             connection.execute(
-                outbox_table.update().where(outbox_table.c.id == item_id).values(not_before=when)
+                outbox_table.update()
+                .where(outbox_table.c.id == item_id)
+                .values(not_before=when, worker=None, in_flight=False)
             )
+
+    def claim_holders(self) -> list[str]:
+        """The workers holding claims (their lease expired or not)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(outbox_table.c.worker).where(outbox_table.c.worker.is_not(None)).distinct()
+            ).scalars()
+            return [str(worker) for worker in rows]
+
+    def release(self, workers: Sequence[str]) -> tuple[list[OutboxItem], list[OutboxItem]]:
+        """Settle the claims of these dead workers: rows never handed to the provider are due
+        at once, rows in flight are dropped. Returns (released, dropped)."""
+        if not workers:
+            return [], []
+        held = outbox_table.c.worker.in_(list(workers))
+        with write_lock(self.engine), self.engine.begin() as connection:
+            rows = [
+                (row, bool(row.in_flight))
+                for row in connection.execute(
+                    select(*_ITEM_COLUMNS, outbox_table.c.in_flight)
+                    .join(subscribers, subscribers.c.id == outbox_table.c.subscriber_id)
+                    .where(held)
+                ).all()
+            ]
+            dropped = [_item(row) for row, in_flight in rows if in_flight]
+            released = [_item(row) for row, in_flight in rows if not in_flight]
+            if dropped:
+                connection.execute(
+                    delete(outbox_table).where(outbox_table.c.id.in_([i.id for i in dropped]))
+                )
+            if released:
+                connection.execute(
+                    outbox_table.update()
+                    .where(outbox_table.c.id.in_([i.id for i in released]))
+                    .values(not_before=None, worker=None)
+                )
+        return released, dropped
 
     def count(self) -> int:
         with self.engine.connect() as connection:

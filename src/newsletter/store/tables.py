@@ -59,6 +59,8 @@ feeds = Table(
     Column("url", Text, nullable=False),  # where it is fetched: permanent redirects update it
     Column("config_url", Text, nullable=False),  # as configured: a change resets `url`
     Column("section", String(200)),
+    Column("title", Text),  # display name from the config
+    Column("feed_title", Text),  # the feed's own title, as last fetched
     Column("etag", Text),
     Column("last_modified", Text),
     Column("body_hash", String(64)),
@@ -96,7 +98,7 @@ issues = Table(
     "issues",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("number", Integer, nullable=False, unique=True),
+    Column("number", Integer, unique=True),  # given when sending starts: no gaps
     Column("state", String(20), nullable=False),
     Column("subject", Text, nullable=False),
     Column("preheader", Text, nullable=False, server_default=""),
@@ -176,8 +178,10 @@ outbox = Table(
         nullable=False,
     ),
     Column("created_at", UtcDateTime(), nullable=False),
-    Column("not_before", UtcDateTime()),
+    Column("not_before", UtcDateTime()),  # due from then; while claimed, the lease's end
     Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("worker", String(64)),  # the process holding the claim
+    Column("in_flight", Boolean, nullable=False, server_default="0"),  # handed to provider
     UniqueConstraint("kind", "subscriber_id", name="uq_outbox_kind_subscriber"),
 )
 
@@ -210,6 +214,7 @@ deliveries = Table(
     Column("worker", String(64)),
     Column("claimed_at", UtcDateTime()),
     Column("updated_at", UtcDateTime()),
+    Column("not_before", UtcDateTime()),  # a pending row refused for now is not claimed before
     UniqueConstraint("issue_id", "subscriber_id", name="uq_deliveries_issue_subscriber"),
     Index("ix_deliveries_issue_state", "issue_id", "state", "id"),
 )

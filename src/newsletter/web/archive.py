@@ -21,7 +21,7 @@ from newsletter.domain.model import Issue, Recipient, RenderedMessage
 from newsletter.render.personalise import personalise
 from newsletter.runtime.wiring import Services
 from newsletter.web.guard import Policy, declare
-from newsletter.web.params import RowId
+from newsletter.web.params import RowId, SearchText, is_control
 
 FEED_SIZE = 30
 
@@ -53,8 +53,9 @@ def _services(request: Request) -> Services:
     return services
 
 
-def _sent_issues(services: Services) -> list[Issue]:
-    return [issue for issue, _ in services.store.issues.all() if is_published(issue.state)]
+def _sent_issues(services: Services, text: str | None = None) -> list[Issue]:
+    found = services.store.issues.all(text)
+    return [issue for issue, _ in found if is_published(issue.state)]
 
 
 def _sent_message(services: Services, issue_id: int) -> RenderedMessage:
@@ -68,13 +69,17 @@ def _sent_message(services: Services, issue_id: int) -> RenderedMessage:
 
 
 @router.get("", summary="The list of sent issues", response_class=HTMLResponse)
-def index(request: Request) -> HTMLResponse:
+def index(request: Request, q: SearchText = "") -> HTMLResponse:
+    """The sent issues, newest first; `q` keeps those that mention it (accents and case
+    aside)."""
     services = _services(request)
     templates: Environment = request.app.state.templates
+    text = "".join(ch for ch in q if not is_control(ch)).strip()
     body = templates.get_template("archive/index.html").render(
         newsletter=services.config.settings.newsletter.name,
         language=services.config.settings.newsletter.language,
-        issues=_sent_issues(services),
+        issues=_sent_issues(services, text or None),
+        q=text,
     )
     declare(request, ARCHIVE_PAGE)
     return HTMLResponse(body)

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from newsletter.domain.links import http_url
+from newsletter.domain.model import Issue
+from newsletter.render.subject import fill_subject
 from newsletter.render.typography import MONTHS_FR, WEEKDAYS_FR
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -43,7 +45,12 @@ def environment(timezone: str) -> jinja2.Environment:
         """Only http(s) URLs from feeds become links in a page."""
         return http_url(url) is not None
 
+    def subject(issue: Issue) -> str:
+        """The subject as sent: an unsent issue shows the number it would get."""
+        return fill_subject(issue.subject, number=issue.number)
+
     env.tests["web_address"] = web_address
+    env.filters["subject"] = subject
     env.filters["when"] = when
     env.filters["thousands"] = thousands
     env.globals["timezone"] = timezone

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Query
 
 from newsletter.domain.model import MAX_ROW_ID
 
 # Ids are 32-bit integers in the database: larger numbers are a 422, not a server error.
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+# Text to search for: accents and case do not matter; control characters are dropped.
+SearchText = Annotated[str, Query(max_length=200, description="text to search for")]
 
 
 def is_control(ch: str) -> bool:

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -86,11 +86,21 @@ def logout(form: Posted, request: Request, desk: DeskState) -> Response:
     return response
 
 
-@router.get("/assets/desk.js")
-def script(editor: Authed) -> Response:
+ASSETS = {
+    "desk.js": "text/javascript; charset=utf-8",
+    "editor.js": "text/javascript; charset=utf-8",
+    "editor.css": "text/css; charset=utf-8",
+}
+
+
+@router.get("/assets/{name}")
+def asset(name: str, editor: Authed) -> Response:
+    """The desk's script, the editor's script and its style sheet; nothing else."""
+    if name not in ASSETS:
+        raise HTTPException(404)
     return Response(
-        (STATIC / "desk.js").read_text(encoding="utf-8"),
-        media_type="text/javascript; charset=utf-8",
+        (STATIC / name).read_text(encoding="utf-8"),
+        media_type=ASSETS[name],
         headers={"Cache-Control": "private, max-age=300"},
     )
 

@@ -4,7 +4,6 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from newsletter.domain.model import Issue, IssueState
 from newsletter.runtime import curation
 from newsletter.web.desk.growth import growth_svg, weeks
 from newsletter.web.desk.requests import Authed, DeskState, Posted, redirect
@@ -25,7 +24,7 @@ def dashboard(request: Request, editor: Authed, desk: DeskState) -> HTMLResponse
         request,
         "desk/dashboard.html",
         issues=all_issues,
-        draft=open_draft(all_issues),
+        draft=store.issues.open_draft(),
         counts=counts,
         chart=growth_svg(points),
         points=points,
@@ -39,9 +38,6 @@ def new_draft(form: Posted, desk: DeskState) -> Response:
     outcome = curation.draft(desk.services)
     if outcome.issue is None:
         return redirect("/desk", err="empty")
-    return redirect(f"/desk/issues/{outcome.issue.id}", ok="drafted")
-
-
-def open_draft(all_issues: list[tuple[Issue, int]]) -> Issue | None:
-    drafts = [issue for issue, _ in all_issues if issue.state is IssueState.DRAFT]
-    return drafts[0] if drafts else None
+    return redirect(
+        f"/desk/issues/{outcome.issue.id}", ok="opened" if outcome.existing else "drafted"
+    )

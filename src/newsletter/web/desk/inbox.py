@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations`: FastAPI reads the route functions' annotations.
 import math
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -9,11 +10,13 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from newsletter.store.desk import InboxFilter
-from newsletter.web.desk.dashboard import open_draft
+from newsletter.runtime import curation
+from newsletter.store.desk import ArticleUse, InboxEntry, InboxFilter
+from newsletter.web.desk.drafting import ids_in, kept, with_added
 from newsletter.web.desk.requests import (
     PAGE_SIZE,
     Authed,
+    Desk,
     DeskState,
     Page,
     Posted,
@@ -24,6 +27,8 @@ from newsletter.web.desk.requests import (
 from newsletter.web.params import RowId
 
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)  # of the inbox's date filters
+
+PANEL_SIZE = 25  # rows of the editor's inbox panel
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
@@ -49,9 +54,7 @@ def inbox(
         until=_day_after(until, desk.zone),
         show_dismissed=bool(dismissed),
     )
-    entries, total = desk.queries.inbox(chosen, PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    uses = desk.queries.uses([entry.article.id for entry in entries])
-    all_issues = desk.services.store.issues.all()
+    rows = inbox_rows(desk, chosen, page, PAGE_SIZE)
     feeds = desk.services.store.feeds.all()
     filters = {
         "feed": feed,
@@ -64,18 +67,54 @@ def inbox(
     return desk.page(
         request,
         "desk/inbox.html",
-        entries=entries,
-        uses=uses,
-        total=total,
-        page=page,
-        pages=max(1, math.ceil(total / PAGE_SIZE)),
+        rows=rows,
         filters=filters,
         query=urlencode({k: v for k, v in filters.items() if v}),
         feeds=feeds,
         sections=desk.queries.sections(),
-        draft=open_draft(all_issues),
+        draft=desk.services.store.issues.open_draft(),
         here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
     )
+
+
+@dataclass(frozen=True)
+class InboxRows:
+    """One page of the inbox as compact rows: the articles, the issues that hold each one."""
+
+    entries: list[InboxEntry]
+    uses: dict[int, list[ArticleUse]]
+    total: int
+    page: int
+    pages: int
+
+
+def inbox_rows(desk: Desk, chosen: InboxFilter, page: int, size: int) -> InboxRows:
+    """The one place the desk reads the inbox from: the inbox page and the editor's panel."""
+    entries, total = desk.queries.inbox(chosen, size, (page - 1) * size)
+    uses = desk.queries.uses([entry.article.id for entry in entries])
+    return InboxRows(entries, uses, total, page, max(1, math.ceil(total / size)))
+
+
+@router.post("/inbox/bulk")
+def bulk(form: Posted, desk: DeskState) -> Response:
+    """Several articles at once: add them to the open draft (opening one when there is none),
+    dismiss them, or restore them."""
+    target = safe_next(str(form.get("next", "")), "/desk/inbox")
+    chosen = ids_in(form, "article_id")
+    action = str(form.get("action", ""))
+    if not chosen:
+        return redirect(target, err="nothing")
+    if action == "add":
+        found = (desk.services.store.articles.get(i) for i in chosen)
+        added = [article for article in found if article is not None]
+        draft = curation.open_or_start(desk.services)
+        desk.services.store.issues.replace_items(draft.id, with_added(kept(draft.items), added))
+        return redirect(target, ok="added")
+    if action not in ("dismiss", "restore"):
+        raise HTTPException(400, "action: add, dismiss or restore")
+    for article_id in chosen:
+        desk.queries.set_dismissed(article_id, action == "dismiss")
+    return redirect(target, ok="restored" if action == "restore" else "dismissed")
 
 
 @router.post("/articles/{article_id}/dismiss")

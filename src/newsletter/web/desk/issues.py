@@ -5,19 +5,30 @@ canceling, reopening, and the progress of its sending."""
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import FormData
 
 from newsletter.curate import issues as issue_cases
+from newsletter.curate.presend import Alert
 from newsletter.curate.states import is_editable, is_published
-from newsletter.domain.errors import UsageError
-from newsletter.domain.model import MAX_ROW_ID, Issue, IssueState, SubscriberStatus
+from newsletter.domain.errors import NewsletterError, UsageError
+from newsletter.domain.model import Article, Issue, IssueState, SubscriberStatus
 from newsletter.domain.weekly import WeeklyTime
-from newsletter.store.issues import IssueRepository, NewItem
-from newsletter.web.desk.checks import Alert, check_issue
+from newsletter.store.desk import InboxFilter
+from newsletter.store.issues import IssueRepository
+from newsletter.web.desk.drafting import (
+    groups,
+    ids_in,
+    kept,
+    load,
+    presend_alerts,
+    preview_copy,
+    save_form,
+    with_added,
+)
+from newsletter.web.desk.inbox import PANEL_SIZE, inbox_rows
 from newsletter.web.desk.labels import ISSUE_STATES
 from newsletter.web.desk.requests import Authed, Desk, DeskState, Posted, field, redirect, safe_next
 from newsletter.web.params import RowId
@@ -35,36 +46,44 @@ class EventCounts:
     available: bool = False
 
 
-def load(desk: Desk, issue_id: int) -> Issue:
-    issue = desk.services.store.issues.get(issue_id)
-    if issue is None:
-        raise HTTPException(404, "no such issue")
-    return issue
-
-
 @router.get("/issues/{issue_id}")
 def issue_page(request: Request, issue_id: RowId, editor: Authed, desk: DeskState) -> HTMLResponse:
     issue = load(desk, issue_id)
     store = desk.services.store
-    alerts: list[Alert] = check_issue(issue, None)
-    candidates = store.articles.unused(limit=20) if is_editable(issue.state) else []
     status = store.deliveries.status(issue.id, issue.state)
     next_slot = _next_slot(desk)
+    editable = is_editable(issue.state)
+    try:
+        copy = preview_copy(desk, issue, editor)
+        alerts, subject = presend_alerts(desk, issue, copy.html), copy.subject
+    except NewsletterError as exc:
+        alerts, subject = [Alert("render", f"L’e-mail n’a pas pu être généré : {exc}")], ""
     return desk.page(
         request,
         "desk/issue.html",
         issue=issue,
         alerts=alerts,
-        candidates=candidates,
+        subject_shown=subject,
+        groups=groups(issue.items),
+        rows=inbox_rows(desk, InboxFilter(), 1, PANEL_SIZE) if editable else None,
+        q="",
         sections=_section_names(desk),
         status=status,
         events=_event_counts(desk, issue.id) if is_published(issue.state) else None,
         audience=store.subscribers.count(SubscriberStatus.ACTIVE),
         slot_date=next_slot.date().isoformat(),
         slot_time=next_slot.strftime("%H:%M"),
-        due=issue.state is IssueState.SCHEDULED
+        due=is_due(desk, issue),
+    )
+
+
+def is_due(desk: Desk, issue: Issue) -> bool:
+    """Scheduled for a time already come: the send is as good as started (the dispatch tick
+    picks it up within the minute), so the desk says "envoi en cours" from the start."""
+    return (
+        issue.state is IssueState.SCHEDULED
         and issue.send_at is not None
-        and issue.send_at <= desk.now(),
+        and issue.send_at <= desk.now()
     )
 
 
@@ -73,14 +92,7 @@ def save_issue(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
     issue = load(desk, issue_id)
     if not is_editable(issue.state):
         return redirect(f"/desk/issues/{issue_id}", err="state")
-    items = _items_from_form(issue, form)
-    desk.services.store.issues.replace_items(issue_id, items)
-    desk.services.store.issues.update_content(
-        issue_id,
-        subject=field(form, "subject", 300) or None,
-        preheader=field(form, "preheader", 300),
-        intro=field(form, "intro", 5000, multiline=True),
-    )
+    save_form(desk, issue, form)
     anchor = ""
     move = str(form.get("move", ""))
     if move:
@@ -94,20 +106,17 @@ def add_article(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
     target = safe_next(str(form.get("next", "")), f"/desk/issues/{issue_id}")
     if not is_editable(issue.state):
         return redirect(target, err="state")
-    try:
-        article_id = int(str(form.get("article_id", "")))
-    except ValueError:
-        raise HTTPException(400, "article_id must be a number") from None
-    if not 1 <= article_id <= MAX_ROW_ID:
-        raise HTTPException(400, f"article_id must be between 1 and {MAX_ROW_ID}")
-    article = desk.services.store.articles.get(article_id)
-    if article is None:
-        raise HTTPException(404, "no such article")
-    kept = [_keep(item) for item in issue.items]
-    if all(item.article_id != article_id for item in kept):
-        kept.append(NewItem(article_id=article_id, section=article.section))
-        desk.services.store.issues.replace_items(issue_id, kept)
+    added = articles_in(desk, form)
+    if not added:
+        raise HTTPException(400, "article_id: no such article")
+    desk.services.store.issues.replace_items(issue_id, with_added(kept(issue.items), added))
     return redirect(target, ok="added")
+
+
+def articles_in(desk: Desk, form: FormData) -> list[Article]:
+    """The articles a form names by `article_id` (one or many) that exist."""
+    found = (desk.services.store.articles.get(i) for i in ids_in(form, "article_id"))
+    return [article for article in found if article is not None]
 
 
 @router.post("/issues/{issue_id}/schedule")
@@ -169,10 +178,15 @@ def confirm_send(
     request: Request, issue_id: RowId, editor: Authed, desk: DeskState
 ) -> HTMLResponse:
     issue = load(desk, issue_id)
+    try:
+        alerts = presend_alerts(desk, issue, preview_copy(desk, issue, editor).html)
+    except NewsletterError as exc:
+        alerts = [Alert("render", f"L’e-mail n’a pas pu être généré : {exc}")]
     return desk.page(
         request,
         "desk/send.html",
         issue=issue,
+        alerts=alerts,
         audience=desk.services.store.subscribers.count(SubscriberStatus.ACTIVE),
     )
 
@@ -194,18 +208,24 @@ def progress(issue_id: RowId, editor: Authed, desk: DeskState) -> JSONResponse:
     issue = load(desk, issue_id)
     counts = desk.services.store.deliveries.status(issue.id, issue.state)
     done = counts.sent + counts.failed + counts.skipped + counts.uncertain
+    sending = issue.state is IssueState.SENDING or is_due(desk, issue)
+    # Before the ledger exists (the minute before the tick), the audience it will freeze.
+    total = counts.total or (
+        desk.services.store.subscribers.count(SubscriberStatus.ACTIVE) if sending else 0
+    )
     return JSONResponse(
         {
             "id": issue.id,
             "state": str(issue.state),
-            "label": ISSUE_STATES[issue.state],
-            "total": counts.total,
+            "sending": sending,
+            "label": ISSUE_STATES[IssueState.SENDING if sending else issue.state],
+            "total": total,
             "sent": counts.sent,
             "failed": counts.failed,
-            "pending": counts.pending + counts.sending,
+            "pending": counts.pending + counts.sending or (total if not counts.total else 0),
             "skipped": counts.skipped,
             "uncertain": counts.uncertain,
-            "percent": round(done * 100 / counts.total) if counts.total else 0,
+            "percent": round(done * 100 / total) if total else 0,
         },
         headers={"Cache-Control": "no-store"},
     )
@@ -237,55 +257,3 @@ def _next_slot(desk: Desk) -> datetime:
     digest = desk.settings.digest
     weekly = WeeklyTime.parse(digest.schedule, desk.settings.newsletter.timezone)
     return weekly.next(desk.now()).astimezone(desk.zone)
-
-
-def _keep(item: Any) -> NewItem:
-    return NewItem(
-        article_id=item.article.id, section=item.section, title=item.title, summary=item.summary
-    )
-
-
-def _items_from_form(issue: Issue, form: FormData) -> list[NewItem]:
-    """The issue's items in the order the form lists them, with the editor's overrides.
-
-    Only articles already in the issue count; a move or a removal asked by a button is applied
-    after. A title or summary equal to the article's own is stored as no override.
-    """
-    current = {item.article.id: item for item in issue.items}
-    order: list[int] = []
-    for raw in form.getlist("item"):
-        try:
-            article_id = int(str(raw))
-        except ValueError:
-            continue
-        if article_id in current and article_id not in order:
-            order.append(article_id)
-    order += [article_id for article_id in current if article_id not in order]
-    removed = str(form.get("remove", ""))
-    if removed.isdigit():
-        order = [i for i in order if i != int(removed)]
-    direction, _, moved = str(form.get("move", "")).partition(":")
-    if moved.isdigit() and int(moved) in order:
-        at = order.index(int(moved))
-        to = at - 1 if direction == "up" else at + 1 if direction == "down" else at
-        if 0 <= to < len(order):
-            order[at], order[to] = order[to], order[at]
-    items: list[NewItem] = []
-    for article_id in order:
-        article = current[article_id].article
-        if f"title-{article_id}" in form:
-            title = field(form, f"title-{article_id}", 500)
-            summary = field(form, f"summary-{article_id}", 3000, multiline=True)
-            section = field(form, f"section-{article_id}", 200) or None
-        else:
-            kept = current[article_id]
-            title, summary, section = kept.display_title, kept.display_summary, kept.section
-        items.append(
-            NewItem(
-                article_id=article_id,
-                section=section,
-                title=title if title and title != article.title else None,
-                summary=summary if summary != article.summary.strip() else None,
-            )
-        )
-    return items

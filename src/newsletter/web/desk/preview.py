@@ -1,19 +1,18 @@
 """An issue's preview: the exact email as a reader gets it, its checks, and a test copy."""
 
 # No `from __future__ import annotations`: FastAPI reads the route functions' annotations.
+import re
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from newsletter.curate import issues as issue_cases
+from newsletter.audience.addresses import normalise_address
 from newsletter.curate.editors import Editor
 from newsletter.domain.errors import InvalidAddress, NewsletterError, UsageError
-from newsletter.domain.model import Issue
 from newsletter.render.clipping import GMAIL_CLIP_BYTES
-from newsletter.render.personalise import personalise
 from newsletter.runtime import curation
-from newsletter.web.desk.checks import check_issue
-from newsletter.web.desk.issues import load
-from newsletter.web.desk.requests import Authed, Desk, DeskState, Posted, field, redirect
+from newsletter.web.desk.drafting import load, presend_alerts, preview_copy
+from newsletter.web.desk.requests import Authed, DeskState, Posted, field, redirect, safe_next
 from newsletter.web.guard import Policy, declare
 from newsletter.web.params import RowId
 
@@ -25,17 +24,9 @@ EMAIL_PREVIEW = Policy(
     cache="no-store",
 )
 
+MAX_TEST_COPIES = 10
+
 router = APIRouter(prefix="/desk", include_in_schema=False)
-
-
-def preview_copy(desk: Desk, issue: Issue, editor: Editor) -> tuple[str, str]:
-    """The exact email as a reader gets it, personalised for the editor (inert unsubscribe)."""
-    rendered = desk.services.renderer.render_issue(issue)
-    recipient = issue_cases.test_recipient(
-        desk.settings.newsletter.base_url, editor.email or "apercu@example.org"
-    )
-    copy = personalise(rendered, recipient)
-    return copy.html, copy.text
 
 
 @router.get("/issues/{issue_id}/preview")
@@ -44,7 +35,8 @@ def preview_page(
 ) -> HTMLResponse:
     issue = load(desk, issue_id)
     try:
-        html, text = preview_copy(desk, issue, editor)
+        copy = preview_copy(desk, issue, editor)
+        html, text = copy.html, copy.text
     except NewsletterError as exc:
         return desk.page(
             request, "desk/preview.html", issue=issue, failed=str(exc), alerts=[], size=0
@@ -59,37 +51,45 @@ def preview_page(
         size=size,
         limit=GMAIL_CLIP_BYTES,
         percent=min(100, round(size * 100 / GMAIL_CLIP_BYTES)),
-        alerts=check_issue(issue, html),
+        alerts=presend_alerts(desk, issue, html),
         editor_email=editor.email or "",
     )
 
 
 @router.get("/issues/{issue_id}/preview.html")
 def preview_html(request: Request, issue_id: RowId, editor: Authed, desk: DeskState) -> Response:
-    html, _ = preview_copy(desk, load(desk, issue_id), editor)
+    html = preview_copy(desk, load(desk, issue_id), editor).html
     declare(request, EMAIL_PREVIEW)
     return HTMLResponse(html)
 
 
 @router.get("/issues/{issue_id}/preview.txt")
 def preview_text(request: Request, issue_id: RowId, editor: Authed, desk: DeskState) -> Response:
-    _, text = preview_copy(desk, load(desk, issue_id), editor)
+    text = preview_copy(desk, load(desk, issue_id), editor).text
     declare(request, EMAIL_PREVIEW)
     return PlainTextResponse(text)
 
 
 @router.post("/issues/{issue_id}/test")
 def send_test(issue_id: RowId, form: Posted, request: Request, desk: DeskState) -> Response:
+    """A test copy to each address given (up to ten, separated by commas, semicolons, spaces or
+    lines); all are checked before any is sent."""
     load(desk, issue_id)
     editor: Editor = request.state.editor
-    address = field(form, "email", 320) or editor.email or ""
-    back = f"/desk/issues/{issue_id}/preview"
+    given = field(form, "email", 4000, multiline=True) or editor.email or ""
+    addresses = list(dict.fromkeys(part for part in re.split(r"[\s,;]+", given) if part))
+    back = safe_next(str(form.get("next", "")), f"/desk/issues/{issue_id}/preview")
     try:
-        curation.send_test(desk.services, issue_id, address)
+        if not addresses or len(addresses) > MAX_TEST_COPIES:
+            raise InvalidAddress(f"between 1 and {MAX_TEST_COPIES} addresses")
+        for address in addresses:
+            normalise_address(address)
+        for address in addresses:
+            curation.send_test(desk.services, issue_id, address)
     except UsageError:
         return redirect(back, err="state")
     except InvalidAddress:
         return redirect(back, err="address")
     except NewsletterError:
         return redirect(back, err="provider")
-    return redirect(back, ok="tested")
+    return redirect(back, ok="tested" if len(addresses) == 1 else "tested_many")

@@ -1,4 +1,4 @@
-// The desk's only script: reorder articles by drag or with the Up/Down buttons without a page
+// The desk's script (the editor has its own, editor.js): reorder articles by drag or with the Up/Down buttons without a page
 // load, warn about unsaved changes, and follow a send's progress. Every form works without it.
 (function () {
   "use strict";
@@ -98,7 +98,8 @@
     });
   }
 
-  // Progress of a send: poll a small JSON endpoint; reload when the state changes.
+  // Progress of a send: poll a small JSON endpoint; the counts and the banner follow it (the
+  // banner goes when the send ends); reload when the state changes.
   var progress = document.getElementById("progress");
   if (progress && window.fetch) {
     var url = progress.getAttribute("data-progress");
@@ -110,9 +111,13 @@
         .then(function (data) {
           if (!data) { return; }
           ["total", "sent", "pending", "failed", "skipped", "uncertain"].forEach(function (key) {
-            var cell = progress.querySelector("[data-count='" + key + "']");
-            if (cell) { cell.textContent = Number(data[key]).toLocaleString("fr-FR"); }
+            var cells = "#progress [data-count='" + key + "'], #sending-banner [data-count='" + key + "']";
+            document.querySelectorAll(cells).forEach(function (cell) {
+              cell.textContent = Number(data[key]).toLocaleString("fr-FR");
+            });
           });
+          var banner = document.getElementById("sending-banner");
+          if (banner && !data.sending) { banner.parentNode.removeChild(banner); }
           var bar = progress.querySelector(".progress");
           if (bar) {
             bar.setAttribute("aria-valuenow", String(data.percent));

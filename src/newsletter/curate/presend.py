@@ -1,21 +1,84 @@
-"""What the desk warns an editor about before sending: images without alt text, items without
-a summary, links that go nowhere a reader can follow, and the same article twice. Pure."""
+"""The one pre-send check, for the desk (editor and send confirmation) and `newsletter issue
+check`: Gmail's clip size (the one limit of render/clipping.py), images without alt text, items
+without a summary, the default subject or preheader, an empty introduction, articles older than
+the period, links that go nowhere a reader can follow (in the items and the introduction), and
+the same article twice. Pure."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlsplit, urlunsplit
 
 from newsletter.domain.links import http_url
 from newsletter.domain.model import Issue
 from newsletter.render.clipping import GMAIL_CLIP_BYTES, clipped_size
+from newsletter.render.subject import fill_subject
+
+# A Markdown link's target, `[text](target)`, or an autolink `<target>`.
+_INTRO_LINK = re.compile(r"\]\(\s*([^)\s]*)[^)]*\)|<([a-z][a-z0-9+.-]*:[^>\s]*)>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # alt | summary | link | duplicate | size
+    kind: str  # alt | summary | link | duplicate | size | subject | preheader | intro | old
     message: str
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the content checks compare against: the configured subject (with the name filled
+    in), the newsletter's period and the time of the check."""
+
+    default_subject: str
+    now: datetime
+    period: timedelta = timedelta(days=7)
+
+
+def presend_check(issue: Issue, html: str | None, rules: Rules) -> list[Alert]:
+    """Every warning before sending: the content's, the items', and the rendered HTML's when
+    given (the size and alt text can only be checked on the email itself)."""
+    return [*check_content(issue, rules), *check_issue(issue, html)]
+
+
+def check_content(issue: Issue, rules: Rules) -> list[Alert]:
+    """The subject, preheader and introduction as written, and how old the articles are."""
+    warnings: list[Alert] = []
+    subject = issue.subject.strip()
+    if subject in {
+        rules.default_subject.strip(),
+        fill_subject(rules.default_subject, number=issue.number).strip(),
+    }:
+        warnings.append(Alert("subject", "L’objet est celui par défaut : personnalisez-le."))
+    preheader = issue.preheader.strip()
+    lead = issue.items[0].article.title.strip()[:140] if issue.items else None
+    if not preheader:
+        warnings.append(Alert("preheader", "Le texte d’aperçu (préheader) est vide."))
+    elif preheader == lead:
+        warnings.append(
+            Alert("preheader", "Le texte d’aperçu est celui par défaut (le titre du 1er article).")
+        )
+    if not issue.intro.strip():
+        warnings.append(Alert("intro", "L’introduction est vide."))
+    for match in _INTRO_LINK.finditer(issue.intro):
+        target = (match.group(1) or match.group(2) or "").strip()
+        if not _followable(target):
+            shown = target if len(target) < 80 else target[:77] + "…"
+            warnings.append(Alert("link", f"Lien cassé dans l’introduction : {shown!r}."))
+    oldest = rules.now - rules.period
+    for position, item in enumerate(issue.items, start=1):
+        when = item.article.published_at or item.article.collected_at
+        if when < oldest:
+            warnings.append(
+                Alert(
+                    "old",
+                    f"Article {position} « {item.display_title} » date du "
+                    f"{when:%d/%m/%Y}, avant la période ({rules.period.days} jours).",
+                )
+            )
+    return warnings
 
 
 class _Collector(HTMLParser):

@@ -5,8 +5,8 @@ foreign keys cost a trigger call per row each (two thirds of the insert). The id
 those read in the same transaction (an unknown issue or delivery is stored as NULL), and
 issues and deliveries are never deleted, so the keys guarded nothing the insert does not.
 
-Revision ID: 0005_event_log
-Revises: 0004_mail
+Revision ID: 0008_event_log
+Revises: 0007_ledger
 Create Date: 2026-11-28 12:20:00.000000
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_event_log"
-down_revision = "0004_mail"
+revision = "0008_event_log"
+down_revision = "0007_ledger"
 branch_labels = None
 depends_on = None
 

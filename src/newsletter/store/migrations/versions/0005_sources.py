@@ -1,0 +1,28 @@
+"""Feeds keep a display name: the config's `title` and the feed's own title as last fetched.
+
+Revision ID: 0005_sources
+Revises: 0004_mail
+Create Date: 2026-11-28 11:45:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005_sources"
+down_revision = "0004_mail"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("feeds", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("title", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("feed_title", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("feeds", schema=None) as batch_op:
+        batch_op.drop_column("feed_title")
+        batch_op.drop_column("title")

@@ -1,0 +1,81 @@
+"""The issue editor's live half: autosave with additions, removals and dismissals in the same
+request, and the inbox panel's rows. JSON and HTML fragments for /desk/assets/editor.js; the
+editor page itself (and its plain-form fallback) is in issues.py."""
+
+# No `from __future__ import annotations`: FastAPI reads the route functions' annotations.
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from newsletter.curate.presend import Alert
+from newsletter.curate.states import is_editable
+from newsletter.domain.errors import NewsletterError
+from newsletter.store.desk import InboxFilter
+from newsletter.web.desk.drafting import (
+    groups,
+    ids_in,
+    load,
+    presend_alerts,
+    preview_copy,
+    save_form,
+)
+from newsletter.web.desk.inbox import PANEL_SIZE, inbox_rows
+from newsletter.web.desk.labels import PROBLEMS
+from newsletter.web.desk.requests import Authed, Desk, DeskState, Page, Posted, filter_text
+from newsletter.web.params import RowId
+
+router = APIRouter(prefix="/desk", include_in_schema=False)
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@router.post("/issues/{issue_id}/edit")
+def edit(request: Request, issue_id: RowId, form: Posted, desk: DeskState) -> JSONResponse:
+    """Save the editor's form as it is on screen, add (`add`), remove (`remove`) and dismiss
+    (`dismiss`) articles, and answer with what the page shows after: the pre-send check, the
+    subject as sent, and the items grouped by section when they changed."""
+    issue = load(desk, issue_id)
+    if not is_editable(issue.state):
+        return JSONResponse({"error": PROBLEMS["state"]}, status_code=409, headers=NO_STORE)
+    store = desk.services.store
+    found = (store.articles.get(i) for i in ids_in(form, "add"))
+    added = [article for article in found if article is not None]
+    save_form(desk, issue, form, added)
+    dismissed = ids_in(form, "dismiss")
+    for article_id in dismissed:
+        desk.queries.set_dismissed(article_id, True)
+    saved = load(desk, issue_id)
+    try:
+        copy = preview_copy(desk, saved, request.state.editor)
+        alerts, subject = presend_alerts(desk, saved, copy.html), copy.subject
+    except NewsletterError as exc:
+        alerts, subject = [Alert("render", f"L’e-mail n’a pas pu être généré : {exc}")], ""
+    restructured = bool(added or ids_in(form, "remove") or form.get("restructure"))
+    return JSONResponse(
+        {
+            "saved": True,
+            "count": len(saved.items),
+            "subject": subject,
+            "checks": _fragment(desk, "desk/_checks.html", alerts=alerts),
+            "alerts": len(alerts),
+            "items": _fragment(desk, "desk/_items.html", issue=saved, groups=groups(saved.items))
+            if restructured
+            else None,
+            "panel": bool(added or dismissed),
+        },
+        headers=NO_STORE,
+    )
+
+
+@router.get("/issues/{issue_id}/panel")
+def panel(
+    issue_id: RowId, editor: Authed, desk: DeskState, q: str = "", page: Page = 1
+) -> HTMLResponse:
+    """The editor's inbox panel: one page of articles no issue holds yet, searched."""
+    issue = load(desk, issue_id)
+    chosen = InboxFilter(text=filter_text("q", q).strip()[:200] or None)
+    rows = inbox_rows(desk, chosen, page, PANEL_SIZE)
+    body = _fragment(desk, "desk/_panel.html", issue=issue, rows=rows, q=q)
+    return HTMLResponse(body, headers=NO_STORE)
+
+
+def _fragment(desk: Desk, template: str, **context: object) -> str:
+    return desk.env.get_template(template).render(**context)

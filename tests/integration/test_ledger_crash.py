@@ -1,0 +1,238 @@
+"""Precise ledger states under SIGKILL: `uncertain` only for answers really lost.
+
+Real `newsletter issue send` subprocesses are killed with SIGKILL:
+- while waiting out a definite refusal (the local SendGrid server answering 429 with Retry-After
+  or 503; an aiosmtpd server refusing RCPT with 451): the batch is back to `pending`, so nothing
+  is left `uncertain` and the next run mails everyone exactly once;
+- while a request is in flight (the server took it and holds its answer): exactly that batch
+  is `uncertain`, and it is the batch the server received.
+And an SMTP server that drops the connection after DATA makes exactly that copy uncertain.
+Runs on SQLite and, when configured, PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import socket
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newsletter.domain.model import DeliveryState, IssueState
+from newsletter.runtime import config as config_module
+from tests.conftest import shared_path
+from tests.delivery_helpers import write_sendgrid_config, write_smtp_config
+from tests.integration.crash_helpers import (
+    LedgerWatch,
+    environment,
+    ledger,
+    newsletter,
+    run,
+    started_issue,
+    wait_for,
+)
+from tests.sendgrid_server import Fault, SendgridServer, read_records
+
+aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
+
+pytestmark = pytest.mark.integration
+
+SUBSCRIBERS = 60
+BATCH = 5
+KILLS = 4
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[SendgridServer]:
+    running = SendgridServer(
+        shared_path("sendgrid", "tsg_mail_v3.json"),
+        record_path=tmp_path / "received.jsonl",
+        keep_bodies=False,
+    ).start()
+    yield running
+    running.stop()
+
+
+def _start(env: dict[str, str], issue_id: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        newsletter("issue", "send", str(issue_id), "--yes", "--json"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+def _received(record_file: Path) -> Counter[str]:
+    return Counter(a for record in read_records(record_file) for a in record["addresses"])
+
+
+def test_kills_during_retry_waits_leave_nothing_uncertain(
+    database_url: str, tmp_path: Path, server: SendgridServer
+) -> None:
+    """429/503 then SIGKILL during the wait, four times: no row uncertain, everyone once."""
+    config_path = write_sendgrid_config(tmp_path, database_url, server.url, BATCH)
+    env = environment(config_path)
+    config = config_module.load(config_path, env)
+    issue_id = started_issue(config, SUBSCRIBERS)
+    watch = LedgerWatch(database_url, issue_id)
+    seed = random.randrange(1_000_000)
+    rng = random.Random(seed)
+    try:
+        for _ in range(KILLS):
+            # A refusal after 0 to 2 accepted batches: a 429 saying when, or a bare 503.
+            refusal = Fault("429", 2) if rng.random() < 0.5 else Fault("503")
+            server.add_faults(*[Fault("slow", 0)] * rng.randrange(3), refusal)
+            process = _start(env, issue_id)
+            # The refusal answered (its fault taken) and its batch back to pending: waiting.
+            refused = wait_for(lambda: not server.faults and watch.waiting(), process, 60)
+            assert refused, f"seed {seed}: the run ended without waiting"
+            time.sleep(rng.uniform(0, 0.2))  # somewhere in the wait (0.5 s at least)
+            assert watch.waiting(), f"seed {seed}: the wait ended before the kill"
+            _kill(process)
+            assert watch.in_flight() == 0
+    finally:
+        watch.close()
+
+    rows = ledger(config, issue_id)
+    assert DeliveryState.UNCERTAIN not in rows.values(), f"seed {seed}"
+    final = run(env, "issue", "send", str(issue_id), "--yes", "--json")
+    assert (final["state"], final["sent"], final["uncertain"]) == ("sent", SUBSCRIBERS, 0)
+    received = _received(tmp_path / "received.jsonl")
+    assert set(received) == set(ledger(config, issue_id)), f"seed {seed}: someone lost"
+    assert max(received.values()) == 1, f"seed {seed}: someone mailed twice"
+
+
+def test_kill_while_the_answer_is_held_leaves_exactly_that_batch_uncertain(
+    database_url: str, tmp_path: Path, server: SendgridServer
+) -> None:
+    """The server took batch 3 and holds its answer: killed then, only batch 3 is uncertain."""
+    config_path = write_sendgrid_config(tmp_path, database_url, server.url, BATCH)
+    env = environment(config_path)
+    config = config_module.load(config_path, env)
+    issue_id = started_issue(config, SUBSCRIBERS)
+    server.add_faults(Fault("slow", 0), Fault("slow", 0), Fault("slow", 60))
+    record_file = tmp_path / "received.jsonl"
+    process = _start(env, issue_id)
+    assert wait_for(lambda: len(read_records(record_file)) == 3, process, 60)
+    _kill(process)
+    held = set(read_records(record_file)[2]["addresses"])
+
+    final = run(env, "issue", "send", str(issue_id), "--yes", "--json")
+    assert (final["state"], final["sent"], final["uncertain"]) == (
+        IssueState.SENT,
+        SUBSCRIBERS - BATCH,
+        BATCH,
+    )
+    rows = ledger(config, issue_id)
+    assert {email for email, state in rows.items() if state == DeliveryState.UNCERTAIN} == held
+    received = _received(record_file)
+    assert set(received) == set(rows) and max(received.values()) == 1
+
+
+@dataclass
+class SmtpServer:
+    """An aiosmtpd handler: refuses RCPT number `refuse_at` with 451, drops the connection
+    after the DATA of `drop_after_data`, and records every message it takes."""
+
+    refuse_at: int = 0
+    drop_after_data: str = ""
+    rcpt_calls: int = 0
+    received: list[str] = field(default_factory=list)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        self.rcpt_calls += 1
+        if self.rcpt_calls == self.refuse_at:
+            return "451 4.7.1 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.extend(envelope.rcpt_tos)  # taken: it will be delivered
+        if self.drop_after_data in envelope.rcpt_tos:
+            server.transport.abort()  # the answer is lost
+            await asyncio.sleep(0)
+        return "250 queued"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[SmtpServer, int]]:
+    handler = SmtpServer()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    controller = aiosmtpd_controller.Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+def test_smtp_kills_during_retry_waits_leave_nothing_uncertain(
+    database_url: str, tmp_path: Path, smtp_server: tuple[SmtpServer, int]
+) -> None:
+    """RCPT refused with 451 (definite), SIGKILL during the backoff: nothing uncertain; the
+    copies of the batch sent before the refusal are sent, the rest goes once on the next run."""
+    handler, port = smtp_server
+    config_path = write_smtp_config(tmp_path, database_url, port, BATCH)
+    env = environment(config_path)
+    config = config_module.load(config_path, env)
+    issue_id = started_issue(config, SUBSCRIBERS)
+    watch = LedgerWatch(database_url, issue_id)
+    seed = random.randrange(1_000_000)
+    rng = random.Random(seed)
+    try:
+        for _ in range(KILLS):
+            handler.refuse_at = handler.rcpt_calls + rng.randrange(1, 2 * BATCH)
+            process = _start(env, issue_id)
+            refused = wait_for(
+                lambda: handler.rcpt_calls >= handler.refuse_at and watch.waiting(), process, 60
+            )
+            assert refused, f"seed {seed}: the run ended without waiting"
+            time.sleep(rng.uniform(0, 0.2))
+            assert watch.waiting(), f"seed {seed}: the wait ended before the kill"
+            _kill(process)
+    finally:
+        watch.close()
+    assert DeliveryState.UNCERTAIN not in ledger(config, issue_id).values(), f"seed {seed}"
+    final = run(env, "issue", "send", str(issue_id), "--yes", "--json")
+    assert (final["state"], final["sent"], final["uncertain"]) == ("sent", SUBSCRIBERS, 0)
+    received = Counter(handler.received)
+    assert len(received) == SUBSCRIBERS, f"seed {seed}: someone lost"
+    assert max(received.values()) == 1, f"seed {seed}: someone mailed twice"
+
+
+def test_smtp_connection_dropped_after_data_makes_that_copy_uncertain(
+    database_url: str, tmp_path: Path, smtp_server: tuple[SmtpServer, int]
+) -> None:
+    """The server takes u7's message and drops the line before answering: u7 alone is
+    uncertain (never sent again), everyone else is sent exactly once."""
+    handler, port = smtp_server
+    handler.drop_after_data = "u7@example.org"
+    config_path = write_smtp_config(tmp_path, database_url, port, BATCH)
+    env = environment(config_path)
+    config = config_module.load(config_path, env)
+    issue_id = started_issue(config, SUBSCRIBERS)
+    report = run(env, "issue", "send", str(issue_id), "--yes", "--json")
+    assert (report["state"], report["sent"], report["uncertain"]) == ("sent", SUBSCRIBERS - 1, 1)
+    rows = ledger(config, issue_id)
+    assert [e for e, state in rows.items() if state == DeliveryState.UNCERTAIN] == [
+        "u7@example.org"
+    ]
+    again = run(env, "issue", "send", str(issue_id), "--yes", "--json")
+    assert again["sent"] == SUBSCRIBERS - 1
+    received = Counter(handler.received)
+    assert len(received) == SUBSCRIBERS and max(received.values()) == 1
