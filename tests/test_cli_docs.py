@@ -13,11 +13,29 @@ from pydantic import BaseModel
 
 from newsletter.cli import cli
 from newsletter.domain.settings import Settings
+from tests.conftest import write_config
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 ALWAYS = {"--help"}  # click adds it to every command
 # Heavy libraries a command imports when it runs; `newsletter --help` must not pay for them.
 HEAVY = ["rich", "sqlalchemy", "alembic", "pydantic", "jinja2", "premailer", "fastapi", "httpx"]
+HEAVY += ["starlette", "uvicorn", "apscheduler", "cryptography", "sendgrid", "feedparser", "PIL"]
+HEAVY += ["lxml", "psycopg", "asyncio", "email", "tomllib", "zoneinfo", "importlib.metadata"]
+HEAVY += [f"newsletter.{package}" for package in ("store", "runtime", "deliver", "render", "web")]
+HEAVY += ["newsletter.collect", "newsletter.curate", "newsletter.audience"]
+HEAVY += ["newsletter.domain.settings"]
+# What `newsletter issue list` on SQLite must not pay for: it reads the configuration and the
+# database and prints a table, nothing else.
+NOT_FOR_LISTING = ["alembic", "jinja2", "premailer", "fastapi", "starlette", "uvicorn", "httpx"]
+NOT_FOR_LISTING += ["apscheduler", "cryptography", "sendgrid", "feedparser", "PIL", "lxml"]
+NOT_FOR_LISTING += ["psycopg", "sqlalchemy.dialects.postgresql", "sqlalchemy.orm", "smtplib"]
+NOT_FOR_LISTING += ["newsletter.render.renderer", "newsletter.web", "newsletter.collect"]
+NOT_FOR_LISTING += ["newsletter.audience", "newsletter.deliver.sendgrid", "email.mime"]
+# Loaded modules, printed as the command exits.
+PROBE = (
+    "import atexit, sys; atexit.register(lambda: print(' '.join(sorted(sys.modules)))); "
+    "sys.argv = ['newsletter', *sys.argv[1:]]; from newsletter.cli import main; main()"
+)
 
 
 def commands(group: click.Group, prefix: str = "newsletter") -> dict[str, click.Command]:
@@ -209,9 +227,24 @@ def test_the_checks_catch_what_the_readme_gets_wrong() -> None:
 
 def test_help_imports_no_heavy_library() -> None:
     """`newsletter --help` loads only the command modules: each command imports what it runs."""
-    probe = "import sys, newsletter.cli; print(' '.join(sorted(sys.modules)))"
     loaded = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        [sys.executable, "-c", PROBE, "--help"], capture_output=True, text=True, check=True
     ).stdout.split()
     assert [name for name in HEAVY if name in loaded] == []
-    assert "newsletter.cli.issue" in loaded
+    assert "newsletter.cli.issue" in loaded and "click" in loaded
+
+
+def test_listing_issues_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """`newsletter issue list` on SQLite loads the store and the table printer, not the
+    renderer, the web app, the providers or PostgreSQL's dialect and drivers."""
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'list.db'}")
+    (tmp_path / "templates").symlink_to(Path(__file__).resolve().parents[1] / "templates")
+    run = [sys.executable, "-c", PROBE, "--config", str(config)]
+    subprocess.run([*run, "init"], capture_output=True, check=True, cwd=tmp_path)
+    listing = subprocess.run(
+        [*run, "issue", "list"], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    loaded = listing.stdout.split()
+
+    assert "sqlalchemy" in loaded and "rich.table" in loaded  # it did list
+    assert [name for name in NOT_FOR_LISTING if name in loaded] == []

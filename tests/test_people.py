@@ -194,7 +194,7 @@ def test_subscriber_page_history_edit_unsubscribe_erase(services: Services) -> N
             sa.select(deliveries.c.id).where(deliveries.c.subscriber_id == subscriber.id)
         ).scalar_one()
     opened = ProviderEvent("ev-1", "open", EventAction.COUNTED, delivery_id=delivery_id)
-    services.store.events.apply(opened, services.clock())
+    services.store.events.apply_all([opened], services.clock())
     page = client.get(url).text
     assert f"N°{issue.number}" in page and "Consentement" in page
     assert "<td>Envoyé</td>" in page and "<td>Ouverture</td>" in page

@@ -18,6 +18,11 @@ from newsletter.domain.untrusted_json import MAX_DEPTH, UnreadableJson, parse
         (b'{"\\udfff": 1}', "surrogate"),
         (b'["ok", ["\\ud83d"]]', "surrogate"),  # half of an emoji
         (b'{"reason": "a\\u0000b"}', "NUL"),
+        # Without any \\u escape: a surrogate encoded in the bytes themselves (the parser reads
+        # bytes with surrogatepass), in UTF-8 and in UTF-16.
+        (b'{"name": "\xed\xa0\x80"}', "surrogate"),
+        ('["x\ud800"]'.encode("utf-16-le", "surrogatepass"), "surrogate"),
+        (b'["\xed\xbf\xbf"]', "surrogate"),
         (b"1e999", "too large"),
         (b"-1e999", "too large"),
         (b"NaN", "NaN"),

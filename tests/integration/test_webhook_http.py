@@ -92,7 +92,12 @@ def _article(live: LiveServer) -> int:
         return int(
             connection.execute(
                 articles.insert().values(
-                    feed_id=feed_id, guid="g1", url="https://e.org/1", title="T", collected_at=now
+                    feed_id=feed_id,
+                    guid="g1",
+                    url="https://e.org/1",
+                    identity="https://e.org/1",
+                    title="T",
+                    collected_at=now,
                 )
             ).inserted_primary_key[0]
         )

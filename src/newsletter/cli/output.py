@@ -51,7 +51,7 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
 
 def warn_if_clipped(rendered: RenderedMessage) -> None:
     """Gmail's clipping warning on stderr (stdout may carry the HTML or JSON)."""
-    from newsletter.render.renderer import clipping_warning
+    from newsletter.render.clipping import clipping_warning
 
     warning = clipping_warning(rendered)
     if warning:

@@ -36,26 +36,45 @@ def parse(body: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
         raise UnreadableJson("not UTF-8 text") from None
     except ValueError as exc:
         raise UnreadableJson(str(exc).split(":")[0]) from None
-    _check(value, max_depth)
+    _check(value, max_depth, texts=not _plain_utf8(body))
     return value
 
 
-def _check(value: Any, max_depth: int) -> None:
-    """Depth and text of every value, without recursion (the value may be deep)."""
-    pending: list[tuple[Any, int]] = [(value, 0)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, str):
-            _text(item)
-        elif isinstance(item, list | dict):
-            if depth >= max_depth:
-                raise UnreadableJson(f"nested more than {max_depth} levels deep")
-            if isinstance(item, dict):
-                for key in item:
-                    _text(key)
-                pending.extend((child, depth + 1) for child in item.values())
-            else:
-                pending.extend((child, depth + 1) for child in item)
+def _plain_utf8(body: bytes | str) -> bool:
+    """Bytes that are strict UTF-8 (no encoded surrogate), with no NUL byte (so read as UTF-8,
+    not UTF-16/32) and no \\u escape: no string parsed from them can hold a lone surrogate or a
+    NUL (the parser refuses raw control characters), so none needs looking at."""
+    if not isinstance(body, bytes) or b"\\u" in body or b"\x00" in body:
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _check(value: Any, max_depth: int, texts: bool = True) -> None:
+    """Depth, and the text of every string when `texts`, level by level without recursion
+    (the value may be deep)."""
+    if isinstance(value, str) and texts:
+        _text(value)
+    level = [value] if isinstance(value, list | dict) else []
+    depth = 0
+    while level:
+        if depth >= max_depth:
+            raise UnreadableJson(f"nested more than {max_depth} levels deep")
+        deeper: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            if texts:
+                for text in item if isinstance(item, dict) else ():
+                    _text(text)
+                for child in children:
+                    if isinstance(child, str):
+                        _text(child)
+            deeper += [child for child in children if isinstance(child, (list, dict))]
+        level = deeper
+        depth += 1
 
 
 def _text(text: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from enum import StrEnum
 
@@ -373,12 +373,31 @@ class SubscriberRepository(Repository):
 def leave_list(
     connection: Connection, subscriber_id: int, status: SubscriberStatus, now: datetime
 ) -> bool:
-    weaker = [s for s, rank in _LEAVING_RANK.items() if rank < _LEAVING_RANK[status]]
-    changed = connection.execute(
-        subscribers.update()
-        .where(subscribers.c.id == subscriber_id, subscribers.c.status.in_(weaker))
-        .values(status=status, unsubscribed_at=now)
-    ).rowcount
+    return bool(leave_lists(connection, {subscriber_id: status}, now))
+
+
+def leave_lists(
+    connection: Connection, leaving: dict[int, SubscriberStatus], now: datetime
+) -> set[int]:
+    """Each subscriber takes its status unless it already has one as strong: a statement per
+    status, not per subscriber. Their owed emails go. Returns the subscribers that changed."""
+    changed: set[int] = set()
+    for status in set(leaving.values()):
+        ids = sorted(sid for sid, wanted in leaving.items() if wanted is status)
+        weaker = [s for s, rank in _LEAVING_RANK.items() if rank < _LEAVING_RANK[status]]
+        changed.update(
+            connection.execute(
+                subscribers.update()
+                .where(subscribers.c.id.in_(ids), subscribers.c.status.in_(weaker))
+                .values(status=status, unsubscribed_at=now)
+                .returning(subscribers.c.id)
+            ).scalars()
+        )
     if changed:
-        connection.execute(delete(outbox).where(outbox.c.subscriber_id == subscriber_id))
-    return bool(changed)
+        connection.execute(delete(outbox).where(outbox.c.subscriber_id.in_(sorted(changed))))
+    return changed
+
+
+def strongest(statuses: Iterable[SubscriberStatus]) -> SubscriberStatus:
+    """The status that keeps an address off the list most firmly."""
+    return max(statuses, key=_LEAVING_RANK.__getitem__)

@@ -214,15 +214,18 @@ outbox = Table(
     UniqueConstraint("kind", "subscriber_id", name="uq_outbox_kind_subscriber"),
 )
 
-# Provider events already applied (idempotence), and what open/click statistics count.
+# Provider events already applied (idempotence), and what open/click statistics count. The
+# issue and delivery ids are those read when the event was applied; no foreign key (a trigger
+# call per row on PostgreSQL), as issues and deliveries are never deleted.
 provider_events = Table(
     "provider_events",
     metadata,
     _id(),
     Column("event_id", String(200), nullable=False, unique=True),
     Column("kind", String(30), nullable=False),
-    _reference("issue_id", "issues", "SET NULL"),
-    _reference("delivery_id", "deliveries", "SET NULL"),
+    # No foreign keys: see migration 0011_event_log (a trigger per row on PostgreSQL).
+    Column("issue_id", Integer),
+    Column("delivery_id", Integer),
     Column("received_at", UtcDateTime(), nullable=False),
     Index("ix_provider_events_issue_kind", "issue_id", "kind"),
 )
