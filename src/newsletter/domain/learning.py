@@ -2,9 +2,8 @@
 
 The store counts, per feed or per section, the readers who clicked and the copies sent over
 recent issues (`ClickRepository.per_source` / `per_section`). `click_rates` smooths them
-towards the overall rate (a source seen in one small issue should not jump to the top), and
-`click_weights` turns rates into multipliers around 1.0 for a story score: a source read twice
-as much as the average weighs up to `ceiling`, one never read down to `floor`.
+towards the overall rate (a source seen in one small issue should not jump to the top); the
+story ranking (`newsletter.curate.ranking`) turns them into a bounded score factor.
 """
 
 from __future__ import annotations
@@ -26,15 +25,3 @@ def click_rates(
         for name, (readers, sent) in counts.items()
         if sent + prior_copies > 0
     }
-
-
-def click_weights(
-    rates: Mapping[str, float], floor: float = 0.5, ceiling: float = 2.0
-) -> dict[str, float]:
-    """Each rate over the mean rate, kept within [floor, ceiling]; all 1.0 without clicks."""
-    if not rates:
-        return {}
-    mean = sum(rates.values()) / len(rates)
-    if mean <= 0:
-        return dict.fromkeys(rates, 1.0)
-    return {name: min(ceiling, max(floor, rate / mean)) for name, rate in rates.items()}

@@ -65,7 +65,7 @@ LEARNING_PERIOD = timedelta(days=90)
 
 def feed_click_rates(services: Services, now: datetime) -> dict[str, float]:
     """Smoothed click rate per feed over the issues of the last 90 days (for the ranking:
-    `newsletter.domain.learning.click_weights` of it is a score multiplier per feed)."""
+    `newsletter.curate.ranking` turns it into a bounded score factor)."""
     return click_rates(services.store.clicks.per_source(now - LEARNING_PERIOD))
 
 
