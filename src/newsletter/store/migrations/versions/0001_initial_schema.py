@@ -1,9 +1,4 @@
-"""Initial schema.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-26 06:21:24.087898
-"""
+"""Initial schema."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def _foreign_key(table: str, column: str, target: str, ondelete: str) -> sa.ForeignKeyConstraint:

@@ -4,10 +4,6 @@
 `deliveries.segment`: that choice, frozen with the audience (JSON list; "" = every section).
 `segment_renders`: the render frozen for each segment other than "every section".
 `clicks`: one row per click on an article link, by source (the /c/ redirect or the provider).
-
-Revision ID: 0009_readers
-Revises: 0008_people
-Create Date: 2026-11-28 11:40:00.000000
 """
 
 from __future__ import annotations
@@ -17,8 +13,6 @@ from alembic import op
 
 revision = "0009_readers"
 down_revision = "0008_people"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -7,10 +7,6 @@ link as identity (links stored so far never held a fragment).
 
 `story_funding` holds what an editor set for a story's funding round (or that it is none),
 by the article the desk showed.
-
-Revision ID: 0010_stories
-Revises: 0009_readers
-Create Date: 2026-11-28 12:00:00.000000
 """
 
 from __future__ import annotations
@@ -20,8 +16,6 @@ from alembic import op
 
 revision = "0010_stories"
 down_revision = "0009_readers"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
