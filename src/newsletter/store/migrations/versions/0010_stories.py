@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from newsletter.store.migrations.helpers import foreign_key
+
 revision = "0010_stories"
 down_revision = "0009_readers"
 
@@ -38,12 +40,7 @@ def upgrade() -> None:
         sa.Column("investors", sa.Text(), nullable=False, server_default=""),
         sa.Column("corrected_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("corrected_by", sa.String(length=200), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["article_id"],
-            ["articles.id"],
-            name=op.f("fk_story_funding_article_id_articles"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("story_funding", "article_id", "articles", "CASCADE"),
         sa.PrimaryKeyConstraint("article_id", name=op.f("pk_story_funding")),
     )
 
