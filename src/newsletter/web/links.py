@@ -21,6 +21,7 @@ from newsletter.store.subscribers import ConfirmOutcome
 from newsletter.web.public import (
     FORM_TYPES,
     HTML_PAGE,
+    LINK_PAGE,
     TOKEN_PARAM,
     ErrorBody,
     Public,
@@ -59,7 +60,7 @@ def button_options(bad_link: str, form: dict[str, Any]) -> dict[str, Any]:
         "Link scanners of mail services open every link of an email: opening the link must "
         "not confirm. The page's button posts to the same URL."
     ),
-    responses={200: {"content": HTML_PAGE}, 400: {"content": HTML_PAGE, "description": "Bad link"}},
+    responses=LINK_PAGE,
 )
 def confirm_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)
@@ -110,7 +111,7 @@ def bad_link(public: Public, request: Request, key: str) -> HTMLResponse:
     "/unsubscribe/{token}",
     response_class=HTMLResponse,
     summary="A page with an unsubscribe button (changes nothing by itself)",
-    responses={200: {"content": HTML_PAGE}, 400: {"content": HTML_PAGE, "description": "Bad link"}},
+    responses=LINK_PAGE,
 )
 def unsubscribe_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)

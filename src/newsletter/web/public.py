@@ -198,6 +198,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     },
 }
 HTML_PAGE = {"text/html": {"schema": {"type": "string"}}}
+# The answers of a page a link in an email opens: the page, or a 400 page for a bad token.
+LINK_PAGE: dict[int | str, dict[str, Any]] = {
+    200: {"content": HTML_PAGE},
+    400: {"content": HTML_PAGE, "description": "Bad link"},
+}
 _SIGNUP_SCHEMA = {
     "type": "object",
     "required": ["email"],
