@@ -166,6 +166,8 @@ def test_unsubscribe_names_the_address_masked_and_says_when_done(themed: Service
     client = client_for(themed)
     link = f"/unsubscribe/{themed.signer.sign(UNSUBSCRIBE, reader.id, themed.clock())}"
     before = client.get(link).text
+    button = lxml.html.fromstring(before).xpath(f'//form[@method="post"][@action="{link}"]')
+    assert button[0].xpath('.//input[@name="List-Unsubscribe"]/@value') == ["One-Click"]
     assert "Adresse concernée : l•••0@example.org" in before
     assert "lecteur0@example.org" not in before and "Me désinscrire" in before
     for after in (client.post(link).text, client.get(link).text):
@@ -250,6 +252,12 @@ def test_archive_lists_issues_with_their_lead_story(themed: Services) -> None:
     entry = page.xpath(f'//li[a[@href="/archive/{issue.id}"]]')[0]
     assert re.sub(r"\s+", " ", entry.text_content()).count(lead) == 1
     assert "À la une : " in entry.text_content()
+    assert page.xpath('//link[@rel="canonical"]/@href') == ["https://news.example.org/archive"]
+    assert meta(page, "og:url") == "https://news.example.org/archive"
+    assert meta(page, "og:type") == "website" and meta(page, "og:title")
+    assert page.xpath('//link[@rel="alternate"][@type="application/rss+xml"]/@href') == [
+        "/archive/feed.xml"
+    ]
 
 
 HOSTILE_TITLE = "<script>alert('t')</script>\"><img src=x onerror=alert(1)>"

@@ -41,20 +41,10 @@ class TokenSigner:
         self, token: str, purpose: str, now: datetime, max_age: timedelta | None = None
     ) -> tuple[int, datetime]:
         """The subscriber id and the issue time (whole seconds) inside a valid token."""
-        if not token.isascii():  # base64url and a dot; compare_digest refuses non-ASCII
-            raise TokenError("this link is invalid or has been altered")
-        body, _, signature = token.partition(".")
-        if not body or not signature or not hmac.compare_digest(signature, self._mac(body)):
-            raise TokenError("this link is invalid or has been altered")
-        try:
-            kind, subscriber_id, issued = json.loads(_unb64(body))
-        except (ValueError, TypeError):
-            raise TokenError("this link is invalid or has been altered") from None
-        if kind != purpose:
-            raise TokenError("this link is not meant for this page")
+        subscriber_id, issued = self._payload(token, purpose)
         if max_age is not None and now.timestamp() - issued > max_age.total_seconds():
             raise TokenError("this link has expired")
-        return int(subscriber_id), datetime.fromtimestamp(int(issued), UTC)
+        return subscriber_id, datetime.fromtimestamp(issued, UTC)
 
     def claimed_id(self, token: str) -> int:
         """The id a token claims, NOT verified: for a purpose that depends on whom the token is
@@ -72,19 +62,23 @@ class TokenSigner:
 
     def verify_click(self, token: str) -> tuple[int, int]:
         """The delivery id and article id inside a valid click token, else TokenError."""
-        if not token.isascii():
+        return self._payload(token, CLICK)
+
+    def _payload(self, token: str, purpose: str) -> tuple[int, int]:
+        """The two whole numbers a signed token for `purpose` holds, else TokenError."""
+        if not token.isascii():  # base64url and a dot; compare_digest refuses non-ASCII
             raise TokenError("this link is invalid or has been altered")
         body, _, signature = token.partition(".")
         if not body or not signature or not hmac.compare_digest(signature, self._mac(body)):
             raise TokenError("this link is invalid or has been altered")
         try:
-            kind, delivery_id, article_id = json.loads(_unb64(body))
-            ids = int(delivery_id), int(article_id)
+            kind, first, second = json.loads(_unb64(body))
+            numbers = int(first), int(second)
         except (ValueError, TypeError):
             raise TokenError("this link is invalid or has been altered") from None
-        if kind != CLICK:
+        if kind != purpose:
             raise TokenError("this link is not meant for this page")
-        return ids
+        return numbers
 
     def _mac(self, body: str) -> str:
         return _b64(hmac.new(self.secret, body.encode(), hashlib.sha256).digest()[:20])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, literal, or_, select
+from sqlalchemy import Column, ColumnElement, Connection, func, literal, or_, select
 
 from newsletter.domain.model import DeliveryCounts, DeliveryState, IssueState, SubscriberStatus
 from newsletter.store.dialect import insert_ignore
@@ -104,16 +104,8 @@ class DeliveryRepository(Repository):
 
     def sending_workers(self, issue_id: int) -> list[str]:
         """The workers holding rows of this issue in `sending`."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(deliveries.c.worker)
-                .where(
-                    deliveries.c.issue_id == issue_id,
-                    deliveries.c.state == DeliveryState.SENDING,
-                )
-                .distinct()
-            ).scalars()
-            return [str(worker) for worker in rows if worker is not None]
+        found = self._distinct(deliveries.c.worker, issue_id, DeliveryState.SENDING)
+        return [str(worker) for worker in found if worker is not None]
 
     def reclaim(self, ids: Sequence[int], worker: str, now: datetime) -> set[int]:
         """Claim again, for a retry after its wait, rows this worker released: those still
@@ -204,16 +196,16 @@ class DeliveryRepository(Repository):
 
     def pending_segments(self, issue_id: int) -> list[str]:
         """The segments that still have copies to send."""
+        found = self._distinct(deliveries.c.segment, issue_id, DeliveryState.PENDING)
+        return sorted(str(key) for key in found)
+
+    def _distinct(self, column: Column[Any], issue_id: int, state: DeliveryState) -> list[Any]:
+        """The values `column` takes in this issue's rows in `state`."""
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(deliveries.c.segment)
-                .where(
-                    deliveries.c.issue_id == issue_id,
-                    deliveries.c.state == DeliveryState.PENDING,
-                )
-                .distinct()
-            ).scalars()
-            return sorted(str(key) for key in rows)
+            query = select(column).where(
+                deliveries.c.issue_id == issue_id, deliveries.c.state == state
+            )
+            return list(connection.execute(query.distinct()).scalars())
 
     def skip_segment(self, issue_id: int, segment: str, now: datetime) -> int:
         """Mark `skipped` the pending copies of a segment that has nothing this issue."""

@@ -169,13 +169,7 @@ class IssueRepository(Repository):
             connection.execute(
                 issues.update()
                 .where(issues.c.id == issue_id, issues.c.rendered_html.is_(None))
-                .values(
-                    rendered_subject=rendered.subject,
-                    rendered_preheader=rendered.preheader,
-                    rendered_html=rendered.html,
-                    rendered_text=rendered.text,
-                    rendered_placeholders=rendered.placeholders.nonce,
-                )
+                .values(_render_columns(rendered, "rendered_"))
             )
 
     def frozen_render(self, issue_id: int) -> RenderedMessage | None:
@@ -185,14 +179,7 @@ class IssueRepository(Repository):
             )
         if row is None or row["rendered_html"] is None:
             return None
-        return RenderedMessage(
-            subject=row["rendered_subject"],
-            preheader=row["rendered_preheader"],
-            html=row["rendered_html"],
-            text=row["rendered_text"],
-            issue_id=issue_id,
-            placeholders=Placeholders(row["rendered_placeholders"]),
-        )
+        return _rendered(row, issue_id, "rendered_")
 
     def latest_sent(self) -> Issue | None:
         """The issue sent last, if any."""
@@ -211,13 +198,7 @@ class IssueRepository(Repository):
         with self.engine.begin() as connection:
             connection.execute(
                 insert_ignore(connection, segment_renders).values(
-                    issue_id=issue_id,
-                    segment=segment,
-                    subject=rendered.subject,
-                    preheader=rendered.preheader,
-                    html=rendered.html,
-                    text=rendered.text,
-                    placeholders=rendered.placeholders.nonce,
+                    issue_id=issue_id, segment=segment, **_render_columns(rendered, "")
                 )
             )
 
@@ -234,14 +215,7 @@ class IssueRepository(Repository):
             )
         if row is None:
             return None
-        return RenderedMessage(
-            subject=row["subject"],
-            preheader=row["preheader"],
-            html=row["html"],
-            text=row["text"],
-            issue_id=issue_id,
-            placeholders=Placeholders(row["placeholders"]),
-        )
+        return _rendered(row, issue_id, "")
 
     def update_content(
         self,
@@ -300,4 +274,28 @@ def _issue(row: RowMapping, items: tuple[IssueItem, ...], upcoming: int) -> Issu
         numbered=numbered,
         state=IssueState(row["state"]),
         items=items,
+    )
+
+
+def _render_columns(rendered: RenderedMessage, prefix: str) -> dict[str, str]:
+    """A frozen render as the columns that keep it: `rendered_*` on issues, bare on
+    segment_renders."""
+    return {
+        f"{prefix}subject": rendered.subject,
+        f"{prefix}preheader": rendered.preheader,
+        f"{prefix}html": rendered.html,
+        f"{prefix}text": rendered.text,
+        f"{prefix}placeholders": rendered.placeholders.nonce,
+    }
+
+
+def _rendered(row: RowMapping, issue_id: int, prefix: str) -> RenderedMessage:
+    """The render `_render_columns` kept."""
+    return RenderedMessage(
+        subject=row[f"{prefix}subject"],
+        preheader=row[f"{prefix}preheader"],
+        html=row[f"{prefix}html"],
+        text=row[f"{prefix}text"],
+        issue_id=issue_id,
+        placeholders=Placeholders(row[f"{prefix}placeholders"]),
     )

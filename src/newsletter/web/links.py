@@ -24,6 +24,7 @@ from newsletter.web.public import (
     TOKEN_PARAM,
     ErrorBody,
     Public,
+    link_page,
     public_state,
 )
 
@@ -53,13 +54,11 @@ def button_options(bad_link: str, form: dict[str, Any]) -> dict[str, Any]:
 
 @router.get(
     "/confirm/{token}",
-    response_class=HTMLResponse,
-    summary="A page with a button confirming the sign-up (changes nothing by itself)",
     description=(
         "Link scanners of mail services open every link of an email: opening the link must "
         "not confirm. The page's button posts to the same URL."
     ),
-    responses={200: {"content": HTML_PAGE}, 400: {"content": HTML_PAGE, "description": "Bad link"}},
+    **link_page("A page with a button confirming the sign-up (changes nothing by itself)"),
 )
 def confirm_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)
@@ -108,9 +107,7 @@ def bad_link(public: Public, request: Request, key: str) -> HTMLResponse:
 
 @router.get(
     "/unsubscribe/{token}",
-    response_class=HTMLResponse,
-    summary="A page with an unsubscribe button (changes nothing by itself)",
-    responses={200: {"content": HTML_PAGE}, 400: {"content": HTML_PAGE, "description": "Bad link"}},
+    **link_page("A page with an unsubscribe button (changes nothing by itself)"),
 )
 def unsubscribe_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)

@@ -356,3 +356,16 @@ def _too_many(refuse: Any, t: Messages, wait: float) -> Response:
         429, t("rate_limited", seconds=seconds), {"Retry-After": str(seconds)}
     )
     return response
+
+
+def link_page(summary: str) -> dict[str, Any]:
+    """The route options of a page a link in an email opens: the page, or a 400 page for a bad
+    token."""
+    return {
+        "response_class": HTMLResponse,
+        "summary": summary,
+        "responses": {
+            200: {"content": HTML_PAGE},
+            400: {"content": HTML_PAGE, "description": "Bad link"},
+        },
+    }

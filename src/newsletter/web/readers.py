@@ -19,7 +19,7 @@ from newsletter.domain.errors import TokenError
 from newsletter.domain.links import article_url
 from newsletter.runtime.audience import audience_of
 from newsletter.web.links import bad_link, button_options
-from newsletter.web.public import HTML_PAGE, TOKEN_PARAM, Public, public_state
+from newsletter.web.public import HTML_PAGE, TOKEN_PARAM, Public, link_page, public_state
 
 log = logging.getLogger("newsletter.web")
 
@@ -43,9 +43,7 @@ def _page(
 
 @router.get(
     "/preferences/{token}",
-    response_class=HTMLResponse,
-    summary="The reader's sections as checkboxes, and the unsubscribe button",
-    responses={200: {"content": HTML_PAGE}, 400: {"content": HTML_PAGE, "description": "Bad link"}},
+    **link_page("The reader's sections as checkboxes, and the unsubscribe button"),
 )
 def preferences_page(request: Request, token: str = TOKEN_PARAM) -> HTMLResponse:
     public = public_state(request)

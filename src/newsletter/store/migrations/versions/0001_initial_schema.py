@@ -1,26 +1,14 @@
-"""Initial schema.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-26 06:21:24.087898
-"""
+"""Initial schema."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from newsletter.store.migrations.helpers import foreign_key
+
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
-
-
-def _foreign_key(table: str, column: str, target: str, ondelete: str) -> sa.ForeignKeyConstraint:
-    """`table.column` -> `target.id`, named as the metadata's naming convention names it."""
-    return sa.ForeignKeyConstraint(
-        [column], [f"{target}.id"], name=op.f(f"fk_{table}_{column}_{target}"), ondelete=ondelete
-    )
 
 
 def _index(table: str, name: str, columns: list[str]) -> None:
@@ -130,7 +118,7 @@ def upgrade() -> None:
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("collected_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("dismissed", sa.Boolean(), server_default="0", nullable=False),
-        _foreign_key("articles", "feed_id", "feeds", "CASCADE"),
+        foreign_key("articles", "feed_id", "feeds", "CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_articles")),
         sa.UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
         sa.UniqueConstraint("url", name=op.f("uq_articles_url")),
@@ -150,8 +138,8 @@ def upgrade() -> None:
         sa.Column("worker", sa.String(length=64), nullable=True),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
-        _foreign_key("deliveries", "issue_id", "issues", "CASCADE"),
-        _foreign_key("deliveries", "subscriber_id", "subscribers", "SET NULL"),
+        foreign_key("deliveries", "issue_id", "issues", "CASCADE"),
+        foreign_key("deliveries", "subscriber_id", "subscribers", "SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
         sa.UniqueConstraint("issue_id", "subscriber_id", name="uq_deliveries_issue_subscriber"),
     )
@@ -166,8 +154,8 @@ def upgrade() -> None:
         sa.Column("section", sa.String(length=200), nullable=True),
         sa.Column("title", sa.Text(), nullable=True),
         sa.Column("summary", sa.Text(), nullable=True),
-        _foreign_key("issue_items", "article_id", "articles", "CASCADE"),
-        _foreign_key("issue_items", "issue_id", "issues", "CASCADE"),
+        foreign_key("issue_items", "article_id", "articles", "CASCADE"),
+        foreign_key("issue_items", "issue_id", "issues", "CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_issue_items")),
         sa.UniqueConstraint("issue_id", "article_id", name="uq_issue_items_issue_article"),
     )
@@ -179,7 +167,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("not_before", sa.DateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
-        _foreign_key("outbox", "subscriber_id", "subscribers", "CASCADE"),
+        foreign_key("outbox", "subscriber_id", "subscribers", "CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
         sa.UniqueConstraint("kind", "subscriber_id", name="uq_outbox_kind_subscriber"),
     )
@@ -191,8 +179,8 @@ def upgrade() -> None:
         sa.Column("issue_id", sa.Integer(), nullable=True),
         sa.Column("delivery_id", sa.Integer(), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        _foreign_key("provider_events", "issue_id", "issues", "SET NULL"),
-        _foreign_key("provider_events", "delivery_id", "deliveries", "SET NULL"),
+        foreign_key("provider_events", "issue_id", "issues", "SET NULL"),
+        foreign_key("provider_events", "delivery_id", "deliveries", "SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_provider_events")),
         sa.UniqueConstraint("event_id", name=op.f("uq_provider_events_event_id")),
     )

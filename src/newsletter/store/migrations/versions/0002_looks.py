@@ -1,9 +1,4 @@
-"""Articles remember their image's declared size (for email heights that keep the ratio).
-
-Revision ID: 0002_looks
-Revises: 0001
-Create Date: 2026-11-28 09:00:00
-"""
+"""Articles remember their image's declared size (for email heights that keep the ratio)."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0002_looks"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""Subscriber ids never reused (SQLite AUTOINCREMENT); consent provenance columns.
-
-Revision ID: 0003_audience
-Revises: 0002_looks
-Create Date: 2026-11-27 09:00:00
-"""
+"""Subscriber ids never reused (SQLite AUTOINCREMENT); consent provenance columns."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0003_audience"
 down_revision = "0002_looks"
-branch_labels = None
-depends_on = None
 
 _PROVENANCE = (
     ("consent_method", sa.String(length=20)),

@@ -3,10 +3,6 @@
 Renders frozen before this revision hold the fixed `%%unsubscribe_url%%` and `%%name%%`
 markers: they are respelled with a nonce of their own, so a send resumed after the upgrade
 still fills them in.
-
-Revision ID: 0004_mail
-Revises: 0003_audience
-Create Date: 2026-11-28 09:30:00.000000
 """
 
 from __future__ import annotations
@@ -18,8 +14,6 @@ from alembic import op
 
 revision = "0004_mail"
 down_revision = "0003_audience"
-branch_labels = None
-depends_on = None
 
 _LEGACY = ("%%unsubscribe_url%%", "%%name%%")
 

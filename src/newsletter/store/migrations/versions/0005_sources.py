@@ -1,9 +1,4 @@
-"""Feeds keep a display name: the config's `title` and the feed's own title as last fetched.
-
-Revision ID: 0005_sources
-Revises: 0004_mail
-Create Date: 2026-11-28 11:45:00.000000
-"""
+"""Feeds keep a display name: the config's `title` and the feed's own title as last fetched."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0005_sources"
 down_revision = "0004_mail"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""Issue numbers are given when sending starts: the column may be empty until then.
-
-Revision ID: 0006_desk
-Revises: 0005_sources
-Create Date: 2026-11-28 12:00:00.000000
-"""
+"""Issue numbers are given when sending starts: the column may be empty until then."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0006_desk"
 down_revision = "0005_sources"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -4,10 +4,6 @@
 not claimed again before this time. `outbox.worker` names the process holding a claim, and
 `outbox.in_flight` says it handed the email to the provider, so the claims of a worker known
 dead that it never sent can be released at once.
-
-Revision ID: 0007_ledger
-Revises: 0006_desk
-Create Date: 2026-11-28 11:30:00.000000
 """
 
 from __future__ import annotations
@@ -17,8 +13,6 @@ from alembic import op
 
 revision = "0007_ledger"
 down_revision = "0006_desk"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

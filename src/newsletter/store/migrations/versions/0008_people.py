@@ -1,9 +1,5 @@
 """Editors get a role (editor or admin; those already there become admins, so nobody is
 locked out), and the desk keeps a log of its people actions (who, when, what, on whom).
-
-Revision ID: 0008_people
-Revises: 0007_ledger
-Create Date: 2026-11-28 12:00:00.000000
 """
 
 from __future__ import annotations
@@ -13,8 +9,6 @@ from alembic import op
 
 revision = "0008_people"
 down_revision = "0007_ledger"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -4,10 +4,6 @@
 `deliveries.segment`: that choice, frozen with the audience (JSON list; "" = every section).
 `segment_renders`: the render frozen for each segment other than "every section".
 `clicks`: one row per click on an article link, by source (the /c/ redirect or the provider).
-
-Revision ID: 0009_readers
-Revises: 0008_people
-Create Date: 2026-11-28 11:40:00.000000
 """
 
 from __future__ import annotations
@@ -15,10 +11,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from newsletter.store.migrations.helpers import foreign_key
+
 revision = "0009_readers"
 down_revision = "0008_people"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -36,12 +32,7 @@ def upgrade() -> None:
         sa.Column("html", sa.Text(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("placeholders", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["issue_id"],
-            ["issues.id"],
-            name=op.f("fk_segment_renders_issue_id_issues"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("segment_renders", "issue_id", "issues", "CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_segment_renders")),
         sa.UniqueConstraint("issue_id", "segment", name="uq_segment_renders_issue_segment"),
     )
@@ -55,27 +46,10 @@ def upgrade() -> None:
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("source", sa.String(length=20), nullable=False),
         sa.Column("clicked_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["issue_id"], ["issues.id"], name=op.f("fk_clicks_issue_id_issues"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["delivery_id"],
-            ["deliveries.id"],
-            name=op.f("fk_clicks_delivery_id_deliveries"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["subscriber_id"],
-            ["subscribers.id"],
-            name=op.f("fk_clicks_subscriber_id_subscribers"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["article_id"],
-            ["articles.id"],
-            name=op.f("fk_clicks_article_id_articles"),
-            ondelete="SET NULL",
-        ),
+        foreign_key("clicks", "issue_id", "issues", "CASCADE"),
+        foreign_key("clicks", "delivery_id", "deliveries", "CASCADE"),
+        foreign_key("clicks", "subscriber_id", "subscribers", "CASCADE"),
+        foreign_key("clicks", "article_id", "articles", "SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_clicks")),
     )
     op.create_index("ix_clicks_issue_article", "clicks", ["issue_id", "article_id"])

@@ -7,10 +7,6 @@ link as identity (links stored so far never held a fragment).
 
 `story_funding` holds what an editor set for a story's funding round (or that it is none),
 by the article the desk showed.
-
-Revision ID: 0010_stories
-Revises: 0009_readers
-Create Date: 2026-11-28 12:00:00.000000
 """
 
 from __future__ import annotations
@@ -18,10 +14,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from newsletter.store.migrations.helpers import foreign_key
+
 revision = "0010_stories"
 down_revision = "0009_readers"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -44,12 +40,7 @@ def upgrade() -> None:
         sa.Column("investors", sa.Text(), nullable=False, server_default=""),
         sa.Column("corrected_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("corrected_by", sa.String(length=200), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["article_id"],
-            ["articles.id"],
-            name=op.f("fk_story_funding_article_id_articles"),
-            ondelete="CASCADE",
-        ),
+        foreign_key("story_funding", "article_id", "articles", "CASCADE"),
         sa.PrimaryKeyConstraint("article_id", name=op.f("pk_story_funding")),
     )
 

@@ -4,10 +4,6 @@ A webhook request inserts up to a thousand events in one statement; on PostgreSQ
 foreign keys cost a trigger call per row each (two thirds of the insert). The ids stored are
 those read in the same transaction (an unknown issue or delivery is stored as NULL), and
 issues and deliveries are never deleted, so the keys guarded nothing the insert does not.
-
-Revision ID: 0011_event_log
-Revises: 0010_stories
-Create Date: 2026-11-28 12:20:00.000000
 """
 
 from __future__ import annotations
@@ -17,8 +13,6 @@ from alembic import op
 
 revision = "0011_event_log"
 down_revision = "0010_stories"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
