@@ -50,18 +50,9 @@ NEWS = [  # one news told by three sources, then two other news
 ]
 
 
-@pytest.fixture
-def desk_services(make_config: object, clock: FrozenClock) -> Iterator[Services]:
-    """Services with the digest's funding block, three titled feeds and the news above."""
-    config = make_config()  # type: ignore[operator]
-    text = config.path.read_text(encoding="utf-8")
-    config.path.write_text(text.replace("max_articles = 12", "max_articles = 12\nfunding = true"))
-    config = config_module.load(config.path, {"NEWSLETTER_SECRET_KEY": "test-secret"})
-    built = wiring.build(
-        config, clock=clock, provider=MemoryProvider(sender=sender_of(config), batch_size=3)
-    )
-    built.store.migrate()
-    store, now = built.store, clock()
+def seed_news(services: Services) -> None:
+    """Three titled feeds and the news above, an hour apart."""
+    store, now = services.store, services.clock()
     store.feeds.sync(
         [
             FeedSource("maddyness", "https://www.maddyness.com/feed/", None, "Maddyness"),
@@ -82,6 +73,20 @@ def desk_services(make_config: object, clock: FrozenClock) -> Iterator[Services]
             published_at=now - timedelta(hours=index + 1),
         )
         store.articles.add(store.feeds.id_of(feed), [draft], now)
+
+
+@pytest.fixture
+def desk_services(make_config: object, clock: FrozenClock) -> Iterator[Services]:
+    """Services with the digest's funding block, three titled feeds and the news above."""
+    config = make_config()  # type: ignore[operator]
+    text = config.path.read_text(encoding="utf-8")
+    config.path.write_text(text.replace("max_articles = 12", "max_articles = 12\nfunding = true"))
+    config = config_module.load(config.path, {"NEWSLETTER_SECRET_KEY": "test-secret"})
+    built = wiring.build(
+        config, clock=clock, provider=MemoryProvider(sender=sender_of(config), batch_size=3)
+    )
+    built.store.migrate()
+    seed_news(built)
     yield built
     built.close()
 
