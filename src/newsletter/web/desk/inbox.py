@@ -130,6 +130,8 @@ def whole_stories(desk: Desk, article_ids: list[int]) -> list[int]:
 def added_stories(desk: Desk, article_ids: list[int]) -> None:
     """The stories whose articles were just added to an issue leave the inbox: their other
     articles (the same news from other sources) are dismissed."""
+    if not article_ids:
+        return
     others = [i for i in whole_stories(desk, article_ids) if i not in article_ids]
     if others:
         curation.dismiss_story(desk.services, others)
