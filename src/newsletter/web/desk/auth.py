@@ -87,6 +87,7 @@ def logout(form: Posted, request: Request, desk: DeskState) -> Response:
 
 
 ASSETS = {
+    "common.js": "text/javascript; charset=utf-8",
     "desk.js": "text/javascript; charset=utf-8",
     "editor.js": "text/javascript; charset=utf-8",
     "editor.css": "text/css; charset=utf-8",

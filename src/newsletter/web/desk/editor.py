@@ -18,7 +18,7 @@ from newsletter.web.desk.drafting import (
     preview_copy,
     save_form,
 )
-from newsletter.web.desk.inbox import PANEL_SIZE, inbox_rows
+from newsletter.web.desk.inbox import PANEL_SIZE, added_stories, dismiss_stories, inbox_rows
 from newsletter.web.desk.labels import PROBLEMS
 from newsletter.web.desk.requests import Authed, Desk, DeskState, Page, Posted, filter_text
 from newsletter.web.params import RowId
@@ -30,18 +30,18 @@ NO_STORE = {"Cache-Control": "no-store"}
 @router.post("/issues/{issue_id}/edit")
 def edit(request: Request, issue_id: RowId, form: Posted, desk: DeskState) -> JSONResponse:
     """Save the editor's form as it is on screen, add (`add`), remove (`remove`) and dismiss
-    (`dismiss`) articles, and answer with what the page shows after: the pre-send check, the
-    subject as sent, and the items grouped by section when they changed."""
+    (`dismiss`: their whole stories) articles, and answer with what the page shows after: the
+    pre-send check, the subject as sent, and the items grouped by section when they changed."""
     issue = load(desk, issue_id)
     if not is_editable(issue.state):
         return JSONResponse({"error": PROBLEMS["state"]}, status_code=409, headers=NO_STORE)
     store = desk.services.store
     found = (store.articles.get(i) for i in ids_in(form, "add"))
     added = [article for article in found if article is not None]
+    added_stories(desk, [article.id for article in added])
     save_form(desk, issue, form, added)
     dismissed = ids_in(form, "dismiss")
-    for article_id in dismissed:
-        desk.queries.set_dismissed(article_id, True)
+    dismiss_stories(desk, dismissed)
     saved = load(desk, issue_id)
     try:
         copy = preview_copy(desk, saved, request.state.editor)
@@ -69,7 +69,7 @@ def edit(request: Request, issue_id: RowId, form: Posted, desk: DeskState) -> JS
 def panel(
     issue_id: RowId, editor: Authed, desk: DeskState, q: str = "", page: Page = 1
 ) -> HTMLResponse:
-    """The editor's inbox panel: one page of articles no issue holds yet, searched."""
+    """The editor's inbox panel: one page of the stories no issue holds yet, searched."""
     issue = load(desk, issue_id)
     chosen = InboxFilter(text=filter_text("q", q).strip()[:200] or None)
     rows = inbox_rows(desk, chosen, page, PANEL_SIZE)

@@ -1,4 +1,5 @@
-"""The inbox: collected articles to pick from, filtered; dismissing and restoring one."""
+"""The inbox: collected articles to pick from as stories, best first, filtered; dismissing a
+story in one action, restoring an article, correcting a story's funding facts."""
 
 # No `from __future__ import annotations`: FastAPI reads the route functions' annotations.
 import math
@@ -9,9 +10,13 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
+from newsletter.curate.stories import Story, published
+from newsletter.domain.errors import UsageError
+from newsletter.domain.funding import FundingFacts
 from newsletter.runtime import curation
-from newsletter.store.desk import ArticleUse, InboxEntry, InboxFilter
+from newsletter.store.desk import InboxFilter
 from newsletter.web.desk.drafting import ids_in, kept, with_added
 from newsletter.web.desk.requests import (
     PAGE_SIZE,
@@ -43,7 +48,6 @@ def inbox(
     q: str = "",
     since: str = "",
     until: str = "",
-    dismissed: str = "",
     page: Page = 1,
 ) -> HTMLResponse:
     chosen = InboxFilter(
@@ -52,7 +56,6 @@ def inbox(
         text=filter_text("q", q).strip()[:200] or None,
         since=_local_day(since, desk.zone),
         until=_day_after(until, desk.zone),
-        show_dismissed=bool(dismissed),
     )
     rows = inbox_rows(desk, chosen, page, PAGE_SIZE)
     feeds = desk.services.store.feeds.all()
@@ -62,7 +65,6 @@ def inbox(
         "q": q,
         "since": since,
         "until": until,
-        "dismissed": dismissed,
     }
     return desk.page(
         request,
@@ -79,20 +81,70 @@ def inbox(
 
 @dataclass(frozen=True)
 class InboxRows:
-    """One page of the inbox as compact rows: the articles, the issues that hold each one."""
+    """One page of the inbox as stories, best first."""
 
-    entries: list[InboxEntry]
-    uses: dict[int, list[ArticleUse]]
+    stories: list[Story]
     total: int
     page: int
     pages: int
 
 
 def inbox_rows(desk: Desk, chosen: InboxFilter, page: int, size: int) -> InboxRows:
-    """The one place the desk reads the inbox from: the inbox page and the editor's panel."""
-    entries, total = desk.queries.inbox(chosen, size, (page - 1) * size)
-    uses = desk.queries.uses([entry.article.id for entry in entries])
-    return InboxRows(entries, uses, total, page, max(1, math.ceil(total / size)))
+    """The one place the desk reads the inbox from: the inbox page and the editor's panel.
+    The stories of `curation.inbox_stories` (searched by `chosen.text`), kept when one of their
+    articles is of the feed, the section and the dates chosen."""
+    found = [
+        story
+        for story in curation.inbox_stories(desk.services, chosen.text)
+        if _chosen(story, chosen)
+    ]
+    start = (page - 1) * size
+    return InboxRows(
+        found[start : start + size], len(found), page, max(1, math.ceil(len(found) / size))
+    )
+
+
+def _chosen(story: Story, chosen: InboxFilter) -> bool:
+    if chosen.section and story.section != chosen.section:
+        return False
+    return any(
+        (not chosen.feed or article.feed_name == chosen.feed)
+        and (not chosen.since or published(article) >= chosen.since)
+        and (not chosen.until or published(article) < chosen.until)
+        for article in story.articles
+    )
+
+
+def whole_stories(desk: Desk, article_ids: list[int]) -> list[int]:
+    """Every article of the inbox's stories that hold one of `article_ids` (a row names its
+    story by its lead article), and the ids that are in no story of the inbox."""
+    wanted = set(article_ids)
+    found = list(article_ids)
+    for story in curation.inbox_stories(desk.services):
+        ids = [article.id for article in story.articles]
+        if wanted.intersection(ids):
+            found.extend(i for i in ids if i not in found)
+    return found
+
+
+def added_stories(desk: Desk, article_ids: list[int]) -> None:
+    """The stories whose articles were just added to an issue leave the inbox: their other
+    articles (the same news from other sources) are dismissed."""
+    if not article_ids:
+        return
+    others = [i for i in whole_stories(desk, article_ids) if i not in article_ids]
+    if others:
+        curation.dismiss_story(desk.services, others)
+
+
+def dismiss_stories(desk: Desk, article_ids: list[int]) -> int:
+    """Dismiss the stories of `article_ids`, each in one action; how many articles."""
+    if not article_ids:
+        return 0
+    try:
+        return curation.dismiss_story(desk.services, whole_stories(desk, article_ids))
+    except UsageError:
+        return 0
 
 
 @router.post("/inbox/bulk")
@@ -108,12 +160,15 @@ def bulk(form: Posted, desk: DeskState) -> Response:
         found = (desk.services.store.articles.get(i) for i in chosen)
         added = [article for article in found if article is not None]
         draft = curation.open_or_start(desk.services)
+        added_stories(desk, [article.id for article in added])
         desk.services.store.issues.replace_items(draft.id, with_added(kept(draft.items), added))
         return redirect(target, ok="added")
     if action not in ("dismiss", "restore"):
         raise HTTPException(400, "action: add, dismiss or restore")
-    for article_id in chosen:
-        desk.queries.set_dismissed(article_id, action == "dismiss")
+    if action == "dismiss":
+        dismiss_stories(desk, chosen)
+    for article_id in chosen if action == "restore" else ():
+        desk.queries.set_dismissed(article_id, False)
     return redirect(target, ok="restored" if action == "restore" else "dismissed")
 
 
@@ -124,6 +179,47 @@ def dismiss(article_id: RowId, form: Posted, desk: DeskState) -> Response:
         raise HTTPException(404)
     target = safe_next(str(form.get("next", "")), "/desk/inbox")
     return redirect(target, ok="restored" if restore else "dismissed")
+
+
+@router.post("/stories/dismiss")
+def dismiss_story(form: Posted, desk: DeskState) -> Response:
+    """One row's "Écarter": its whole story (`story`: an article of it)."""
+    if not dismiss_stories(desk, ids_in(form, "story")):
+        raise HTTPException(404)
+    return redirect(safe_next(str(form.get("next", "")), "/desk/inbox"), ok="dismissed")
+
+
+@router.post("/stories/{article_id}/funding")
+def funding(article_id: RowId, request: Request, form: Posted, desk: DeskState) -> Response:
+    """Correct the funding facts of the story led by `article_id`, or clear them (`clear`:
+    it is no round)."""
+    target = safe_next(str(form.get("next", "")), "/desk/inbox")
+    facts = None if form.get("clear") else _facts(form, f"-{article_id}")
+    try:
+        curation.correct_funding(desk.services, article_id, facts, by=request.state.editor.name)
+    except UsageError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return redirect(target, ok="funding")
+
+
+def _facts(form: FormData, suffix: str) -> FundingFacts:
+    """The facts of a row's funding fields (named with `suffix`: the rows share one form);
+    422 on an amount that is no whole number."""
+
+    def text(name: str, size: int = 200) -> str:
+        return str(form.get(name + suffix, "")).strip()[:size]
+
+    amount = text("amount", 20).replace(" ", "").replace("\u202f", "")
+    if amount and not amount.isdigit():
+        raise HTTPException(422, f"montant invalide (un nombre entier attendu) : {amount[:20]}")
+    investors = tuple(i.strip()[:120] for i in text("investors", 1000).split(",") if i.strip())
+    return FundingFacts(
+        company=text("company"),
+        amount=int(amount) if amount else None,
+        currency=text("currency", 3).upper() or None,
+        round=text("round", 40) or None,
+        investors=investors[:8],
+    )
 
 
 def _local_day(text: str, zone: ZoneInfo) -> datetime | None:

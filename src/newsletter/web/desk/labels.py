@@ -43,7 +43,8 @@ EVENT_KINDS = {
 NOTICES = {
     "saved": "Modifications enregistrées.",
     "added": "Article ajouté au numéro.",
-    "dismissed": "Article écarté de la boîte de réception.",
+    "dismissed": "Sujet écarté de la boîte de réception.",
+    "funding": "Levée de fonds corrigée.",
     "restored": "Article rétabli.",
     "scheduled": "Numéro programmé.",
     "unscheduled": "Programmation annulée : le numéro est redevenu un brouillon.",

@@ -65,13 +65,7 @@
     // Drag and drop by the handle.
     var dragged = null;
     list.addEventListener("dragstart", function (event) {
-      var handle = event.target.closest ? event.target.closest(".handle") : null;
-      if (!handle) { event.preventDefault(); return; }
-      dragged = handle.closest("li.item");
-      dragged.classList.add("dragging");
-      event.dataTransfer.effectAllowed = "move";
-      event.dataTransfer.setData("text/plain", dragged.getAttribute("data-id"));
-      event.dataTransfer.setDragImage(dragged, 20, 20);
+      dragged = window.deskCommon.startDrag(event);
     });
     list.addEventListener("dragover", function (event) {
       if (!dragged) { return; }

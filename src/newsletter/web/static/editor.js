@@ -239,12 +239,7 @@
   // Drag and drop by the handle, within a section.
   var dragged = null;
   itemsBox.addEventListener("dragstart", function (event) {
-    var handle = event.target.closest ? event.target.closest(".handle") : null;
-    if (!handle) { event.preventDefault(); return; }
-    dragged = handle.closest("li.item");
-    dragged.classList.add("dragging");
-    event.dataTransfer.effectAllowed = "move";
-    event.dataTransfer.setData("text/plain", dragged.getAttribute("data-id"));
+    dragged = window.deskCommon.startDrag(event);
   });
   itemsBox.addEventListener("dragover", function (event) {
     if (!dragged) { return; }
@@ -322,11 +317,28 @@
     markDirty(0);
   }
 
+  // A story's funding facts corrected (or cleared) from its row; the preview follows.
+  function correctFunding(button) {
+    var data = new FormData(panelForm);
+    if (button.name) { data.append(button.name, button.value); }
+    fetch(button.getAttribute("formaction"), { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (response) {
+        show(response.ok ? "saved" : "error", response.ok ? "Levée enregistrée" : "La levée n’a pas été enregistrée");
+        loadPanel();
+        refreshPreview();
+      })
+      .catch(function () { show("error", "La levée n’a pas été enregistrée"); });
+  }
+
   panelForm.addEventListener("submit", function (event) {
     event.preventDefault();
     var button = event.submitter;
-    if (button && button.classList.contains("add-one")) {
+    if (button && button.classList.contains("fund")) {
+      correctFunding(button);
+    } else if (button && button.classList.contains("add-one")) {
       addRows([button.closest("li.row")], false);
+    } else if (button && button.classList.contains("dismiss-one")) {
+      addRows([button.closest("li.row")], true);
     } else {
       addRows(picked(panelBox), button && button.id === "dismiss-picked");
     }
