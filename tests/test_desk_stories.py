@@ -209,3 +209,19 @@ def test_funding_correction_is_saved_shown_and_in_the_email(desk_services: Servi
     cleared = desk_services.store.issues.get(issue.id)
     assert cleared is not None and cleared.items[0].article.funding_facts is None
     assert "Levées de fonds de la semaine" not in desk_services.renderer.render_issue(cleared).html
+
+
+def test_a_story_in_an_issue_leaves_the_inbox_and_comes_back_when_removed(
+    desk_services: Services,
+) -> None:
+    """Once one source of a news is in an issue, its other sources are not a new story; they
+    are left undismissed, so taking that article out of the issue brings the story back."""
+    from newsletter.store.issues import NewItem
+
+    store = desk_services.store
+    lead = nuvela(desk_services).lead
+    issue = store.issues.create("Test", [NewItem(lead.id)], desk_services.clock())
+    titles = [story.lead.title for story in curation.inbox_stories(desk_services)]
+    assert not any("Nuvela" in title for title in titles) and len(titles) == 2
+    store.issues.replace_items(issue.id, [])
+    assert len(nuvela(desk_services).articles) == 3

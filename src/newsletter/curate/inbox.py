@@ -14,6 +14,8 @@ from newsletter.store.stories import StoryRepository
 
 # The newest articles of the inbox that are grouped into stories (weeks of a busy desk).
 INBOX_ARTICLES = 5000
+# The newest articles already in an issue: another source of their news is not a new story.
+USED_ARTICLES = 500
 
 
 def inbox(
@@ -25,8 +27,13 @@ def inbox(
     limit: int | None = None,
 ) -> list[Story]:
     """The inbox's stories, best first; with `q`, those of which an article's title or summary
-    contains it (accents and case aside); at most `limit`."""
-    found = stories(articles.unused(limit=INBOX_ARTICLES), now=now, curation=curation)
+    contains it (accents and case aside); at most `limit`. A story one of whose articles is in
+    an issue already (picked, or drafted) is not in the inbox: its other sources wait unused,
+    and come back if that article leaves the issue."""
+    used = articles.in_issues(limit=USED_ARTICLES)
+    taken = {article.id for article in used}
+    grouped = stories(articles.unused(limit=INBOX_ARTICLES) + used, now=now, curation=curation)
+    found = [story for story in grouped if not any(a.id in taken for a in story.articles)]
     if q and q.strip():
         matched = articles.matching(q, INBOX_ARTICLES)
         found = [story for story in found if any(a.id in matched for a in story.articles)]

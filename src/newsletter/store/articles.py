@@ -106,6 +106,18 @@ class ArticleRepository(Repository):
         with self.engine.connect() as connection:
             return [to_article(row) for row in connection.execute(query).mappings()]
 
+    def in_issues(self, limit: int) -> list[Article]:
+        """The newest articles that an issue uses (their stories are not news any more)."""
+        in_an_issue = exists().where(issue_items.c.article_id == articles.c.id)
+        query = (
+            article_query()
+            .where(in_an_issue)
+            .order_by(_newest_first(), articles.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [to_article(row) for row in connection.execute(query).mappings()]
+
     def matching(self, q: str, limit: int) -> frozenset[int]:
         """Ids of the unused, undismissed articles whose title or summary contain `q` (accents
         and case aside), newest first, at most `limit`."""

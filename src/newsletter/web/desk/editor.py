@@ -18,7 +18,7 @@ from newsletter.web.desk.drafting import (
     preview_copy,
     save_form,
 )
-from newsletter.web.desk.inbox import PANEL_SIZE, added_stories, dismiss_stories, inbox_rows
+from newsletter.web.desk.inbox import PANEL_SIZE, dismiss_stories, inbox_rows
 from newsletter.web.desk.labels import PROBLEMS
 from newsletter.web.desk.requests import Authed, Desk, DeskState, Page, Posted, filter_text
 from newsletter.web.params import RowId
@@ -38,7 +38,6 @@ def edit(request: Request, issue_id: RowId, form: Posted, desk: DeskState) -> JS
     store = desk.services.store
     found = (store.articles.get(i) for i in ids_in(form, "add"))
     added = [article for article in found if article is not None]
-    added_stories(desk, [article.id for article in added])
     save_form(desk, issue, form, added)
     dismissed = ids_in(form, "dismiss")
     dismiss_stories(desk, dismissed)

@@ -127,16 +127,6 @@ def whole_stories(desk: Desk, article_ids: list[int]) -> list[int]:
     return found
 
 
-def added_stories(desk: Desk, article_ids: list[int]) -> None:
-    """The stories whose articles were just added to an issue leave the inbox: their other
-    articles (the same news from other sources) are dismissed."""
-    if not article_ids:
-        return
-    others = [i for i in whole_stories(desk, article_ids) if i not in article_ids]
-    if others:
-        curation.dismiss_story(desk.services, others)
-
-
 def dismiss_stories(desk: Desk, article_ids: list[int]) -> int:
     """Dismiss the stories of `article_ids`, each in one action; how many articles."""
     if not article_ids:
@@ -160,7 +150,6 @@ def bulk(form: Posted, desk: DeskState) -> Response:
         found = (desk.services.store.articles.get(i) for i in chosen)
         added = [article for article in found if article is not None]
         draft = curation.open_or_start(desk.services)
-        added_stories(desk, [article.id for article in added])
         desk.services.store.issues.replace_items(draft.id, with_added(kept(draft.items), added))
         return redirect(target, ok="added")
     if action not in ("dismiss", "restore"):

@@ -28,7 +28,7 @@ from newsletter.web.desk.drafting import (
     save_form,
     with_added,
 )
-from newsletter.web.desk.inbox import PANEL_SIZE, added_stories, inbox_rows
+from newsletter.web.desk.inbox import PANEL_SIZE, inbox_rows
 from newsletter.web.desk.labels import ISSUE_STATES
 from newsletter.web.desk.requests import (
     AdminSends,
@@ -118,7 +118,6 @@ def add_article(issue_id: RowId, form: Posted, desk: DeskState) -> Response:
     added = articles_in(desk, form)
     if not added:
         raise HTTPException(400, "article_id: no such article")
-    added_stories(desk, [article.id for article in added])
     desk.services.store.issues.replace_items(issue_id, with_added(kept(issue.items), added))
     return redirect(target, ok="added")
 
