@@ -73,7 +73,7 @@ def expect(locator: Any) -> Any:
 
 def saved(page: Any) -> None:
     """Wait until the editor says every edit is saved."""
-    page.wait_for_selector("#save-state[data-state=saved]", timeout=10_000)
+    page.wait_for_selector("#save-state[data-state=saved]", timeout=60_000)
 
 
 def ids_on_page(page: Any) -> list[int]:
@@ -104,6 +104,9 @@ def browser() -> Any:
 def open_desk(browser: Any, base: str, width: int = 1280) -> tuple[Any, list[str], list[str]]:
     """A logged-in page, the page errors it raises, and the URLs its main frame navigates to."""
     page = browser.new_page(viewport={"width": width, "height": 900}, locale="fr-FR")
+    # A shared CI machine can take long to render the send confirmation's checks: wait, not fail.
+    page.set_default_timeout(90_000)
+    page.set_default_navigation_timeout(90_000)
     errors: list[str] = []
     loads: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

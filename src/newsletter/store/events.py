@@ -19,7 +19,7 @@ from newsletter.domain.model import DeliveryState, EventAction, ProviderEvent, S
 from newsletter.store.deliveries import count_by
 from newsletter.store.dialect import among, insert_ignore_many, write_lock
 from newsletter.store.engine import Repository
-from newsletter.store.subscribers import leave_lists, strongest
+from newsletter.store.leaving import leave_lists, strongest
 from newsletter.store.tables import (
     articles,
     clicks,

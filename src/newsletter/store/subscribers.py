@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Connection, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.domain.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
 from newsletter.domain.segments import segment_key, segment_sections
 from newsletter.store.dialect import insert_ignore, write_lock
 from newsletter.store.engine import Repository
+from newsletter.store.leaving import LEAVING_RANK, leave_list
 from newsletter.store.outbox import CONFIRM, WELCOME, enqueue
 from newsletter.store.subscriber_rows import CONSENT_COLUMNS, consent_values, to_subscriber
-from newsletter.store.tables import clicks, deliveries, issues, outbox, subscribers, suppressions
-
-# How strongly a status keeps an address off the list: a weaker one never replaces a stronger.
-_LEAVING_RANK = {
-    SubscriberStatus.PENDING: 0,
-    SubscriberStatus.ACTIVE: 0,
-    SubscriberStatus.UNSUBSCRIBED: 1,
-    SubscriberStatus.BOUNCED: 2,
-    SubscriberStatus.COMPLAINED: 3,
-}
+from newsletter.store.tables import clicks, deliveries, issues, subscribers, suppressions
 
 
 class SignupOutcome(StrEnum):
@@ -104,7 +96,7 @@ class SubscriberRepository(Repository):
         values: dict[str, object] = {"status": status}
         if status is SubscriberStatus.ACTIVE:
             values["confirmed_at"] = now
-        elif _LEAVING_RANK[status] > 0:
+        elif LEAVING_RANK[status] > 0:
             values["unsubscribed_at"] = now  # when the address left the list, for any reason
         with self.engine.begin() as connection:
             connection.execute(
@@ -368,36 +360,3 @@ class SubscriberRepository(Repository):
         data["deliveries"] = [dict(copy._mapping) for copy in copies]
         data["clicks"] = [dict(click._mapping) for click in clicked]
         return data
-
-
-def leave_list(
-    connection: Connection, subscriber_id: int, status: SubscriberStatus, now: datetime
-) -> bool:
-    return bool(leave_lists(connection, {subscriber_id: status}, now))
-
-
-def leave_lists(
-    connection: Connection, leaving: dict[int, SubscriberStatus], now: datetime
-) -> set[int]:
-    """Each subscriber takes its status unless it already has one as strong: a statement per
-    status, not per subscriber. Their owed emails go. Returns the subscribers that changed."""
-    changed: set[int] = set()
-    for status in set(leaving.values()):
-        ids = sorted(sid for sid, wanted in leaving.items() if wanted is status)
-        weaker = [s for s, rank in _LEAVING_RANK.items() if rank < _LEAVING_RANK[status]]
-        changed.update(
-            connection.execute(
-                subscribers.update()
-                .where(subscribers.c.id.in_(ids), subscribers.c.status.in_(weaker))
-                .values(status=status, unsubscribed_at=now)
-                .returning(subscribers.c.id)
-            ).scalars()
-        )
-    if changed:
-        connection.execute(delete(outbox).where(outbox.c.subscriber_id.in_(sorted(changed))))
-    return changed
-
-
-def strongest(statuses: Iterable[SubscriberStatus]) -> SubscriberStatus:
-    """The status that keeps an address off the list most firmly."""
-    return max(statuses, key=_LEAVING_RANK.__getitem__)
