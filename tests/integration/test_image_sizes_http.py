@@ -87,6 +87,7 @@ def test_collected_sizes_give_outlook_the_real_ratio(
             "Page": (1080, 1350),
             "Page menteuse": (None, None),
         }
+        title_of = {a.image_url: a.title for a in services.store.articles.recent()}
         drafted = curation.draft(services).issue
         assert drafted is not None
         html = (
@@ -97,7 +98,8 @@ def test_collected_sizes_give_outlook_the_real_ratio(
     finally:
         services.close()
 
-    shown = {img.get("alt"): img for img in parse(html).xpath("//img")}
+    # Article images are decorative (alt=""): each is known by its source.
+    shown = {title_of[img.get("src")]: img for img in parse(html).xpath("//img")}
     assert set(shown) == set(stored)
     for title, (width, height) in stored.items():
         img = shown[title]
