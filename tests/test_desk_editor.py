@@ -8,6 +8,8 @@ import json
 from dataclasses import replace
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from newsletter.cli import cli
 from newsletter.curate import issues as issue_cases
 from newsletter.curate.presend import Rules, presend_check
@@ -15,7 +17,7 @@ from newsletter.deliver.memory import MemoryProvider
 from newsletter.domain.model import ArticleDraft
 from newsletter.runtime import curation, jobs
 from newsletter.runtime.wiring import Services
-from newsletter.store.desk import DeskQueries, InboxFilter
+from newsletter.store import tables
 from newsletter.store.issues import NewItem
 from tests.desk_support import EDITOR_EMAIL, logged_in, newsroom
 
@@ -31,8 +33,9 @@ def unused_ids(services: Services) -> list[int]:
 
 
 def is_dismissed(services: Services, article_id: int) -> bool:
-    entries, _ = DeskQueries(services.store.engine).inbox(InboxFilter(show_dismissed=True), 1000)
-    return next(entry.dismissed for entry in entries if entry.article.id == article_id)
+    query = select(tables.articles.c.dismissed).where(tables.articles.c.id == article_id)
+    with services.store.engine.connect() as connection:
+        return bool(connection.execute(query).scalar_one())
 
 
 def more_articles(services: Services, count: int, title: str = "Brève") -> None:

@@ -10,12 +10,13 @@ import pytest
 from newsletter.domain.french import fold
 from newsletter.domain.model import ArticleDraft, FeedSource, SubscriberStatus
 from newsletter.runtime.wiring import Services
-from newsletter.store.desk import DeskQueries, InboxFilter
+from newsletter.store.articles import ArticleRepository
+from newsletter.store.desk import DeskQueries
 
 TITLES = ["L’écosystème des start-up", "Ça bouge à Besançon", "100% remote", "Rien à voir"]
 
 
-def _articles(services: Services) -> DeskQueries:
+def _articles(services: Services) -> ArticleRepository:
     store, now = services.store, services.clock()
     store.feeds.sync([FeedSource("maddyness", "https://www.maddyness.com/feed/", "Tech")])
     for index, title in enumerate(TITLES):
@@ -31,13 +32,13 @@ def _articles(services: Services) -> DeskQueries:
             published_at=now - timedelta(hours=index),
         )
         store.articles.add(store.feeds.id_of("maddyness"), [draft], now)
-    return DeskQueries(store.engine)
+    return store.articles
 
 
-def _titles(queries: DeskQueries, q: str) -> list[str]:
-    entries, total = queries.inbox(InboxFilter(text=q))
-    assert total == len(entries)
-    return [entry.article.title for entry in entries]
+def _titles(found: ArticleRepository, q: str) -> list[str]:
+    """The inbox's search: the titles of the articles `matching` finds, newest first."""
+    ids = found.matching(q, 100)
+    return [article.title for article in found.recent() if article.id in ids]
 
 
 @pytest.mark.parametrize("q", ["écosystème", "ecosysteme", "ÉCOSYSTÈME", "Ecosystéme", "l'ecosys"])

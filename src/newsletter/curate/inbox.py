@@ -4,9 +4,10 @@ ranked (curate/stories.py, curate/ranking.py); what an editor does to a story.""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from newsletter.curate.stories import Curation, Story, stories
+from newsletter.curate.stories import Curation, Story, published, stories
 from newsletter.domain.errors import UsageError
 from newsletter.domain.funding import FundingFacts
 from newsletter.store.articles import ArticleRepository
@@ -16,6 +17,28 @@ from newsletter.store.stories import StoryRepository
 INBOX_ARTICLES = 5000
 # The newest articles already in an issue: another source of their news is not a new story.
 USED_ARTICLES = 500
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What an editor narrows the inbox to. `text` is searched by the store (see `inbox`); a
+    story is kept when it is of the section and one of its articles of the feed and dates."""
+
+    feed: str | None = None
+    section: str | None = None
+    text: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def admits(self, story: Story) -> bool:
+        if self.section and story.section != self.section:
+            return False
+        return any(
+            (not self.feed or article.feed_name == self.feed)
+            and (not self.since or published(article) >= self.since)
+            and (not self.until or published(article) < self.until)
+            for article in story.articles
+        )
 
 
 def inbox(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
+    Exists,
     RowMapping,
     Select,
-    UnaryExpression,
     exists,
     func,
     or_,
@@ -25,6 +27,8 @@ from newsletter.store.search import accent_folded_match
 from newsletter.store.tables import articles, feeds, issue_items, story_funding
 
 CATEGORY_SEPARATOR = "\x1f"
+
+_T = TypeVar("_T", bound=tuple[Any, ...])
 
 
 class ArticleRepository(Repository):
@@ -96,50 +100,34 @@ class ArticleRepository(Repository):
 
     def unused(self, limit: int) -> list[Article]:
         """The newest articles that no issue uses yet and no editor dismissed."""
-        in_an_issue = exists().where(issue_items.c.article_id == articles.c.id)
-        query = (
-            article_query()
-            .where(~in_an_issue, articles.c.dismissed.is_(False))
-            .order_by(_newest_first(), articles.c.id.desc())
-            .limit(limit)
+        return self._read(
+            _newest(article_query(), ~_in_an_issue(), articles.c.dismissed.is_(False), limit=limit)
         )
-        with self.engine.connect() as connection:
-            return [to_article(row) for row in connection.execute(query).mappings()]
 
     def in_issues(self, limit: int) -> list[Article]:
         """The newest articles that an issue uses (their stories are not news any more)."""
-        in_an_issue = exists().where(issue_items.c.article_id == articles.c.id)
-        query = (
-            article_query()
-            .where(in_an_issue)
-            .order_by(_newest_first(), articles.c.id.desc())
-            .limit(limit)
-        )
-        with self.engine.connect() as connection:
-            return [to_article(row) for row in connection.execute(query).mappings()]
+        return self._read(_newest(article_query(), _in_an_issue(), limit=limit))
 
     def matching(self, q: str, limit: int) -> frozenset[int]:
         """Ids of the unused, undismissed articles whose title or summary contain `q` (accents
         and case aside), newest first, at most `limit`."""
-        in_an_issue = exists().where(issue_items.c.article_id == articles.c.id)
-        query = (
-            select(articles.c.id)
-            .where(
-                ~in_an_issue,
-                articles.c.dismissed.is_(False),
-                or_(
-                    accent_folded_match(articles.c.title, q),
-                    accent_folded_match(articles.c.summary, q),
-                ),
-            )
-            .order_by(_newest_first(), articles.c.id.desc())
-            .limit(limit)
+        query = _newest(
+            select(articles.c.id),
+            ~_in_an_issue(),
+            articles.c.dismissed.is_(False),
+            or_(
+                accent_folded_match(articles.c.title, q),
+                accent_folded_match(articles.c.summary, q),
+            ),
+            limit=limit,
         )
         with self.engine.connect() as connection:
             return frozenset(connection.execute(query).scalars())
 
     def recent(self, limit: int = 100) -> list[Article]:
-        query = article_query().order_by(_newest_first(), articles.c.id.desc()).limit(limit)
+        return self._read(_newest(article_query(), limit=limit))
+
+    def _read(self, query: Select[tuple[object, ...]]) -> list[Article]:
         with self.engine.connect() as connection:
             return [to_article(row) for row in connection.execute(query).mappings()]
 
@@ -171,9 +159,15 @@ def _row(feed_id: int, draft: ArticleDraft, collected_at: datetime) -> dict[str,
     }
 
 
-def _newest_first() -> UnaryExpression[object]:
-    # Undated entries sort by when we collected them.
-    return func.coalesce(articles.c.published_at, articles.c.collected_at).desc()
+def _in_an_issue() -> Exists:
+    return exists().where(issue_items.c.article_id == articles.c.id)
+
+
+def _newest(query: Select[_T], *conditions: ColumnElement[bool], limit: int) -> Select[_T]:
+    """`query` narrowed to `conditions`: the newest `limit` rows first (an undated entry by
+    when we collected it)."""
+    when = func.coalesce(articles.c.published_at, articles.c.collected_at)
+    return query.where(*conditions).order_by(when.desc(), articles.c.id.desc()).limit(limit)
 
 
 def article_query() -> Select[tuple[object, ...]]:

@@ -1,101 +1,22 @@
-"""Read models of the editors' desk: the inbox with its filters, article usage, subscriber
-search and the list's growth. Queries only; the desk changes data through the repositories."""
+"""Read models of the editors' desk: the feeds' sections, subscriber
+search and the list's growth."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
-from newsletter.domain.model import Article, IssueState, Subscriber, SubscriberStatus
-from newsletter.store.articles import article_query, to_article
+from newsletter.domain.model import Subscriber, SubscriberStatus
 from newsletter.store.engine import Repository
-from newsletter.store.issues import next_number
 from newsletter.store.search import accent_folded_match
 from newsletter.store.subscriber_rows import to_subscriber
-from newsletter.store.tables import articles, feeds, issue_items, issues, subscribers
-
-
-@dataclass(frozen=True)
-class InboxFilter:
-    feed: str | None = None
-    section: str | None = None
-    text: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    show_dismissed: bool = False
-
-
-@dataclass(frozen=True)
-class InboxEntry:
-    article: Article
-    dismissed: bool
-
-
-@dataclass(frozen=True)
-class ArticleUse:
-    issue_id: int
-    number: int
-    state: IssueState
+from newsletter.store.tables import feeds, subscribers
 
 
 class DeskQueries(Repository):
     # -- inbox ---------------------------------------------------------------------------------
-
-    def inbox(
-        self, chosen: InboxFilter, limit: int = 50, offset: int = 0
-    ) -> tuple[list[InboxEntry], int]:
-        """Articles matching the filter, newest first, and how many match in all."""
-        conditions = _inbox_conditions(chosen)
-        when = func.coalesce(articles.c.published_at, articles.c.collected_at)
-        query = (
-            article_query()
-            .where(*conditions)
-            .order_by(when.desc(), articles.c.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        total_query = (
-            select(func.count())
-            .select_from(articles.join(feeds, feeds.c.id == articles.c.feed_id))
-            .where(*conditions)
-        )
-        with self.engine.connect() as connection:
-            rows = connection.execute(query).mappings().all()
-            total = int(connection.execute(total_query).scalar_one())
-        return [InboxEntry(to_article(row), bool(row["dismissed"])) for row in rows], total
-
-    def uses(self, article_ids: Sequence[int]) -> dict[int, list[ArticleUse]]:
-        """For each article, the issues that hold it."""
-        if not article_ids:
-            return {}
-        query = (
-            select(issue_items.c.article_id, issues.c.id, issues.c.number, issues.c.state)
-            .join(issues, issues.c.id == issue_items.c.issue_id)
-            .where(issue_items.c.article_id.in_(list(article_ids)))
-            .order_by(issues.c.id)
-        )
-        found: dict[int, list[ArticleUse]] = {}
-        with self.engine.connect() as connection:
-            upcoming = next_number(connection)  # what an unsent issue shows (see Issue.number)
-            for article_id, issue_id, number, state in connection.execute(query):
-                found.setdefault(int(article_id), []).append(
-                    ArticleUse(
-                        int(issue_id),
-                        upcoming if number is None else int(number),
-                        IssueState(state),
-                    )
-                )
-        return found
-
-    def set_dismissed(self, article_id: int, dismissed: bool) -> bool:
-        with self.engine.begin() as connection:
-            result = connection.execute(
-                articles.update().where(articles.c.id == article_id).values(dismissed=dismissed)
-            )
-        return result.rowcount == 1
 
     def sections(self) -> list[str]:
         query = select(feeds.c.section).where(feeds.c.section.is_not(None)).distinct()
@@ -172,26 +93,3 @@ class DeskQueries(Repository):
         with self.engine.connect() as connection:
             row = connection.execute(select(*columns).select_from(subscribers)).one()
         return [int(value or 0) for value in row]
-
-
-def _inbox_conditions(chosen: InboxFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if not chosen.show_dismissed:
-        conditions.append(articles.c.dismissed.is_(False))
-    if chosen.feed:
-        conditions.append(feeds.c.name == chosen.feed)
-    if chosen.section:
-        conditions.append(feeds.c.section == chosen.section)
-    if chosen.text:
-        conditions.append(
-            or_(
-                accent_folded_match(articles.c.title, chosen.text),
-                accent_folded_match(articles.c.summary, chosen.text),
-            )
-        )
-    when = func.coalesce(articles.c.published_at, articles.c.collected_at)
-    if chosen.since is not None:
-        conditions.append(when >= chosen.since)
-    if chosen.until is not None:
-        conditions.append(when < chosen.until)
-    return conditions

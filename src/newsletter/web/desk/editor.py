@@ -6,10 +6,10 @@ editor page itself (and its plain-form fallback) is in issues.py."""
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from newsletter.curate.inbox import InboxFilter
 from newsletter.curate.presend import Alert
 from newsletter.curate.states import is_editable
 from newsletter.domain.errors import NewsletterError
-from newsletter.store.desk import InboxFilter
 from newsletter.web.desk.drafting import (
     groups,
     ids_in,

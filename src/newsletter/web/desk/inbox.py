@@ -12,11 +12,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from newsletter.curate.stories import Story, published
+from newsletter.curate.inbox import InboxFilter
+from newsletter.curate.stories import Story
 from newsletter.domain.errors import UsageError
 from newsletter.domain.funding import FundingFacts
 from newsletter.runtime import curation
-from newsletter.store.desk import InboxFilter
 from newsletter.web.desk.drafting import ids_in, kept, with_added
 from newsletter.web.desk.requests import (
     PAGE_SIZE,
@@ -96,22 +96,11 @@ def inbox_rows(desk: Desk, chosen: InboxFilter, page: int, size: int) -> InboxRo
     found = [
         story
         for story in curation.inbox_stories(desk.services, chosen.text)
-        if _chosen(story, chosen)
+        if chosen.admits(story)
     ]
     start = (page - 1) * size
     return InboxRows(
         found[start : start + size], len(found), page, max(1, math.ceil(len(found) / size))
-    )
-
-
-def _chosen(story: Story, chosen: InboxFilter) -> bool:
-    if chosen.section and story.section != chosen.section:
-        return False
-    return any(
-        (not chosen.feed or article.feed_name == chosen.feed)
-        and (not chosen.since or published(article) >= chosen.since)
-        and (not chosen.until or published(article) < chosen.until)
-        for article in story.articles
     )
 
 
@@ -156,15 +145,15 @@ def bulk(form: Posted, desk: DeskState) -> Response:
         raise HTTPException(400, "action: add, dismiss or restore")
     if action == "dismiss":
         dismiss_stories(desk, chosen)
-    for article_id in chosen if action == "restore" else ():
-        desk.queries.set_dismissed(article_id, False)
+    else:
+        desk.services.store.stories.dismiss(chosen, dismissed=False)
     return redirect(target, ok="restored" if action == "restore" else "dismissed")
 
 
 @router.post("/articles/{article_id}/dismiss")
 def dismiss(article_id: RowId, form: Posted, desk: DeskState) -> Response:
     restore = form.get("restore") == "1"
-    if not desk.queries.set_dismissed(article_id, not restore):
+    if not desk.services.store.stories.dismiss([article_id], dismissed=not restore):
         raise HTTPException(404)
     target = safe_next(str(form.get("next", "")), "/desk/inbox")
     return redirect(target, ok="restored" if restore else "dismissed")

@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import FormData
 
 from newsletter.curate import issues as issue_cases
+from newsletter.curate.inbox import InboxFilter
 from newsletter.curate.presend import Alert
 from newsletter.curate.states import is_editable, is_published
 from newsletter.domain.errors import NewsletterError, UsageError
 from newsletter.domain.model import Article, Issue, IssueState, SubscriberStatus
 from newsletter.domain.weekly import WeeklyTime
-from newsletter.store.desk import InboxFilter
 from newsletter.store.issues import IssueRepository
 from newsletter.web.desk.drafting import (
     groups,
