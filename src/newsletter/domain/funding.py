@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from newsletter.domain.french import STOP_WORDS, amounts, fold, straight
 
@@ -34,13 +34,7 @@ class FundingFacts:
     investors: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "company": self.company,
-            "amount": self.amount,
-            "currency": self.currency,
-            "round": self.round,
-            "investors": list(self.investors),
-        }
+        return {**asdict(self), "investors": list(self.investors)}
 
 
 _TRIGGER = re.compile(

@@ -3,6 +3,7 @@ merged clicks and the provider events (store), made into figures (domain.results
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,29 +33,13 @@ def issue_figures(services: Services, counts: DeliveryCounts) -> tuple[Figures, 
 def issue_results(services: Services, counts: DeliveryCounts) -> dict[str, Any]:
     """The results keys of `issue status --json` (beside the ledger's counts)."""
     shown, found = issue_figures(services, counts)
-    rates = shown.rates
+    counted = ("opens", "clicks", "unique_clicks", "unsubscribed", "bounced", "complained")
     return {
-        "opens": shown.opens,
-        "clicks": shown.clicks,
-        "unique_clicks": shown.unique_clicks,
-        "unsubscribed": shown.unsubscribed,
-        "bounced": shown.bounced,
-        "complained": shown.complained,
+        **{key: getattr(shown, key) for key in counted},
         "events": shown.has_events,
-        "rates": {
-            "delivery": rates.delivery,
-            "open": rates.open,
-            "click": rates.click,
-            "unsubscribe": rates.unsubscribe,
-            "complaint": rates.complaint,
-        },
+        "rates": asdict(shown.rates),
         "links": [
-            {
-                "url": link.url,
-                "title": link.title,
-                "clicks": link.clicks,
-                "unique_clicks": link.unique_clicks,
-            }
+            {key: getattr(link, key) for key in ("url", "title", "clicks", "unique_clicks")}
             for link in found.links
         ],
     }

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 from newsletter.curate import issues as issue_cases
 from newsletter.curate.editors import Editor
 from newsletter.curate.presend import Alert, presend_check
+from newsletter.domain.errors import NewsletterError
 from newsletter.domain.model import Article, Issue, IssueItem
 from newsletter.render.personalise import PersonalCopy, personalise
 from newsletter.runtime import curation
@@ -47,6 +48,16 @@ def preview_copy(desk: Desk, issue: Issue, editor: Editor | None) -> PersonalCop
 def presend_alerts(desk: Desk, issue: Issue, html: str | None) -> list[Alert]:
     """The one pre-send check, with the desk's configuration and clock."""
     return presend_check(issue, html, curation.presend_rules(desk.services.config, desk.now()))
+
+
+def checked_preview(desk: Desk, issue: Issue, editor: Editor | None) -> tuple[list[Alert], str]:
+    """The pre-send alerts of the issue's preview copy, and the copy's subject; when the copy
+    cannot be made, the one alert saying why (and no subject)."""
+    try:
+        copy = preview_copy(desk, issue, editor)
+    except NewsletterError as exc:
+        return [Alert("render", f"L’e-mail n’a pas pu être généré : {exc}")], ""
+    return presend_alerts(desk, issue, copy.html), copy.subject
 
 
 def groups(items: Sequence[IssueItem]) -> list[Group]:

@@ -7,15 +7,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from newsletter.curate.inbox import InboxFilter
-from newsletter.curate.presend import Alert
 from newsletter.curate.states import is_editable
-from newsletter.domain.errors import NewsletterError
 from newsletter.web.desk.drafting import (
+    checked_preview,
     groups,
     ids_in,
     load,
-    presend_alerts,
-    preview_copy,
     save_form,
 )
 from newsletter.web.desk.inbox import PANEL_SIZE, dismiss_stories, inbox_rows
@@ -42,11 +39,7 @@ def edit(request: Request, issue_id: RowId, form: Posted, desk: DeskState) -> JS
     dismissed = ids_in(form, "dismiss")
     dismiss_stories(desk, dismissed)
     saved = load(desk, issue_id)
-    try:
-        copy = preview_copy(desk, saved, request.state.editor)
-        alerts, subject = presend_alerts(desk, saved, copy.html), copy.subject
-    except NewsletterError as exc:
-        alerts, subject = [Alert("render", f"L’e-mail n’a pas pu être généré : {exc}")], ""
+    alerts, subject = checked_preview(desk, saved, request.state.editor)
     restructured = bool(added or ids_in(form, "remove") or form.get("restructure"))
     return JSONResponse(
         {

@@ -12,19 +12,17 @@ from starlette.datastructures import FormData
 
 from newsletter.curate import issues as issue_cases
 from newsletter.curate.inbox import InboxFilter
-from newsletter.curate.presend import Alert
 from newsletter.curate.states import is_editable, is_published
-from newsletter.domain.errors import NewsletterError, UsageError
+from newsletter.domain.errors import UsageError
 from newsletter.domain.model import Article, Issue, IssueState, SubscriberStatus
 from newsletter.domain.weekly import WeeklyTime
 from newsletter.store.issues import IssueRepository
 from newsletter.web.desk.drafting import (
+    checked_preview,
     groups,
     ids_in,
     kept,
     load,
-    presend_alerts,
-    preview_copy,
     save_form,
     with_added,
 )
@@ -62,11 +60,7 @@ def issue_page(request: Request, issue_id: RowId, editor: Authed, desk: DeskStat
     status = store.deliveries.status(issue.id, issue.state)
     next_slot = _next_slot(desk)
     editable = is_editable(issue.state)
-    try:
-        copy = preview_copy(desk, issue, editor)
-        alerts, subject = presend_alerts(desk, issue, copy.html), copy.subject
-    except NewsletterError as exc:
-        alerts, subject = [Alert("render", f"L’e-mail n’a pas pu être généré : {exc}")], ""
+    alerts, subject = checked_preview(desk, issue, editor)
     return desk.page(
         request,
         "desk/issue.html",
@@ -187,10 +181,7 @@ def confirm_send(
     request: Request, issue_id: RowId, editor: Authed, desk: DeskState
 ) -> HTMLResponse:
     issue = load(desk, issue_id)
-    try:
-        alerts = presend_alerts(desk, issue, preview_copy(desk, issue, editor).html)
-    except NewsletterError as exc:
-        alerts = [Alert("render", f"L’e-mail n’a pas pu être généré : {exc}")]
+    alerts, _ = checked_preview(desk, issue, editor)
     return desk.page(
         request,
         "desk/send.html",
