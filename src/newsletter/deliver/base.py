@@ -24,6 +24,19 @@ class Sender:
         return self.newsletter or self.name
 
 
+class Journal(Protocol):
+    """Where a provider that sends copy by copy (`Provider.journals`) notes each copy as it
+    goes, so that a process killed mid-batch leaves only the copies in flight uncertain."""
+
+    def transmitting(self, delivery_id: int) -> None:
+        """The copy's body is about to go: from now until its reply, it may be taken."""
+        ...
+
+    def answered(self, delivery_id: int, accepted: bool) -> None:
+        """The copy's reply was read: taken (`accepted`) or refused."""
+        ...
+
+
 class Provider(Protocol):
     """Sends one message, rendered once, to a batch of recipients.
 
@@ -36,9 +49,15 @@ class Provider(Protocol):
 
     name: str
     batch_size: int
+    # True: `send_batch` notes each copy in the journal it is given as it goes; False: the
+    # whole batch is in flight from the start of the call.
+    journals: bool
 
     def send_batch(
-        self, message: RenderedMessage, recipients: Sequence[Recipient]
+        self,
+        message: RenderedMessage,
+        recipients: Sequence[Recipient],
+        journal: Journal | None = None,
     ) -> BatchResult: ...
 
     def check(self) -> str:

@@ -5,10 +5,12 @@ freezes one delivery row per active subscriber. Every run then claims batches (r
 `sending` just before the provider is called), hands them to the provider and records the
 answer. A definite refusal (429, 5xx) puts the rows back to `pending` with a not-before time
 before the run waits to retry them, so only a request in flight is ever `sending`. A run that
-dies mid-call leaves its batch `sending`; the next run turns such rows `uncertain` (never mailed
-again unless `resend_uncertain`), so killing the process at any moment never mails anyone
-twice, and kills between requests leave nothing uncertain. Recipients are streamed batch by
-batch, never loaded whole.
+dies mid-call leaves its batch `sending`; the next run turns the rows in flight `uncertain`
+(never mailed again unless `resend_uncertain`) and the others `pending`, so killing the process
+at any moment never mails anyone twice, and kills between requests leave nothing uncertain.
+A batch provider's rows are in flight from the request's start; SMTP's copy by copy, as each
+body goes (deliver/journal.py), so a kill leaves one copy per connection uncertain. Recipients
+are streamed batch by batch, never loaded whole.
 
 What each provider answer means for the ledger is decided in newsletter.deliver.decide (pure);
 this module does the I/O. Each batch holds the copies of one segment (readers who chose the
@@ -33,6 +35,7 @@ from typing import Any, TypedDict
 from newsletter.curate.states import can_start_sending, sources_of
 from newsletter.deliver.base import Provider
 from newsletter.deliver.decide import Answer, Next, RetryPolicy, decide_batch
+from newsletter.deliver.journal import LedgerJournal
 from newsletter.deliver.segments import CopyValues, segment_messages
 from newsletter.deliver.segments import Render as Render
 from newsletter.deliver.workers import dead_local_workers, default_worker
@@ -208,7 +211,13 @@ class _SendRun:
             # After waiting for `waited_until`, rows due then are due (even if a test's clock
             # stood still meanwhile).
             now = max(self.sending.clock(), waited_until)
-            claimed = deliveries.claim(self.issue_id, provider.batch_size, self.worker, now)
+            claimed = deliveries.claim(
+                self.issue_id,
+                provider.batch_size,
+                self.worker,
+                now,
+                in_flight=not provider.journals,
+            )
             if not claimed:
                 due = deliveries.pending_due(self.issue_id, now)
                 if due is None:
@@ -235,12 +244,13 @@ class _SendRun:
         what it deferred. Returns how many copies were sent."""
         deliveries, clock = self.sending.deliveries, self.sending.clock
         remaining = [self._recipient(row, message) for row in claimed]
+        journal = LedgerJournal(deliveries, clock) if provider.journals else None
         retries = 0
         sent_count = 0
         while True:
             answer: Answer
             try:
-                answer = provider.send_batch(message, remaining)
+                answer = provider.send_batch(message, remaining, journal)
             except (TransientProviderError, PermanentProviderError) as exc:
                 answer = exc
             decision = decide_batch(
@@ -280,7 +290,9 @@ class _SendRun:
                 return sent_count  # the rows are pending: the next run sends them
             retries += 1
             # Claimed again for the retry: whoever complained or bounced meanwhile is skipped.
-            kept = deliveries.reclaim(decision.retry, self.worker, clock())
+            kept = deliveries.reclaim(
+                decision.retry, self.worker, clock(), in_flight=not provider.journals
+            )
             remaining = [r for r in remaining if r.delivery_id in kept]
             if not remaining:
                 return sent_count

@@ -9,6 +9,8 @@ One SMTP transaction per recipient. What an error means depends on when it happe
   not go; a 4xx or a lost connection defers it and the rest of the batch, a 5xx to RCPT or to
   the body fails that recipient only, a 5xx to MAIL FROM or a refused login stops the send;
 - waiting for the answer to the body: the server may have queued it, so it is `uncertain`.
+Each copy is noted in the send loop's journal as its body goes and as its reply is read, so a
+process killed mid-batch leaves only the copies then in flight uncertain (one per connection).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from newsletter.deliver.base import Sender
+from newsletter.deliver.base import Journal, Sender
 from newsletter.deliver.copies import CopyTemplate, template_for, wire_copies
 from newsletter.domain.errors import (
     AnswerLost,
@@ -48,6 +50,7 @@ class SmtpProvider:
     batch_size: int = 100
     ssl_context: ssl.SSLContext | None = None
     name: str = "smtp"
+    journals: bool = True
     connections: int = 1  # parallel connections, each reused
     connections_opened: int = 0
     _slots: dict[int, smtplib.SMTP] = field(default_factory=dict, repr=False)
@@ -57,35 +60,47 @@ class SmtpProvider:
     # One caller at a time owns the connections (the send loop and the outbox share a provider).
     _busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
+    def send_batch(
+        self,
+        message: RenderedMessage,
+        recipients: Sequence[Recipient],
+        journal: Journal | None = None,
+    ) -> BatchResult:
         """The batch shared out between the connections, each share sent on its own."""
         with self._busy:
-            return self._send_batch(message, recipients)
+            return self._send_batch(message, recipients, journal or _NO_JOURNAL)
 
-    def _send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
+    def _send_batch(
+        self, message: RenderedMessage, recipients: Sequence[Recipient], journal: Journal
+    ) -> BatchResult:
         template = self._template = template_for(self._template, message, self.sender)
         now = datetime.now(UTC)
         shares = _shares(recipients, self.connections)
         if len(shares) <= 1:
-            return self._send_share(0, template, recipients, now)
+            return self._send_share(0, template, recipients, now, journal)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.connections, thread_name_prefix="smtp")
         futures = [
-            self._pool.submit(self._send_share, slot, template, share, now)
+            self._pool.submit(self._send_share, slot, template, share, now, journal)
             for slot, share in enumerate(shares)
         ]
         wait(futures)
         return _joined(shares, futures)
 
     def _send_share(
-        self, slot: int, template: CopyTemplate, recipients: Sequence[Recipient], now: datetime
+        self,
+        slot: int,
+        template: CopyTemplate,
+        recipients: Sequence[Recipient],
+        now: datetime,
+        journal: Journal,
     ) -> BatchResult:
         """Send `recipients` one by one over connection `slot`."""
         failed: dict[int, str] = {}
         uncertain: dict[int, str] = {}
         for index, recipient, data in wire_copies(template, recipients, now, failed):
             try:
-                refusal = self._transaction(slot, recipient.email, data)
+                refusal = self._transaction(slot, recipient, data, journal)
             except AnswerLost as exc:
                 self._drop(slot)
                 uncertain[recipient.delivery_id] = str(exc)
@@ -216,8 +231,11 @@ class SmtpProvider:
             raise smtplib.SMTPSenderRefused(code, reply, self.sender.email)
         return connection
 
-    def _transaction(self, slot: int, to: str, data: bytes) -> tuple[int, str] | None:
+    def _transaction(
+        self, slot: int, recipient: Recipient, data: bytes, journal: Journal
+    ) -> tuple[int, str] | None:
         """Send one copy; None when accepted, else the (code, reply) of a refusal."""
+        to = recipient.email
         connection = self._mail(slot, to)
         code, reply = connection.rcpt(to)
         if code not in (250, 251):
@@ -230,15 +248,30 @@ class SmtpProvider:
         body = _LEADING_DOT.sub(b"..", data)
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
+        journal.transmitting(recipient.delivery_id)
         connection.send(body + b".\r\n")
         try:
             code, reply = connection.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             lost = f"{self.host}: no answer after the message was sent ({exc})"
             raise AnswerLost(lost, provider=self.name) from None
+        journal.answered(recipient.delivery_id, accepted=code == 250)
         if code != 250:
             return code, _reply(code, reply)
         return None
+
+
+class _NoJournal:
+    """For copies no ledger follows (the transactional outbox's)."""
+
+    def transmitting(self, delivery_id: int) -> None:
+        pass
+
+    def answered(self, delivery_id: int, accepted: bool) -> None:
+        pass
+
+
+_NO_JOURNAL = _NoJournal()
 
 
 def _options(connection: smtplib.SMTP, to: str) -> list[str]:

@@ -81,7 +81,9 @@ class DeliveryRepository(Repository):
         now: datetime,
         dead_workers: Sequence[str] = (),
     ) -> int:
-        """Rows left `sending` by a worker that died: uncertain.
+        """Settle the rows a dead worker left `sending`: a copy in flight may have gone
+        (`uncertain`); a copy never handed to the provider is `pending` again. Returns how
+        many became uncertain.
 
         A worker is taken for dead when its claim is older than `stale_before` (its lease ran
         out) or when it is one of `dead_workers` (known to have exited).
@@ -89,17 +91,43 @@ class DeliveryRepository(Repository):
         stale = deliveries.c.claimed_at < stale_before
         if dead_workers:
             stale = stale | deliveries.c.worker.in_(list(dead_workers))
+        left = (deliveries.c.issue_id == issue_id, deliveries.c.state == DeliveryState.SENDING)
         with self.engine.begin() as connection:
-            return move_deliveries(
+            uncertain = move_deliveries(
                 connection,
                 DeliveryState.UNCERTAIN,
                 now,
-                (
-                    deliveries.c.issue_id == issue_id,
-                    deliveries.c.state == DeliveryState.SENDING,
-                    stale,
-                ),
+                (*left, stale, deliveries.c.in_flight.is_(True)),
                 error="worker died mid-send",
+            )
+            move_deliveries(connection, DeliveryState.PENDING, now, (*left, stale), worker=None)
+        return uncertain
+
+    def transmitting(self, delivery_id: int, answered: Mapping[int, bool], now: datetime) -> None:
+        """Copy by copy (SMTP), in one transaction: `delivery_id` is in flight, its body about
+        to go; the copies of `answered` had their reply read: accepted ones are `sent`, refused
+        ones stay claimed but out of flight (the batch's `finish` records why)."""
+        accepted = [key for key, ok in answered.items() if ok]
+        refused = [key for key, ok in answered.items() if not ok]
+        with self.engine.begin() as connection:
+            if accepted:
+                move_deliveries(
+                    connection,
+                    DeliveryState.SENT,
+                    now,
+                    (deliveries.c.id.in_(accepted),),
+                    error=None,
+                )
+            if refused:
+                connection.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id.in_(refused))
+                    .values(in_flight=False, updated_at=now)
+                )
+            connection.execute(
+                deliveries.update()
+                .where(deliveries.c.id == delivery_id, deliveries.c.state == DeliveryState.SENDING)
+                .values(in_flight=True, updated_at=now)
             )
 
     def sending_workers(self, issue_id: int) -> list[str]:
@@ -107,7 +135,9 @@ class DeliveryRepository(Repository):
         found = self._distinct(deliveries.c.worker, issue_id, DeliveryState.SENDING)
         return [str(worker) for worker in found if worker is not None]
 
-    def reclaim(self, ids: Sequence[int], worker: str, now: datetime) -> set[int]:
+    def reclaim(
+        self, ids: Sequence[int], worker: str, now: datetime, in_flight: bool = True
+    ) -> set[int]:
         """Claim again, for a retry after its wait, rows this worker released: those still
         pending (nobody else took them meanwhile) become `sending` again, except for rows whose
         subscriber left meanwhile (a complaint or bounce that came in during the wait), which
@@ -131,7 +161,7 @@ class DeliveryRepository(Repository):
                             deliveries.c.id.in_(held),
                             deliveries.c.state == DeliveryState.PENDING,
                         )
-                        .values(_claimed(worker, now))
+                        .values(_claimed(worker, now, in_flight))
                         .returning(deliveries.c.id)
                     ).scalars()
                     kept.update(taken)
@@ -146,8 +176,12 @@ class DeliveryRepository(Repository):
                 (deliveries.c.issue_id == issue_id, deliveries.c.state == DeliveryState.UNCERTAIN),
             )
 
-    def claim(self, issue_id: int, size: int, worker: str, now: datetime) -> list[ClaimedDelivery]:
-        """Take the next batch of pending rows for this worker and mark them `sending`.
+    def claim(
+        self, issue_id: int, size: int, worker: str, now: datetime, in_flight: bool = True
+    ) -> list[ClaimedDelivery]:
+        """Take the next batch of pending rows for this worker and mark them `sending`: in
+        flight at once for a provider that hands the batch over whole, else (`in_flight`
+        False) as each copy goes (`transmitting`).
 
         Rows whose subscriber is no longer active are marked `skipped` instead. On PostgreSQL
         the rows are locked with SKIP LOCKED so concurrent workers take disjoint batches.
@@ -187,7 +221,7 @@ class DeliveryRepository(Repository):
                 connection.execute(
                     deliveries.update()
                     .where(deliveries.c.id.in_([row.id for row in active]))
-                    .values(_claimed(worker, now))
+                    .values(_claimed(worker, now, in_flight))
                 )
         return [
             ClaimedDelivery(row.id, row.subscriber_id, row.email, row.name, row.segment)
@@ -298,10 +332,11 @@ def _due(now: datetime) -> ColumnElement[bool]:
     return or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now)
 
 
-def _claimed(worker: str, now: datetime) -> dict[str, Any]:
+def _claimed(worker: str, now: datetime, in_flight: bool) -> dict[str, Any]:
     """The values of a row a worker claims, just before calling the provider."""
     return {
         "state": DeliveryState.SENDING,
+        "in_flight": in_flight,
         "worker": worker,
         "claimed_at": now,
         "updated_at": now,
@@ -317,9 +352,12 @@ def move_deliveries(
     where: Sequence[ColumnElement[bool]],
     **values: Any,
 ) -> int:
-    """Put the rows matching every condition of `where` in state `to` (and `values`); how many."""
+    """Put the rows matching every condition of `where` in state `to` (and `values`), out of
+    flight; how many."""
     result = connection.execute(
-        deliveries.update().where(*where).values(state=to, updated_at=now, **values)
+        deliveries.update()
+        .where(*where)
+        .values(state=to, updated_at=now, in_flight=False, **values)
     )
     return int(result.rowcount)
 

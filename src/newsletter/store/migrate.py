@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0011_event_log"
+HEAD = "0012_copy_in_flight"
 
 
 def _alembic_config() -> AlembicConfig:

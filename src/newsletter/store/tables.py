@@ -245,6 +245,8 @@ deliveries = Table(
     Column("claimed_at", UtcDateTime()),
     Column("updated_at", UtcDateTime()),
     Column("not_before", UtcDateTime()),  # a pending row refused for now is not claimed before
+    # Handed to the provider, no answer read yet: if the worker dies, the copy may have gone.
+    Column("in_flight", Boolean, nullable=False, server_default="0"),
     # The reader's sections frozen with the audience (a JSON list; "": every section).
     Column("segment", Text, nullable=False, server_default=""),
     UniqueConstraint("issue_id", "subscriber_id", name="uq_deliveries_issue_subscriber"),
