@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,14 @@ SHARED = ROOT.parent / "shared"
 PG_URL = os.environ.get("NEWSLETTER_TEST_DATABASE_URL", "")
 
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
+BASE_URL = "https://news.example.org"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a server to take, or to find closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def shared_path(*parts: str) -> Path:
@@ -80,14 +89,16 @@ def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
 
 
-def write_config(folder: Path, database_url: str, extra: str = "", feeds: str = "") -> Path:
+def write_config(
+    folder: Path, database_url: str, extra: str = "", feeds: str = "", base_url: str = BASE_URL
+) -> Path:
     """A complete config.toml in `folder`, using the given database."""
     path = folder / "config.toml"
     path.write_text(
         f"""
 [newsletter]
 name = "MaddyNews"
-base_url = "https://news.example.org"
+base_url = "{base_url}"
 timezone = "Europe/Paris"
 language = "fr"
 postal_address = "10 rue de l'Exemple, 75002 Paris"
@@ -121,8 +132,13 @@ def make_config(tmp_path: Path, database_url: str) -> Callable[..., config_modul
     """Build a Config in tmp_path; `extra` is appended TOML, `feeds` TOML [[feeds]] tables."""
     (tmp_path / "templates").symlink_to(ROOT / "templates")
 
-    def make(extra: str = "", feeds: str = "", environ: dict[str, str] | None = None) -> Any:
-        path = write_config(tmp_path, database_url, extra, feeds)
+    def make(
+        extra: str = "",
+        feeds: str = "",
+        environ: dict[str, str] | None = None,
+        base_url: str = BASE_URL,
+    ) -> Any:
+        path = write_config(tmp_path, database_url, extra, feeds, base_url)
         env = {"NEWSLETTER_SECRET_KEY": "test-secret", **(environ or {})}
         return config_module.load(path, env)
 

@@ -159,6 +159,15 @@ def trickle(server: FeedServer, byte_every: float = 0.2) -> Route:
     return route
 
 
+def _undeclared_length(handler: BaseHTTPRequestHandler) -> None:
+    """A 200's headers with no Content-Length: the body ends when the connection closes."""
+    handler.protocol_version = "HTTP/1.0"
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/rss+xml")
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+
+
 def silent(server: FeedServer) -> Route:
     """Accept the request and never answer."""
     return lambda handler: server.stopping.wait(60) and None
@@ -168,11 +177,7 @@ def endless(server: FeedServer) -> Route:
     """A 200 without length whose body never ends, as fast as the client reads."""
 
     def route(handler: BaseHTTPRequestHandler) -> None:
-        handler.protocol_version = "HTTP/1.0"
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/rss+xml")
-        handler.send_header("Connection", "close")
-        handler.end_headers()
+        _undeclared_length(handler)
         chunk = b"<item><title>again</title></item>" * 2000
         handler.wfile.write(b'<?xml version="1.0"?><rss version="2.0"><channel>')
         while not server.stopping.is_set():
@@ -185,11 +190,7 @@ def huge_undeclared(size: int) -> Route:
     """A big body sent without Content-Length (connection close marks its end)."""
 
     def route(handler: BaseHTTPRequestHandler) -> None:
-        handler.protocol_version = "HTTP/1.0"
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/rss+xml")
-        handler.send_header("Connection", "close")
-        handler.end_headers()
+        _undeclared_length(handler)
         sent = 0
         block = b"x" * 65536
         while sent < size:

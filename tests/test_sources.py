@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from newsletter.collect.normalise import feed_title
 from newsletter.domain.clock import FrozenClock
@@ -41,18 +43,23 @@ url = "bare.xml"
 """
 
 
-def test_display_names_come_from_config_then_feed_then_name(
+@pytest.fixture
+def collected(
     tmp_path: Path, make_config: Callable[..., config_module.Config], clock: FrozenClock
-) -> None:
-    """Each article names its source for readers; the feed's HTML title is reduced to text."""
-    config = make_config(feeds=_feeds(tmp_path))
-    services = wiring.build(config, clock=clock)
+) -> Iterator[wiring.Services]:
+    """Services on a migrated database with the three feeds above collected."""
+    services = wiring.build(make_config(feeds=_feeds(tmp_path)), clock=clock)
     try:
         services.store.migrate()
         collect(services)
-        by_feed = {a.feed_name: a.source_name for a in services.store.articles.recent(10)}
+        yield services
     finally:
         services.close()
+
+
+def test_display_names_come_from_config_then_feed_then_name(collected: wiring.Services) -> None:
+    """Each article names its source for readers; the feed's HTML title is reduced to text."""
+    by_feed = {a.feed_name: a.source_name for a in collected.store.articles.recent(10)}
     assert by_feed == {
         "les-echos-start": "Les Échos Start",
         "frenchweb": "FrenchWeb",
@@ -66,20 +73,11 @@ def test_feed_title_is_one_short_line() -> None:
     assert len(feed_title("mot " * 100)) <= 120
 
 
-def test_the_email_shows_the_display_name(
-    tmp_path: Path, make_config: Callable[..., config_module.Config], clock: FrozenClock
-) -> None:
+def test_the_email_shows_the_display_name(collected: wiring.Services) -> None:
     """The rendered digest credits each source by its display name, not its config slug."""
-    config = make_config(feeds=_feeds(tmp_path))
-    services = wiring.build(config, clock=clock)
-    try:
-        services.store.migrate()
-        collect(services)
-        articles = services.store.articles.recent(10)
-        items = tuple(IssueItem(article=a, position=n) for n, a in enumerate(articles))
-        issue = replace(sample_issue(1), items=items)
-        html = services.renderer.render_issue(issue).html
-    finally:
-        services.close()
+    articles = collected.store.articles.recent(10)
+    items = tuple(IssueItem(article=a, position=n) for n, a in enumerate(articles))
+    issue = replace(sample_issue(1), items=items)
+    html = collected.renderer.render_issue(issue).html
     assert "FrenchWeb" in html and "Les Échos Start" in html
     assert "les-echos-start" not in html and "bare-feed" in html

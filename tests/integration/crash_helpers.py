@@ -1,13 +1,17 @@
-"""Shared by the crash tests: a started issue, `newsletter` subprocesses, the ledger read back."""
+"""Shared by the crash tests: the recording SendGrid server, a started issue, `newsletter`
+subprocesses, the ledger read back."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,9 +23,32 @@ from newsletter.runtime import config as config_module
 from newsletter.runtime import wiring
 from newsletter.store import Store
 from newsletter.store.tables import deliveries
-from tests.conftest import ROOT
+from tests.conftest import ROOT, shared_path
 from tests.delivery_helpers import bulk_subscribers, fake_render, make_issue
-from tests.sendgrid_server import API_KEY
+from tests.sendgrid_server import API_KEY, SendgridServer, read_records
+
+RECORD = "received.jsonl"
+
+
+@contextmanager
+def recording_sendgrid(folder: Path, delay: float = 0.0) -> Iterator[SendgridServer]:
+    """The local SendGrid server, checking requests against the shared schema and recording
+    each one's addresses in `folder`/RECORD; `delay` holds every answer that long."""
+    running = SendgridServer(
+        shared_path("sendgrid", "tsg_mail_v3.json"),
+        record_path=folder / RECORD,
+        keep_bodies=False,
+        delay=delay,
+    ).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def addresses_received(folder: Path) -> Counter[str]:
+    """How many times the recording server in `folder` received each address."""
+    return Counter(a for record in read_records(folder / RECORD) for a in record["addresses"])
 
 
 def environment(config_path: Path) -> dict[str, str]:
@@ -50,8 +77,13 @@ def run(env: dict[str, str], *args: str) -> dict[str, Any]:
     return result
 
 
-def started_issue(config: config_module.Config, subscribers: int) -> int:
-    """An issue whose send has started (audience and render frozen): subprocesses resume it."""
+def started_issue(
+    config_path: Path, subscribers: int
+) -> tuple[dict[str, str], config_module.Config, int]:
+    """The subprocesses' environment, the configuration, and an issue whose send has started
+    (audience and render frozen): subprocesses resume it."""
+    env = environment(config_path)
+    config = config_module.load(config_path, env)
     services = wiring.build(config)
     try:
         services.store.migrate()
@@ -64,7 +96,22 @@ def started_issue(config: config_module.Config, subscribers: int) -> int:
         services.store.issues.freeze_render(issue_id, fake_render(issue))
     finally:
         services.close()
-    return issue_id
+    return env, config, issue_id
+
+
+def start_send(env: dict[str, str], issue_id: int) -> subprocess.Popen[bytes]:
+    """`newsletter issue send` started in the background, its output discarded."""
+    return subprocess.Popen(
+        newsletter("issue", "send", str(issue_id), "--yes", "--json"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait()
 
 
 def ledger(config: config_module.Config, issue_id: int) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from newsletter.domain.model import ArticleDraft, FeedSource, FeedStatus
 from newsletter.runtime.collection import collect
 from newsletter.runtime.wiring import Services
 from tests import feedserver
-from tests.conftest import ROOT, shared_path, write_config
+from tests.conftest import ROOT, free_port, shared_path, write_config
 from tests.feedserver import FeedServer, rss
 
 pytestmark = pytest.mark.integration
@@ -447,15 +446,9 @@ def test_seed_article_is_collected_clean(server: FeedServer, collector: MakeServ
     assert article.published_at.isoformat() == "2024-06-20T06:30:00+00:00"
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_cli_collect_json_reports_each_feed(tmp_path: Path, database_url: str) -> None:
     """`newsletter collect --json`: the sample lands, an unreachable feed is a one-line error."""
-    down_url = f"http://127.0.0.1:{_closed_port()}/feed"
+    down_url = f"http://127.0.0.1:{free_port()}/feed"
     feeds = (
         f'[[feeds]]\nname = "sample"\nurl = "{ROOT / "samples" / "maddynews-sample.xml"}"\n\n'
         f'[[feeds]]\nname = "down"\nurl = "{down_url}"\n'

@@ -4,52 +4,40 @@ it posts the form (allowed by the page's Content-Security-Policy) and confirms."
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 from newsletter.domain.model import SubscriberStatus
-from newsletter.render.screenshot import LAUNCH_ARGS
 
 from .conftest import LiveServer
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
-
 
 def test_the_button_confirms_and_the_visit_does_not(
-    live_server: Callable[..., LiveServer],
+    live_server: Callable[..., LiveServer], browser: Any
 ) -> None:
     """Visit the link: French page, one accessible button, still pending. Click: confirmed,
     no CSP violation reported by the browser."""
-    if not CHROMIUM.exists() or shutil.which("chromium") is None:
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     live = live_server()
     live.client().post("/subscribe", json={"email": "zoe@example.org"})
     path = live.confirm_link("zoe@example.org").removeprefix("https://news.example.org")
     store = live.services.store.subscribers
 
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            page = browser.new_page(locale="fr-FR")
-            console: list[str] = []
-            page.on("console", lambda message: console.append(message.text))
-            page.goto(f"{live.url}{path}")
-            assert page.locator("html").get_attribute("lang") == "fr"
-            button = page.get_by_role("button", name="Je confirme mon inscription")
-            assert button.count() == 1
-            found = store.by_email("zoe@example.org")
-            assert found is not None and found.status is SubscriberStatus.PENDING
+    page = browser.new_page(locale="fr-FR")
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(f"{live.url}{path}")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    button = page.get_by_role("button", name="Je confirme mon inscription")
+    assert button.count() == 1
+    found = store.by_email("zoe@example.org")
+    assert found is not None and found.status is SubscriberStatus.PENDING
 
-            button.click()
-            page.wait_for_selector("text=Inscription confirmée")
-        finally:
-            browser.close()
+    button.click()
+    page.wait_for_selector("text=Inscription confirmée")
 
     found = store.by_email("zoe@example.org")
     assert found is not None and found.status is SubscriberStatus.ACTIVE

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import feedparser
 import pytest
@@ -13,12 +12,9 @@ from lxml import html as lxml_html
 from newsletter.collect.normalise import canonical_url, normalise
 from newsletter.collect.parse import parse
 from newsletter.collect.sanitize import ALLOWED_TAGS, sanitize_html
-from newsletter.domain.clock import FrozenClock
 from newsletter.domain.model import FeedStatus
 from newsletter.render.renderer import Renderer
-from newsletter.runtime import wiring
 from newsletter.runtime.collection import collect
-from newsletter.runtime.config import Config
 from newsletter.runtime.wiring import Services
 from newsletter.store.issues import NewItem
 from tests import feedserver
@@ -27,6 +23,7 @@ from tests.conftest import shared_path
 pytestmark = pytest.mark.integration
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
+COLLECT = {"concurrency": 16}  # the corpora hold many feeds
 
 
 def assert_safe(fragment: str, where: str) -> None:
@@ -56,25 +53,7 @@ def assert_plain(text: str, where: str) -> None:
     )
 
 
-@pytest.fixture
-def corpus_services(make_config: Callable[..., Config], clock: FrozenClock) -> Iterator[Any]:
-    opened: list[Services] = []
-
-    def make(feeds: Mapping[str, str]) -> Services:
-        toml = "".join(f'[[feeds]]\nname = "{n}"\nurl = "{u}"\n\n' for n, u in feeds.items())
-        built = wiring.build(
-            make_config(feeds=toml, extra="[collect]\nconcurrency = 16\n"), clock=clock
-        )
-        built.store.migrate()
-        opened.append(built)
-        return built
-
-    yield make
-    for built in opened:
-        built.close()
-
-
-def test_every_real_feed_collects_its_entries(corpus_services: Callable[..., Services]) -> None:
+def test_every_real_feed_collects_its_entries(feed_services: Callable[..., Services]) -> None:
     """Each real-world feed, served from loopback, yields feedparser's own count of entries.
 
     Differences between feedparser's count and what is stored are only: entries without an
@@ -89,7 +68,7 @@ def test_every_real_feed_collects_its_entries(corpus_services: Callable[..., Ser
             path.stem: server.add(f"/{path.name}", feedserver.serve(path.read_bytes()))
             for path in files
         }
-        svc = corpus_services(feeds)
+        svc = feed_services(feeds, COLLECT)
         report = collect(svc)
 
     found = {outcome.name: outcome for outcome in report.feeds}
@@ -150,10 +129,10 @@ def test_every_hostile_case_is_made_safe() -> None:
     assert checked > 300
 
 
-def test_hostile_corpus_through_a_collect_run(corpus_services: Callable[..., Services]) -> None:
+def test_hostile_corpus_through_a_collect_run(feed_services: Callable[..., Services]) -> None:
     """The whole hostile corpus, read by a real collect run: no crash, only safe HTML stored."""
     cases = sorted(shared_path("corpus", "feedparser-sanitize").glob("*.xml"))
-    svc = corpus_services({path.stem: str(path) for path in cases})
+    svc = feed_services({path.stem: str(path) for path in cases}, COLLECT)
 
     report = collect(svc)
 

@@ -16,9 +16,7 @@ from newsletter.domain.model import ArticleDraft, FeedSource, IssueState, Subscr
 from newsletter.runtime import jobs
 from newsletter.runtime.wiring import Services
 from tests.desk_support import EDITOR, EDITOR_EMAIL, PASSWORD
-from tests.integration.test_desk_browser import ARGS, ARTIFACTS, CHROMIUM, desk_server, log_in
-
-__all__ = ["desk_server"]  # the live server fixture, shared with test_desk_browser
+from tests.integration.test_desk_browser import ARTIFACTS, log_in
 
 pytestmark = pytest.mark.integration
 
@@ -83,22 +81,21 @@ def ids_on_page(page: Any) -> list[int]:
     return [int(i) for i in found]
 
 
+def width_on_phone(page: Any) -> tuple[int, list[str]]:
+    """The page's width, and (for the message) up to 8 elements reaching past 375 px."""
+    width: int = page.evaluate("() => document.documentElement.scrollWidth")
+    wide: list[str] = page.evaluate(
+        "() => Array.from(document.querySelectorAll('body *'))"
+        ".filter(e => e.getBoundingClientRect().right > 376)"
+        ".slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id)"
+    )
+    return width, wide
+
+
 def items_in_store(services: Services, issue_id: int) -> list[int]:
     issue = services.store.issues.get(issue_id)
     assert issue is not None
     return [item.article.id for item in issue.items]
-
-
-@pytest.fixture
-def browser() -> Any:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def open_desk(browser: Any, base: str, width: int = 1280) -> tuple[Any, list[str], list[str]]:
@@ -190,12 +187,7 @@ def test_twelve_items_from_600_articles_without_a_page_load(
     small = browser.new_page(viewport={"width": 375, "height": 800}, locale="fr-FR")
     small.context.add_cookies(page.context.cookies())
     small.goto(f"{base}/desk/issues/{draft.id}")
-    width = small.evaluate("() => document.documentElement.scrollWidth")
-    wide = small.evaluate(
-        "() => Array.from(document.querySelectorAll('body *'))"
-        ".filter(e => e.getBoundingClientRect().right > 376)"
-        ".slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id)"
-    )
+    width, wide = width_on_phone(small)
     assert width <= 375, f"the editor is {width} px wide on a 375 px screen: {wide}"
     shoot(small, "375")
     small.click(".tabs [data-view=mobile]")

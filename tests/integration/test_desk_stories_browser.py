@@ -15,11 +15,9 @@ from newsletter.domain.model import ArticleDraft
 from newsletter.runtime import curation
 from newsletter.runtime.wiring import Services
 from tests.desk_support import EDITOR, EDITOR_EMAIL, PASSWORD
-from tests.integration.test_desk_browser import ARTIFACTS, desk_server
-from tests.integration.test_desk_editor_browser import browser, expect, open_desk, saved
+from tests.integration.test_desk_browser import ARTIFACTS
+from tests.integration.test_desk_editor_browser import expect, open_desk, saved, width_on_phone
 from tests.test_desk_stories import seed_news
-
-__all__ = ["browser", "desk_server"]  # the fixtures, shared with the other browser tests
 
 pytestmark = pytest.mark.integration
 
@@ -110,11 +108,6 @@ def test_panel_searches_adds_and_dismisses_stories_without_a_page_load(
     curation.dismiss_story(services, [a.id for a in remote.articles], restore=True)
     for url, name in ((f"/desk/issues/{draft.id}", "panel-375"), ("/desk/inbox", "inbox-375")):
         small.goto(base + url)
-        width = small.evaluate("() => document.documentElement.scrollWidth")
-        wide = small.evaluate(
-            "() => Array.from(document.querySelectorAll('body *'))"
-            ".filter(e => e.getBoundingClientRect().right > 376)"
-            ".slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id)"
-        )
+        width, wide = width_on_phone(small)
         assert width <= 375, f"{url} is {width} px wide on a 375 px screen: {wide}"
         shoot(small, name)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT, free_port, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -28,15 +27,9 @@ COLLECTED = "collected "
 TAKEOVER_SECONDS = 20  # the followers retry every 5 s; generous for a loaded machine
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Runner:
     def __init__(self, folder: Path, database_url: str, name: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         folder.mkdir()
         feeds = f'[[feeds]]\nname = "sample"\nurl = "{ROOT / "samples" / "maddynews-sample.xml"}"\n'
         extra = f'\n[web]\nhost = "127.0.0.1"\nport = {self.port}\n'

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import signal
-import socket
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -27,21 +24,21 @@ from typing import Any
 import pytest
 
 from newsletter.domain.model import DeliveryState, IssueState
-from newsletter.runtime import config as config_module
-from tests.conftest import shared_path
 from tests.delivery_helpers import write_sendgrid_config, write_smtp_config
 from tests.integration.crash_helpers import (
+    RECORD,
     LedgerWatch,
-    environment,
+    addresses_received,
+    kill,
     ledger,
-    newsletter,
+    recording_sendgrid,
     run,
+    start_send,
     started_issue,
     wait_for,
 )
 from tests.sendgrid_server import Fault, SendgridServer, read_records
-
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
+from tests.smtp_server import smtp_controller
 
 pytestmark = pytest.mark.integration
 
@@ -52,31 +49,8 @@ KILLS = 4
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[SendgridServer]:
-    running = SendgridServer(
-        shared_path("sendgrid", "tsg_mail_v3.json"),
-        record_path=tmp_path / "received.jsonl",
-        keep_bodies=False,
-    ).start()
-    yield running
-    running.stop()
-
-
-def _start(env: dict[str, str], issue_id: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        newsletter("issue", "send", str(issue_id), "--yes", "--json"),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-
-
-def _received(record_file: Path) -> Counter[str]:
-    return Counter(a for record in read_records(record_file) for a in record["addresses"])
+    with recording_sendgrid(tmp_path) as running:
+        yield running
 
 
 def test_kills_during_retry_waits_leave_nothing_uncertain(
@@ -84,9 +58,7 @@ def test_kills_during_retry_waits_leave_nothing_uncertain(
 ) -> None:
     """429/503 then SIGKILL during the wait, four times: no row uncertain, everyone once."""
     config_path = write_sendgrid_config(tmp_path, database_url, server.url, BATCH)
-    env = environment(config_path)
-    config = config_module.load(config_path, env)
-    issue_id = started_issue(config, SUBSCRIBERS)
+    env, config, issue_id = started_issue(config_path, SUBSCRIBERS)
     watch = LedgerWatch(database_url, issue_id)
     seed = random.randrange(1_000_000)
     rng = random.Random(seed)
@@ -95,13 +67,13 @@ def test_kills_during_retry_waits_leave_nothing_uncertain(
             # A refusal after 0 to 2 accepted batches: a 429 saying when, or a bare 503.
             refusal = Fault("429", 2) if rng.random() < 0.5 else Fault("503")
             server.add_faults(*[Fault("slow", 0)] * rng.randrange(3), refusal)
-            process = _start(env, issue_id)
+            process = start_send(env, issue_id)
             # The refusal answered (its fault taken) and its batch back to pending: waiting.
             refused = wait_for(lambda: not server.faults and watch.waiting(), process, 60)
             assert refused, f"seed {seed}: the run ended without waiting"
             time.sleep(rng.uniform(0, 0.2))  # somewhere in the wait (0.5 s at least)
             assert watch.waiting(), f"seed {seed}: the wait ended before the kill"
-            _kill(process)
+            kill(process)
             assert watch.in_flight() == 0
     finally:
         watch.close()
@@ -110,7 +82,7 @@ def test_kills_during_retry_waits_leave_nothing_uncertain(
     assert DeliveryState.UNCERTAIN not in rows.values(), f"seed {seed}"
     final = run(env, "issue", "send", str(issue_id), "--yes", "--json")
     assert (final["state"], final["sent"], final["uncertain"]) == ("sent", SUBSCRIBERS, 0)
-    received = _received(tmp_path / "received.jsonl")
+    received = addresses_received(tmp_path)
     assert set(received) == set(ledger(config, issue_id)), f"seed {seed}: someone lost"
     assert max(received.values()) == 1, f"seed {seed}: someone mailed twice"
 
@@ -120,14 +92,12 @@ def test_kill_while_the_answer_is_held_leaves_exactly_that_batch_uncertain(
 ) -> None:
     """The server took batch 3 and holds its answer: killed then, only batch 3 is uncertain."""
     config_path = write_sendgrid_config(tmp_path, database_url, server.url, BATCH)
-    env = environment(config_path)
-    config = config_module.load(config_path, env)
-    issue_id = started_issue(config, SUBSCRIBERS)
+    env, config, issue_id = started_issue(config_path, SUBSCRIBERS)
     server.add_faults(Fault("slow", 0), Fault("slow", 0), Fault("slow", 60))
-    record_file = tmp_path / "received.jsonl"
-    process = _start(env, issue_id)
+    record_file = tmp_path / RECORD
+    process = start_send(env, issue_id)
     assert wait_for(lambda: len(read_records(record_file)) == 3, process, 60)
-    _kill(process)
+    kill(process)
     held = set(read_records(record_file)[2]["addresses"])
 
     final = run(env, "issue", "send", str(issue_id), "--yes", "--json")
@@ -138,7 +108,7 @@ def test_kill_while_the_answer_is_held_leaves_exactly_that_batch_uncertain(
     )
     rows = ledger(config, issue_id)
     assert {email for email, state in rows.items() if state == DeliveryState.UNCERTAIN} == held
-    received = _received(record_file)
+    received = addresses_received(tmp_path)
     assert set(received) == set(rows) and max(received.values()) == 1
 
 
@@ -172,12 +142,8 @@ class SmtpServer:
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[SmtpServer, int]]:
     handler = SmtpServer()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    controller = aiosmtpd_controller.Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
+    controller = smtp_controller(handler)
+    yield handler, controller.port
     controller.stop()
 
 
@@ -188,23 +154,21 @@ def test_smtp_kills_during_retry_waits_leave_nothing_uncertain(
     copies of the batch sent before the refusal are sent, the rest goes once on the next run."""
     handler, port = smtp_server
     config_path = write_smtp_config(tmp_path, database_url, port, BATCH)
-    env = environment(config_path)
-    config = config_module.load(config_path, env)
-    issue_id = started_issue(config, SUBSCRIBERS)
+    env, config, issue_id = started_issue(config_path, SUBSCRIBERS)
     watch = LedgerWatch(database_url, issue_id)
     seed = random.randrange(1_000_000)
     rng = random.Random(seed)
     try:
         for _ in range(KILLS):
             handler.refuse_at = handler.rcpt_calls + rng.randrange(1, 2 * BATCH)
-            process = _start(env, issue_id)
+            process = start_send(env, issue_id)
             refused = wait_for(
                 lambda: handler.rcpt_calls >= handler.refuse_at and watch.waiting(), process, 60
             )
             assert refused, f"seed {seed}: the run ended without waiting"
             time.sleep(rng.uniform(0, 0.2))
             assert watch.waiting(), f"seed {seed}: the wait ended before the kill"
-            _kill(process)
+            kill(process)
     finally:
         watch.close()
     assert DeliveryState.UNCERTAIN not in ledger(config, issue_id).values(), f"seed {seed}"
@@ -223,9 +187,7 @@ def test_smtp_connection_dropped_after_data_makes_that_copy_uncertain(
     handler, port = smtp_server
     handler.drop_after_data = "u7@example.org"
     config_path = write_smtp_config(tmp_path, database_url, port, BATCH)
-    env = environment(config_path)
-    config = config_module.load(config_path, env)
-    issue_id = started_issue(config, SUBSCRIBERS)
+    env, config, issue_id = started_issue(config_path, SUBSCRIBERS)
     report = run(env, "issue", "send", str(issue_id), "--yes", "--json")
     assert (report["state"], report["sent"], report["uncertain"]) == ("sent", SUBSCRIBERS - 1, 1)
     rows = ledger(config, issue_id)

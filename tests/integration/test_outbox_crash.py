@@ -6,7 +6,6 @@ long before their 5-minute lease runs out, and nobody gets a confirmation twice.
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -20,10 +19,15 @@ import sqlalchemy as sa
 
 from newsletter.store import Store
 from newsletter.store.tables import outbox
-from tests.conftest import shared_path
+from tests.conftest import free_port
 from tests.delivery_helpers import write_email_config
-from tests.integration.crash_helpers import environment, newsletter
-from tests.sendgrid_server import SendgridServer, read_records
+from tests.integration.crash_helpers import (
+    addresses_received,
+    environment,
+    newsletter,
+    recording_sendgrid,
+)
+from tests.sendgrid_server import SendgridServer
 
 pytestmark = pytest.mark.integration
 
@@ -33,20 +37,9 @@ SOON = 30.0  # seconds: far below the 5-minute lease a claim of a dead worker us
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[SendgridServer]:
-    running = SendgridServer(
-        shared_path("sendgrid", "tsg_mail_v3.json"),
-        record_path=tmp_path / "received.jsonl",
-        keep_bodies=False,
-        delay=0.4,  # each answer comes late: the worker is caught mid-flush
-    ).start()
-    yield running
-    running.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    # Each answer comes late: the worker is caught mid-flush.
+    with recording_sendgrid(tmp_path, delay=0.4) as running:
+        yield running
 
 
 def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -86,7 +79,7 @@ def _claimed_unsent(store: Store) -> int:
 def test_killed_run_holding_claims_sends_them_at_once_after_restart(
     database_url: str, tmp_path: Path, server: SendgridServer
 ) -> None:
-    port = _free_port()
+    port = free_port()
     config_path = write_email_config(
         tmp_path,
         database_url,
@@ -118,15 +111,15 @@ def test_killed_run_holding_claims_sends_them_at_once_after_restart(
 
         restarted = time.monotonic()
         process = _start(env, log)
-        while Counter(_received(tmp_path)) != Counter(addresses):
+        while addresses_received(tmp_path) != Counter(addresses):
             assert time.monotonic() - restarted < SOON, (
-                f"after the restart: {sorted(_received(tmp_path))} of {addresses}"
+                f"after the restart: {addresses_received(tmp_path)} of {addresses}"
             )
-            assert max(Counter(_received(tmp_path)).values()) == 1, "a confirmation went twice"
+            assert max(addresses_received(tmp_path).values()) == 1, "a confirmation went twice"
             time.sleep(0.1)
         assert server.accepted_count - before >= held
         time.sleep(1.0)  # nothing more comes: every confirmation went exactly once
-        assert Counter(_received(tmp_path)) == Counter(addresses)
+        assert addresses_received(tmp_path) == Counter(addresses)
         assert store.outbox.count() == 0
     finally:
         if process.poll() is None:
@@ -137,7 +130,3 @@ def test_killed_run_holding_claims_sends_them_at_once_after_restart(
                 process.kill()
                 process.wait()
         store.close()
-
-
-def _received(folder: Path) -> list[str]:
-    return [a for record in read_records(folder / "received.jsonl") for a in record["addresses"]]

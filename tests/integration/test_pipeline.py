@@ -7,7 +7,6 @@ import email.policy
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, shared_path, write_config
+from tests.conftest import ROOT, free_port, shared_path, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -135,15 +134,9 @@ def test_seed_article_rendered_clean(project: Path) -> None:
     assert "Temps de lecture" not in html + text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def running(project: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    port = _free_port()
+    port = free_port()
     with project.open("a") as handle:
         handle.write(f'\n[web]\nhost = "127.0.0.1"\nport = {port}\n')
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "NEWSLETTER_SECRET_KEY": "e2e"}

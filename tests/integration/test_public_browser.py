@@ -15,32 +15,22 @@ and dark, go to tests/artifacts/ (public-*.png, email-*.png, people-*.png).
 from __future__ import annotations
 
 import re
-import shutil
-import threading
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import uvicorn
 
 from newsletter.curate.editors import add_editor
 from newsletter.curate.issues import send_now
-from newsletter.deliver import sender_of
-from newsletter.deliver.memory import MemoryProvider
-from newsletter.domain.clock import FrozenClock
 from newsletter.domain.model import SubscriberStatus
 from newsletter.domain.tokens import CONFIRM, UNSUBSCRIBE
-from newsletter.runtime import config as config_module
-from newsletter.runtime import jobs, wiring
-from newsletter.runtime.process import server_settings
+from newsletter.runtime import jobs
 from newsletter.runtime.wiring import Services
-from newsletter.web import create_app
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT
 from tests.desk_support import EDITOR, PASSWORD, newsroom
-from tests.integration.test_desk_browser import ARGS, CHROMIUM, free_port
+
+from .conftest import LiveServer
 
 pytestmark = pytest.mark.integration
 
@@ -70,36 +60,11 @@ LOGO = (
 
 
 @pytest.fixture
-def server(tmp_path: Path, database_url: str) -> Iterator[tuple[str, Services]]:
-    """A live server with the theme above, on a loopback port that is its base_url."""
-    if not CHROMIUM.exists() or shutil.which("chromium") is None:
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    (tmp_path / "templates").symlink_to(ROOT / "templates")
-    path = write_config(tmp_path, database_url, THEME)
-    path.write_text(path.read_text().replace("https://news.example.org", base))
-    config = config_module.load(path, {"NEWSLETTER_SECRET_KEY": "browser-test"})
-    clock = FrozenClock(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
-    services = wiring.build(config, clock=clock, provider=MemoryProvider(sender_of(config)))
-    services.store.migrate()
-    settings = {**server_settings(config.settings.web), "host": "127.0.0.1", "port": port}
-    app = create_app(services)
-    live = uvicorn.Server(uvicorn.Config(app, **settings, log_level="warning"))
-    thread = threading.Thread(target=live.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not live.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
-    try:
-        yield base, services
-    finally:
-        live.should_exit = True
-        thread.join(timeout=10)
-        services.close()
+def server(live_server: Callable[..., LiveServer]) -> tuple[str, Services]:
+    """A live server with the theme above and the real templates, whose base_url is its own
+    address, and its services."""
+    live = live_server(THEME, render_email=None, own_base_url=True)
+    return live.url, live.services
 
 
 def pictures(page: Any) -> None:
@@ -133,11 +98,11 @@ def sent_issue(services: Services) -> int:
     return issue.id
 
 
-def test_public_pages_wear_the_theme_and_speak_french(server: tuple[str, Services]) -> None:
+def test_public_pages_wear_the_theme_and_speak_french(
+    server: tuple[str, Services], browser: Any
+) -> None:
     """Sign-up (with an error, then accepted), confirmation, unsubscribe before and after,
     the archive and an issue: brand-coloured buttons, French messages, the masked address."""
-    from playwright.sync_api import sync_playwright
-
     base, services = server
     issue_id = sent_issue(services)
     now = services.clock()
@@ -146,185 +111,163 @@ def test_public_pages_wear_the_theme_and_speak_french(server: tuple[str, Service
         "attente@example.org", None, SubscriberStatus.PENDING, now
     )
     assert reader is not None
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="fr-FR")
-            pictures(page)
-            page.goto(f"{base}/subscribe")
-            button = page.locator("main button[type=submit]")
-            assert button.evaluate("b => getComputedStyle(b).backgroundColor") == BRAND_RGB
-            assert page.locator("header img").get_attribute("alt") == "MaddyNews"
-            shoot_everywhere(page, "public-subscribe")
-            for typed, said in (
-                ("jean.dupont@", "Il manque la fin de l’adresse, après le « @ »"),
-                ("jean.dupont", "Il manque le « @ »"),
-                ("jean dupont@exemple.fr", "La partie avant le « @ »"),
-            ):
-                page.fill("#email", typed)
-                page.click("main button[type=submit]")
-                alert = page.locator("[role=alert]").inner_text()
-                assert said in alert.replace("\u202f", " "), alert
-                assert "@-sign" not in alert and "valid" not in alert
-            shoot_everywhere(page, "public-subscribe-error")
-            page.fill("#email", "nouvelle@example.org")
-            page.click("main button[type=submit]")
-            assert page.locator("h1").inner_text() == "Vérifiez votre boîte de réception"
-            assert page.locator(f'main a[href="/archive/{issue_id}"]').count() == 1
-            shoot_everywhere(page, "public-thanks")
-            page.goto(f"{base}/confirm/{services.signer.sign(CONFIRM, pending.id, now)}")
-            shoot_everywhere(page, "public-confirm")
-            page.click("main button[type=submit]")
-            assert page.locator("h1").inner_text() == "Inscription confirmée"
-            shoot_everywhere(page, "public-confirmed")
-            page.click("main a[href='/archive']")
-            assert page.url == f"{base}/archive"
-            page.goto(f"{base}/unsubscribe/{services.signer.sign(UNSUBSCRIBE, reader.id, now)}")
-            assert "l•••0@example.org" in page.locator("main").inner_text()
-            shoot_everywhere(page, "public-unsubscribe")
-            page.click("main button[type=submit]")
-            done = page.locator("main").inner_text()
-            assert "L’adresse l•••0@example.org est désinscrite" in done
-            assert page.locator("main button").count() == 0  # no "Me désinscrire" again
-            shoot_everywhere(page, "public-unsubscribed")
-            page.goto(f"{base}/archive")
-            assert "À la une : " in page.locator("main").inner_text()
-            shoot_everywhere(page, "public-archive")
-            page.goto(f"{base}/archive/{issue_id}")
-            shoot_everywhere(page, "public-archive-issue")
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="fr-FR")
+    pictures(page)
+    page.goto(f"{base}/subscribe")
+    button = page.locator("main button[type=submit]")
+    assert button.evaluate("b => getComputedStyle(b).backgroundColor") == BRAND_RGB
+    assert page.locator("header img").get_attribute("alt") == "MaddyNews"
+    shoot_everywhere(page, "public-subscribe")
+    for typed, said in (
+        ("jean.dupont@", "Il manque la fin de l’adresse, après le « @ »"),
+        ("jean.dupont", "Il manque le « @ »"),
+        ("jean dupont@exemple.fr", "La partie avant le « @ »"),
+    ):
+        page.fill("#email", typed)
+        page.click("main button[type=submit]")
+        alert = page.locator("[role=alert]").inner_text()
+        assert said in alert.replace("\u202f", " "), alert
+        assert "@-sign" not in alert and "valid" not in alert
+    shoot_everywhere(page, "public-subscribe-error")
+    page.fill("#email", "nouvelle@example.org")
+    page.click("main button[type=submit]")
+    assert page.locator("h1").inner_text() == "Vérifiez votre boîte de réception"
+    assert page.locator(f'main a[href="/archive/{issue_id}"]').count() == 1
+    shoot_everywhere(page, "public-thanks")
+    page.goto(f"{base}/confirm/{services.signer.sign(CONFIRM, pending.id, now)}")
+    shoot_everywhere(page, "public-confirm")
+    page.click("main button[type=submit]")
+    assert page.locator("h1").inner_text() == "Inscription confirmée"
+    shoot_everywhere(page, "public-confirmed")
+    page.click("main a[href='/archive']")
+    assert page.url == f"{base}/archive"
+    page.goto(f"{base}/unsubscribe/{services.signer.sign(UNSUBSCRIBE, reader.id, now)}")
+    assert "l•••0@example.org" in page.locator("main").inner_text()
+    shoot_everywhere(page, "public-unsubscribe")
+    page.click("main button[type=submit]")
+    done = page.locator("main").inner_text()
+    assert "L’adresse l•••0@example.org est désinscrite" in done
+    assert page.locator("main button").count() == 0  # no "Me désinscrire" again
+    shoot_everywhere(page, "public-unsubscribed")
+    page.goto(f"{base}/archive")
+    assert "À la une : " in page.locator("main").inner_text()
+    shoot_everywhere(page, "public-archive")
+    page.goto(f"{base}/archive/{issue_id}")
+    shoot_everywhere(page, "public-archive-issue")
 
 
-def test_archive_issue_page_tags_and_sign_up_box(server: tuple[str, Services]) -> None:
+def test_archive_issue_page_tags_and_sign_up_box(
+    server: tuple[str, Services], browser: Any
+) -> None:
     """The issue page's preview tags as a crawler reads them, and its sign-up box works."""
-    from playwright.sync_api import sync_playwright
-
     base, services = server
     issue_id = sent_issue(services)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="fr-FR")
-            pictures(page)
-            page.goto(f"{base}/archive/{issue_id}")
-            tags = page.eval_on_selector_all(
-                "meta[property], meta[name^=twitter]",
-                "ms => Object.fromEntries(ms.map(m => [m.getAttribute('property') || "
-                "m.getAttribute('name'), m.content]))",
-            )
-            assert tags["og:url"] == f"{base}/archive/{issue_id}"
-            assert tags["og:image"] == "https://img.example.fr/0.jpg"
-            assert tags["twitter:card"] == "summary_large_image"
-            assert page.locator("link[rel=canonical]").get_attribute("href") == tags["og:url"]
-            body = page.locator("body").inner_text().lower()
-            assert "version en ligne" not in body and "abonné·e" not in body
-            page.fill(".signup #email", "archive@example.org")
-            page.click(".signup button")
-            assert page.locator("h1").inner_text() == "Vérifiez votre boîte de réception"
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="fr-FR")
+    pictures(page)
+    page.goto(f"{base}/archive/{issue_id}")
+    tags = page.eval_on_selector_all(
+        "meta[property], meta[name^=twitter]",
+        "ms => Object.fromEntries(ms.map(m => [m.getAttribute('property') || "
+        "m.getAttribute('name'), m.content]))",
+    )
+    assert tags["og:url"] == f"{base}/archive/{issue_id}"
+    assert tags["og:image"] == "https://img.example.fr/0.jpg"
+    assert tags["twitter:card"] == "summary_large_image"
+    assert page.locator("link[rel=canonical]").get_attribute("href") == tags["og:url"]
+    body = page.locator("body").inner_text().lower()
+    assert "version en ligne" not in body and "abonné·e" not in body
+    page.fill(".signup #email", "archive@example.org")
+    page.click(".signup button")
+    assert page.locator("h1").inner_text() == "Vérifiez votre boîte de réception"
     deadline = time.monotonic() + 10
     while services.store.subscribers.by_email("archive@example.org") is None:
         assert time.monotonic() < deadline, "the archive's sign-up was not stored"
         time.sleep(0.05)
 
 
-def test_email_keeps_thumbnails_beside_the_text_on_phones(server: tuple[str, Services]) -> None:
+def test_email_keeps_thumbnails_beside_the_text_on_phones(
+    server: tuple[str, Services], browser: Any
+) -> None:
     """At 375 px each thumbnail stays left of its title and at most 100 px wide, the lead
     image spans the column; "Au sommaire" opens the email; article images have alt=""."""
-    from playwright.sync_api import sync_playwright
-
     _, services = server
     issue = newsroom(services, articles=11, subscribers=1)
     html = services.renderer.render_issue(issue).html
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 375, "height": 800})
-            pictures(page)
-            page.set_content(html, wait_until="load")
-            hero = page.locator("img.nl-hero").bounding_box()
-            assert hero is not None and hero["width"] > 300
-            thumbs = page.locator("img.nl-thumb")
-            assert thumbs.count() == 10
-            for n in range(thumbs.count()):
-                thumb = thumbs.nth(n)
-                box = thumb.bounding_box()
-                title = thumb.locator("xpath=ancestor::tr[1]//h3").bounding_box()
-                assert box is not None and title is not None
-                assert box["width"] <= 100, box
-                assert title["x"] >= box["x"] + box["width"], (box, title)  # beside, not below
-                assert abs(title["y"] - box["y"]) < 40, (box, title)
-                assert thumb.get_attribute("alt") == ""
-            height_375 = page.evaluate("document.documentElement.scrollHeight")
-            assert height_375 < 4200, height_375  # was 5,100 px with stacked thumbnails
-            assert page.locator("h2.nl-toc-title").text_content() == "Au sommaire"
-            shoot_everywhere(page, "email-digest", widths=(600, 375))
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    pictures(page)
+    page.set_content(html, wait_until="load")
+    hero = page.locator("img.nl-hero").bounding_box()
+    assert hero is not None and hero["width"] > 300
+    thumbs = page.locator("img.nl-thumb")
+    assert thumbs.count() == 10
+    for n in range(thumbs.count()):
+        thumb = thumbs.nth(n)
+        box = thumb.bounding_box()
+        title = thumb.locator("xpath=ancestor::tr[1]//h3").bounding_box()
+        assert box is not None and title is not None
+        assert box["width"] <= 100, box
+        assert title["x"] >= box["x"] + box["width"], (box, title)  # beside, not below
+        assert abs(title["y"] - box["y"]) < 40, (box, title)
+        assert thumb.get_attribute("alt") == ""
+    height_375 = page.evaluate("document.documentElement.scrollHeight")
+    assert height_375 < 4200, height_375  # was 5,100 px with stacked thumbnails
+    assert page.locator("h2.nl-toc-title").text_content() == "Au sommaire"
+    shoot_everywhere(page, "email-digest", widths=(600, 375))
 
 
-def test_people_roles_in_the_desk(server: tuple[str, Services]) -> None:
+def test_people_roles_in_the_desk(server: tuple[str, Services], browser: Any) -> None:
     """The admin invites an editor; the editor sets a password through the one-time link,
     logs in, sees no admin action, and HTTP refuses them anyway (403). The admin erases a
     subscriber and reads the log."""
-    from playwright.sync_api import sync_playwright
-
     base, services = server
     sent_issue(services)
     add_editor(services.store.editors, services.clock(), EDITOR, PASSWORD)
     reader = services.store.subscribers.by_email("lecteur2@example.org")
     assert reader is not None
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            admin = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fr-FR")
-            admin.goto(f"{base}/desk/login")
-            admin.fill("#name", EDITOR)
-            admin.fill("#password", PASSWORD)
-            admin.click("button[type=submit]")
-            admin.click("nav >> text=Rédacteurs")
-            admin.fill("#invite-name", WRITER)
-            admin.select_option("#invite-role", "editor")
-            admin.click("text=Créer le lien d’invitation")
-            link = admin.locator("#one-time-link").input_value()
-            assert link.startswith(f"{base}/desk/password/")
-            shoot_everywhere(admin, "people-editors", widths=(1366, 375))
+    admin = browser.new_page(viewport={"width": 1366, "height": 900}, locale="fr-FR")
+    admin.goto(f"{base}/desk/login")
+    admin.fill("#name", EDITOR)
+    admin.fill("#password", PASSWORD)
+    admin.click("button[type=submit]")
+    admin.click("nav >> text=Rédacteurs")
+    admin.fill("#invite-name", WRITER)
+    admin.select_option("#invite-role", "editor")
+    admin.click("text=Créer le lien d’invitation")
+    link = admin.locator("#one-time-link").input_value()
+    assert link.startswith(f"{base}/desk/password/")
+    shoot_everywhere(admin, "people-editors", widths=(1366, 375))
 
-            context = browser.new_context(viewport={"width": 1366, "height": 900})
-            writer = context.new_page()
-            writer.goto(link)
-            writer.fill("#password", WRITER_PASSWORD)
-            writer.fill("#again", WRITER_PASSWORD)
-            writer.click("button[type=submit]")
-            assert "/desk/login" in writer.url
-            writer.fill("#name", WRITER)
-            writer.fill("#password", WRITER_PASSWORD)
-            writer.click("button[type=submit]")
-            assert writer.locator("nav >> text=Rédacteurs").count() == 0
-            writer.goto(f"{base}/desk/subscribers/{reader.id}")
-            assert writer.locator("text=Effacer définitivement").count() == 0
-            csrf = writer.locator("input[name=csrf]").first.input_value()
-            for path in (f"/desk/subscribers/{reader.id}/erase", "/desk/editors/invite"):
-                answer = writer.request.post(
-                    f"{base}{path}", form={"csrf": csrf, "name": "x"}, headers={"Origin": base}
-                )
-                assert answer.status == 403, (path, answer.status)
-            assert writer.request.get(f"{base}/desk/log").status == 403
-            again = context.new_page()
-            again.goto(link)
-            assert "Ce lien ne fonctionne plus" in again.locator("main").inner_text()
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    writer = context.new_page()
+    writer.goto(link)
+    writer.fill("#password", WRITER_PASSWORD)
+    writer.fill("#again", WRITER_PASSWORD)
+    writer.click("button[type=submit]")
+    assert "/desk/login" in writer.url
+    writer.fill("#name", WRITER)
+    writer.fill("#password", WRITER_PASSWORD)
+    writer.click("button[type=submit]")
+    assert writer.locator("nav >> text=Rédacteurs").count() == 0
+    writer.goto(f"{base}/desk/subscribers/{reader.id}")
+    assert writer.locator("text=Effacer définitivement").count() == 0
+    csrf = writer.locator("input[name=csrf]").first.input_value()
+    for path in (f"/desk/subscribers/{reader.id}/erase", "/desk/editors/invite"):
+        answer = writer.request.post(
+            f"{base}{path}", form={"csrf": csrf, "name": "x"}, headers={"Origin": base}
+        )
+        assert answer.status == 403, (path, answer.status)
+    assert writer.request.get(f"{base}/desk/log").status == 403
+    again = context.new_page()
+    again.goto(link)
+    assert "Ce lien ne fonctionne plus" in again.locator("main").inner_text()
 
-            admin.goto(f"{base}/desk/subscribers/{reader.id}")
-            shoot_everywhere(admin, "people-subscriber", widths=(1366, 375))
-            admin.click("text=Effacer (RGPD)…")
-            admin.click("text=Effacer définitivement")
-            assert services.store.subscribers.get(reader.id) is None
-            admin.goto(f"{base}/desk/log")
-            log = admin.locator("main").inner_text()
-            assert "Abonné effacé (RGPD)" in log and "Rédacteur invité" in log
-            assert re.search(rf"{EDITOR}\s+Abonné effacé", log)
-            shoot_everywhere(admin, "people-log", widths=(1366, 375))
-        finally:
-            browser.close()
+    admin.goto(f"{base}/desk/subscribers/{reader.id}")
+    shoot_everywhere(admin, "people-subscriber", widths=(1366, 375))
+    admin.click("text=Effacer (RGPD)…")
+    admin.click("text=Effacer définitivement")
+    assert services.store.subscribers.get(reader.id) is None
+    admin.goto(f"{base}/desk/log")
+    log = admin.locator("main").inner_text()
+    assert "Abonné effacé (RGPD)" in log and "Rédacteur invité" in log
+    assert re.search(rf"{EDITOR}\s+Abonné effacé", log)
+    shoot_everywhere(admin, "people-log", widths=(1366, 375))

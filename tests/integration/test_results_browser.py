@@ -3,12 +3,11 @@ the page HTML comes from the real app (logged-in client), Chromium lays it out."
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from newsletter.render.screenshot import LAUNCH_ARGS
 from newsletter.runtime.wiring import Services
 from tests.desk_support import client_for, logged_in
 from tests.readers_support import copy_links, readers, sent_issue
@@ -16,19 +15,17 @@ from tests.readers_support import copy_links, readers, sent_issue
 pytestmark = pytest.mark.integration
 __all__ = ["readers"]
 
-CHROMIUM = Path("/usr/bin/chromium")
 # How far the page's main content reaches past the viewport (the desk's header is not ours).
 OVERFLOW = (
     "(() => { const m = document.querySelector('main'); return m.scrollWidth - m.clientWidth; })()"
 )
 
 
-def test_results_pages_lay_out_at_1280_and_375(readers: Services, tmp_path: Path) -> None:
+def test_results_pages_lay_out_at_1280_and_375(
+    readers: Services, tmp_path: Path, browser: Any
+) -> None:
     """Both pages' content fits 375 px (wide tables scroll in their card); screenshots are
     saved."""
-    if not CHROMIUM.exists() or shutil.which("chromium") is None:
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     sent_issue(readers, 3)
     second = sent_issue(readers, 0)
     public = client_for(readers)
@@ -39,20 +36,13 @@ def test_results_pages_lay_out_at_1280_and_375(readers: Services, tmp_path: Path
         "issue": client.get(f"/desk/issues/{second}/results").text,
         "across": client.get("/desk/results").text,
     }
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            for name, html in pages.items():
-                for width in (1280, 375):
-                    page = browser.new_page(viewport={"width": width, "height": 900})
-                    page.set_content(html)
-                    page.screenshot(
-                        path=str(tmp_path / f"results-{name}-{width}.png"), full_page=True
-                    )
-                    overflow = page.evaluate(OVERFLOW)
-                    if width == 375:
-                        assert overflow <= 0, (name, overflow)
-                    page.close()
-        finally:
-            browser.close()
+    for name, html in pages.items():
+        for width in (1280, 375):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.set_content(html)
+            page.screenshot(path=str(tmp_path / f"results-{name}-{width}.png"), full_page=True)
+            overflow = page.evaluate(OVERFLOW)
+            if width == 375:
+                assert overflow <= 0, (name, overflow)
+            page.close()
     print(f"screenshots: {tmp_path}")

@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from newsletter.domain.model import DeliveryState, IssueState
-from newsletter.runtime import config as config_module
-from tests.conftest import shared_path
 from tests.delivery_helpers import write_sendgrid_config
-from tests.integration.crash_helpers import environment, ledger, newsletter, run, started_issue
-from tests.sendgrid_server import SendgridServer, read_records
+from tests.integration.crash_helpers import (
+    addresses_received,
+    ledger,
+    recording_sendgrid,
+    run,
+    start_send,
+    started_issue,
+)
+from tests.sendgrid_server import SendgridServer
 
 pytestmark = pytest.mark.integration
 
@@ -35,14 +38,8 @@ KILLS = 4
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[SendgridServer]:
-    running = SendgridServer(
-        shared_path("sendgrid", "tsg_mail_v3.json"),
-        record_path=tmp_path / "received.jsonl",
-        keep_bodies=False,
-        delay=0.15,
-    ).start()
-    yield running
-    running.stop()
+    with recording_sendgrid(tmp_path, delay=0.15) as running:
+        yield running
 
 
 def test_sigkill_at_random_points_never_mails_twice(
@@ -50,21 +47,14 @@ def test_sigkill_at_random_points_never_mails_twice(
 ) -> None:
     """Kill -9 mid-send several times: no address twice, none lost, uncertain ones reported."""
     config_path = write_sendgrid_config(tmp_path, database_url, server.url, BATCH)
-    env = environment(config_path)
-    config = config_module.load(config_path, env)
-    issue_id = started_issue(config, SUBSCRIBERS)
+    env, config, issue_id = started_issue(config_path, SUBSCRIBERS)
 
     seed = random.randrange(1_000_000)
     rng = random.Random(seed)
     kills_landed = 0
     for _ in range(KILLS):
         seen = server.requests
-        process = subprocess.Popen(
-            newsletter("issue", "send", str(issue_id), "--yes", "--json"),
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = start_send(env, issue_id)
         deadline = time.monotonic() + 60
         while server.requests == seen and process.poll() is None:
             assert time.monotonic() < deadline, "the send never reached the server"
@@ -82,11 +72,7 @@ def test_sigkill_at_random_points_never_mails_twice(
     assert status["state"] == IssueState.SENT
     assert status["total"] == SUBSCRIBERS and status["pending"] == 0
 
-    received = Counter(
-        address
-        for record in read_records(tmp_path / "received.jsonl")
-        for address in record["addresses"]
-    )
+    received = addresses_received(tmp_path)
     twice = [address for address, n in received.items() if n > 1]
     assert twice == [], f"seed {seed}: mailed twice: {twice}"
 
@@ -102,10 +88,6 @@ def test_sigkill_at_random_points_never_mails_twice(
 
     after = run(env, "issue", "send", str(issue_id), "--yes", "--json", "--resend-uncertain")
     assert (after["sent"], after["uncertain"], after["state"]) == (SUBSCRIBERS, 0, "sent")
-    received_after = Counter(
-        address
-        for record in read_records(tmp_path / "received.jsonl")
-        for address in record["addresses"]
-    )
+    received_after = addresses_received(tmp_path)
     assert set(received_after) == set(rows)
     assert {a for a, n in received_after.items() if n > 1} <= uncertain

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
 from collections import Counter
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -17,51 +15,14 @@ import pytest
 from newsletter.deliver import make_provider, sender_of
 from newsletter.deliver.smtp import SmtpProvider, _joined, _shares
 from newsletter.domain.errors import PermanentProviderError
-from newsletter.domain.model import BatchResult, IssueState, Recipient
+from newsletter.domain.model import BatchResult, DeliveryCounts, IssueState, Recipient
 from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
+from tests.conftest import free_port
 from tests.delivery_helpers import bulk_subscribers, fake_render, make_issue, with_provider
-
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
+from tests.smtp_server import Recorder, smtp_controller
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Recorder:
-    """Every message with the session it came on, RSETs by session, refused addresses."""
-
-    messages: list[tuple[int, list[str], bytes]] = field(default_factory=list)
-    resets: Counter[int] = field(default_factory=Counter)
-    refuse: set[str] = field(default_factory=set)
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_RSET(self, server: Any, session: Any, envelope: Any) -> str:
-        self.resets[id(session)] += 1
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((id(session), list(envelope.rcpt_tos), envelope.original_content))
-        return "250 queued"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _server(handler: Recorder, port: int) -> Any:
-    controller = aiosmtpd_controller.Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    return controller
 
 
 def _provider(services: Services, port: int, connections: int, batch_size: int) -> SmtpProvider:
@@ -75,19 +36,25 @@ def _provider(services: Services, port: int, connections: int, batch_size: int) 
     )
 
 
+def _send_issue(services: Services, provider: SmtpProvider, readers: int) -> DeliveryCounts:
+    """An issue sent through `provider` to `readers` active readers, the provider closed."""
+    services._provider = provider
+    issue_id = make_issue(services)
+    bulk_subscribers(services, readers)
+    counts = send_issue(services, issue_id, render=fake_render)
+    provider.close()
+    return counts
+
+
 def test_several_connections_each_carry_many_copies(services: Services) -> None:
     """240 readers in batches of 60 over 4 connections: 4 sessions opened once each, every
     one carrying many copies across the batches, every reader exactly one copy (its own),
     and the refused readers followed by RSET on their connection, which goes on."""
     handler = Recorder(refuse={"u7@example.org", "u100@example.org", "u201@example.org"})
-    controller = _server(handler, _free_port())
+    controller = smtp_controller(handler)
     try:
         provider = _provider(services, controller.port, connections=4, batch_size=60)
-        services._provider = provider
-        issue_id = make_issue(services)
-        bulk_subscribers(services, 240)
-        counts = send_issue(services, issue_id, render=fake_render)
-        provider.close()
+        counts = _send_issue(services, provider, readers=240)
     finally:
         controller.stop()
     assert (counts.state, counts.sent, counts.failed) == (IssueState.SENT, 237, 3)
@@ -109,7 +76,7 @@ def test_connections_come_from_the_configuration(services: Services, make_config
     """`[email.smtp] connections = 3` in config.toml: the provider built by make_provider sends
     a batch over three connections."""
     handler = Recorder()
-    controller = _server(handler, _free_port())
+    controller = smtp_controller(handler)
     try:
         config = make_config(
             extra=f"""
@@ -121,11 +88,7 @@ connections = 3
         )
         provider = make_provider(with_provider(config, "smtp"))
         assert isinstance(provider, SmtpProvider) and provider.connections == 3
-        services._provider = provider
-        issue_id = make_issue(services)
-        bulk_subscribers(services, 30)
-        counts = send_issue(services, issue_id, render=fake_render)
-        provider.close()
+        counts = _send_issue(services, provider, readers=30)
     finally:
         controller.stop()
     assert (counts.sent, provider.connections_opened) == (30, 3)
@@ -136,8 +99,8 @@ def test_a_dropped_connection_is_opened_again(services: Services) -> None:
     """The server restarts between two batches (every connection dropped): the next batch
     opens new connections and sends every copy, nothing deferred or uncertain."""
     handler = Recorder()
-    port = _free_port()
-    controller = _server(handler, port)
+    port = free_port()
+    controller = smtp_controller(handler, port)
     provider = _provider(services, port, connections=3, batch_size=30)
     message = fake_render(services.store.issues.get(make_issue(services)))  # type: ignore[arg-type]
     readers = [
@@ -147,7 +110,7 @@ def test_a_dropped_connection_is_opened_again(services: Services) -> None:
     try:
         first = provider.send_batch(message, readers[:30])
         controller.stop()
-        controller = _server(handler, port)
+        controller = smtp_controller(handler, port)
         second = provider.send_batch(message, readers[30:])
         provider.close()
     finally:
@@ -195,7 +158,7 @@ def test_callers_at_once_take_turns(services: Services) -> None:
     """The send loop and the outbox share the provider: batches sent from two threads at once
     take turns on the connections, every copy arrives once, none is refused or deferred."""
     handler = Recorder()
-    controller = _server(handler, _free_port())
+    controller = smtp_controller(handler)
     provider = _provider(services, controller.port, connections=2, batch_size=40)
     message = fake_render(services.store.issues.get(make_issue(services)))  # type: ignore[arg-type]
     readers = [

@@ -5,11 +5,9 @@ from __future__ import annotations
 import email
 import email.policy
 import shutil
-import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,50 +30,18 @@ from tests.mail_checks import (
     header_lines,
     production_like,
 )
+from tests.smtp_server import Recorder, smtp_controller
 
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
-from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
+pytest.importorskip("aiosmtpd.smtp")
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Recorder:
-    """An aiosmtpd handler keeping every message and the session it came on."""
-
-    messages: list[tuple[int, list[str], bytes]] = field(default_factory=list)
-    refuse: set[str] = field(default_factory=set)
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((id(session), list(envelope.rcpt_tos), envelope.original_content))
-        return "250 queued"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _start(handler: Recorder, **options: Any) -> Any:
-    port = _free_port()
-    controller = aiosmtpd_controller.Controller(handler, hostname="127.0.0.1", port=port, **options)
-    controller.start()
-    return controller
 
 
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Recorder, int]]:
     handler = Recorder()
-    controller = _start(handler)
+    controller = smtp_controller(handler)
     yield handler, controller.port
     controller.stop()
 
@@ -203,7 +169,7 @@ def test_starttls_and_auth(
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert, key)
     handler = Recorder()
-    controller = _start(
+    controller = smtp_controller(
         handler,
         tls_context=server_context,
         require_starttls=True,
