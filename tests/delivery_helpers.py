@@ -121,8 +121,11 @@ timeout_seconds = 30
     )
 
 
-def write_smtp_config(folder: Path, database_url: str, port: int, batch_size: int) -> Path:
-    """A deployment folder relaying through the SMTP server on loopback at `port`."""
+def write_smtp_config(
+    folder: Path, database_url: str, port: int, batch_size: int, connections: int = 1
+) -> Path:
+    """A deployment folder relaying through the SMTP server on loopback at `port`, over
+    `connections` parallel connections."""
     return write_email_config(
         folder,
         database_url,
@@ -135,6 +138,7 @@ batch_size = {batch_size}
 host = "127.0.0.1"
 port = {port}
 timeout_seconds = 30
+connections = {connections}
 """,
     )
 

@@ -6,6 +6,9 @@ Real `newsletter issue send` subprocesses are killed with SIGKILL:
   is left `uncertain` and the next run mails everyone exactly once;
 - while a request is in flight (the server took it and holds its answer): exactly that batch
   is `uncertain`, and it is the batch the server received.
+- mid-batch over SMTP, while the server holds the answers to the copies in flight (one per
+  connection): exactly those copies are `uncertain`; those answered are `sent`, the rest of the
+  batch `pending`, and the next run mails each of those once.
 And an SMTP server that drops the connection after DATA makes exactly that copy uncertain.
 Runs on SQLite and, when configured, PostgreSQL.
 """
@@ -22,8 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from newsletter.domain.model import DeliveryState, IssueState
+from newsletter.runtime.config import Config
+from newsletter.store import Store
+from newsletter.store.tables import deliveries
 from tests.delivery_helpers import write_sendgrid_config, write_smtp_config
 from tests.integration.crash_helpers import (
     RECORD,
@@ -119,8 +126,10 @@ class SmtpServer:
 
     refuse_at: int = 0
     drop_after_data: str = ""
+    hold_after: int = 0  # messages taken before the server stops answering (0: never)
     rcpt_calls: int = 0
     received: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -133,6 +142,9 @@ class SmtpServer:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.received.extend(envelope.rcpt_tos)  # taken: it will be delivered
+        if self.hold_after and len(self.received) > self.hold_after:
+            self.held.extend(envelope.rcpt_tos)
+            await asyncio.sleep(3600)  # the answer never comes before the kill
         if self.drop_after_data in envelope.rcpt_tos:
             server.transport.abort()  # the answer is lost
             await asyncio.sleep(0)
@@ -177,6 +189,51 @@ def test_smtp_kills_during_retry_waits_leave_nothing_uncertain(
     received = Counter(handler.received)
     assert len(received) == SUBSCRIBERS, f"seed {seed}: someone lost"
     assert max(received.values()) == 1, f"seed {seed}: someone mailed twice"
+
+
+@pytest.mark.parametrize("connections", [1, 3])
+def test_smtp_kill_mid_batch_leaves_only_the_copies_in_flight_uncertain(
+    database_url: str, tmp_path: Path, smtp_server: tuple[SmtpServer, int], connections: int
+) -> None:
+    """Batches of 30; the server answers some copies of the first batch, then holds the
+    answer of each connection's next copy; SIGKILL. Only the held copies are uncertain."""
+    handler, port = smtp_server
+    handler.hold_after = random.randrange(1, 20)
+    config_path = write_smtp_config(tmp_path, database_url, port, 30, connections)
+    env, config, issue_id = started_issue(config_path, SUBSCRIBERS)
+    process = start_send(env, issue_id)
+    held = wait_for(lambda: len(handler.held) == connections, process, 60)
+    assert held, "the run ended without the server holding an answer"
+    time.sleep(0.2)  # whatever the sender would still write, it writes now
+    kill(process)
+    handler.hold_after = 0
+    rows = ledger(config, issue_id)
+    answered = set(handler.received) - set(handler.held)
+    assert {e for e, s in rows.items() if s == DeliveryState.SENT} == answered
+    assert in_flight(config, issue_id) == set(handler.held)  # the rest: claimed, not begun
+    assert Counter(rows.values())[DeliveryState.PENDING] == SUBSCRIBERS - 30
+    final = run(env, "issue", "send", str(issue_id), "--yes", "--json")
+    assert (final["sent"], final["uncertain"]) == (SUBSCRIBERS - connections, connections)
+    rows = ledger(config, issue_id)
+    assert {e for e, s in rows.items() if s == DeliveryState.UNCERTAIN} == set(handler.held)
+    received = Counter(handler.received)
+    assert len(received) == SUBSCRIBERS and max(received.values()) == 1
+
+
+def in_flight(config: Config, issue_id: int) -> set[str]:
+    """The addresses of the issue's rows in flight (sending, no answer read)."""
+    store = Store.from_url(config.database_url)
+    try:
+        with store.engine.connect() as connection:
+            return set(
+                connection.execute(
+                    sa.select(deliveries.c.email).where(
+                        deliveries.c.issue_id == issue_id, deliveries.c.in_flight.is_(True)
+                    )
+                ).scalars()
+            )
+    finally:
+        store.close()
 
 
 def test_smtp_connection_dropped_after_data_makes_that_copy_uncertain(
