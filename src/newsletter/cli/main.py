@@ -6,23 +6,46 @@ failed, 2 bad usage or bad configuration.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
 import click
 
-from newsletter.cli.articles import articles
-from newsletter.cli.editors import editors
-from newsletter.cli.feeds import collect, feeds
-from newsletter.cli.issue import issue
-from newsletter.cli.ops import doctor, init, run
 from newsletter.cli.options import config_option
 from newsletter.cli.output import err
-from newsletter.cli.subscribers import subscribers
 from newsletter.domain.errors import ConfigError, InvalidAddress, NewsletterError, UsageError
 
+# Each command as "module:attribute", imported when it runs (or when --help lists it): a
+# command does not pay for the modules of the others.
+COMMANDS = {
+    "articles": "newsletter.cli.articles:articles",
+    "collect": "newsletter.cli.feeds:collect",
+    "doctor": "newsletter.cli.ops:doctor",
+    "editors": "newsletter.cli.editors:editors",
+    "feeds": "newsletter.cli.feeds:feeds",
+    "init": "newsletter.cli.ops:init",
+    "issue": "newsletter.cli.issue:issue",
+    "run": "newsletter.cli.ops:run",
+    "subscribers": "newsletter.cli.subscribers:subscribers",
+}
 
-@click.group()
+
+class LazyGroup(click.Group):
+    """The root group, its commands named in COMMANDS and imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name].split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+
+@click.group(cls=LazyGroup)
 @config_option
 @click.version_option(package_name="newsletter")
 def cli() -> None:
@@ -32,10 +55,6 @@ def cli() -> None:
     Example:
         newsletter init && newsletter collect && newsletter issue draft
     """
-
-
-for command in (init, collect, feeds, articles, issue, subscribers, editors, doctor, run):
-    cli.add_command(command)
 
 
 def _fail(exc: Exception, code: int) -> None:
