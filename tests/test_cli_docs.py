@@ -41,7 +41,10 @@ PROBE = (
 def commands(group: click.Group, prefix: str = "newsletter") -> dict[str, click.Command]:
     """Every command and group by its full name ("newsletter issue send"), the root included."""
     found: dict[str, click.Command] = {prefix: group}
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None
         if isinstance(command, click.Group):
             found.update(commands(command, f"{prefix} {name}"))
         else:
@@ -93,7 +96,7 @@ def resolve(words: list[str], group: click.Group) -> tuple[str, set[str]]:
     command: click.Command = group
     while rest and isinstance(command, click.Group) and re.fullmatch(r"[a-z][a-z-]*", rest[0]):
         name = f"{name} {rest[0]}"
-        found = command.commands.get(rest[0])
+        found = command.get_command(click.Context(command), rest[0])
         rest = rest[1:]
         if found is None:
             return name, set()

@@ -6,8 +6,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from newsletter.domain.funding import FundingFacts, extract
+if TYPE_CHECKING:
+    from newsletter.domain.funding import FundingFacts
 
 MAX_ROW_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL
 
@@ -114,6 +116,9 @@ class Article(ArticleDraft):
     @property
     def funding_facts(self) -> FundingFacts | None:
         """The funding round this article announces: as set for its story, else as read."""
+        # Imported here: reading rounds costs the commands that never ask (`issue list`).
+        from newsletter.domain.funding import extract
+
         return self.funding if self.funding_set else extract(self.title, self.summary)
 
 

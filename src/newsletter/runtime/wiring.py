@@ -11,15 +11,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from newsletter.deliver import Provider, make_provider
 from newsletter.domain.clock import Clock, utc_now
-from newsletter.domain.tokens import TokenSigner
 from newsletter.runtime.config import Config
 from newsletter.store import Store
 from newsletter.store.private_files import create_private, private_dir
 
 if TYPE_CHECKING:
+    from newsletter.deliver import Provider
+    from newsletter.domain.tokens import TokenSigner
     from newsletter.render.renderer import Renderer
+
+
+def _make_provider(config: Config) -> Provider:
+    """The configured provider; the delivery package is imported only by what sends."""
+    from newsletter.deliver import make_provider as make
+
+    return make(config)
 
 
 @dataclass
@@ -29,7 +36,7 @@ class Services:
     config: Config
     store: Store
     clock: Clock = utc_now
-    provider_factory: Callable[[Config], Provider] = make_provider
+    provider_factory: Callable[[Config], Provider] = _make_provider
     # Set on shutdown: long loops (a send) finish the batch in flight, then return.
     stopping: threading.Event = field(default_factory=threading.Event)
     _provider: Provider | None = field(default=None, repr=False)
@@ -53,6 +60,8 @@ class Services:
 
     @functools.cached_property
     def signer(self) -> TokenSigner:
+        from newsletter.domain.tokens import TokenSigner
+
         return TokenSigner(secret_key(self.config).encode())
 
     def close(self) -> None:

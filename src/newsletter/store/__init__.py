@@ -7,41 +7,101 @@ package.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
 
 from newsletter.store import migrate
-from newsletter.store.articles import ArticleRepository
-from newsletter.store.clicks import ClickRepository
-from newsletter.store.deliveries import DeliveryRepository
-from newsletter.store.editors import EditorRepository
 from newsletter.store.engine import is_postgres, make_engine
-from newsletter.store.events import EventRepository
-from newsletter.store.feeds import FeedRepository
-from newsletter.store.issues import IssueRepository
-from newsletter.store.jobs import JobRunRepository
 from newsletter.store.locks import AdvisoryLock
-from newsletter.store.outbox import OutboxRepository
-from newsletter.store.stories import StoryRepository
-from newsletter.store.subscribers import SubscriberRepository
+
+if TYPE_CHECKING:
+    from newsletter.store.articles import ArticleRepository
+    from newsletter.store.clicks import ClickRepository
+    from newsletter.store.deliveries import DeliveryRepository
+    from newsletter.store.editors import EditorRepository
+    from newsletter.store.events import EventRepository
+    from newsletter.store.feeds import FeedRepository
+    from newsletter.store.issues import IssueRepository
+    from newsletter.store.jobs import JobRunRepository
+    from newsletter.store.outbox import OutboxRepository
+    from newsletter.store.stories import StoryRepository
+    from newsletter.store.subscribers import SubscriberRepository
 
 
 class Store:
-    """The database and its repositories."""
+    """The database and its repositories. Each repository (and its module) is built on first
+    use: a command imports only the ones it reads."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.feeds = FeedRepository(engine)
-        self.articles = ArticleRepository(engine)
-        self.issues = IssueRepository(engine)
-        self.outbox = OutboxRepository(engine)
-        self.events = EventRepository(engine)
-        self.subscribers = SubscriberRepository(engine)
-        self.deliveries = DeliveryRepository(engine)
-        self.job_runs = JobRunRepository(engine)
-        self.editors = EditorRepository(engine)
-        self.clicks = ClickRepository(engine)
-        self.stories = StoryRepository(engine)
+
+    @cached_property
+    def feeds(self) -> FeedRepository:
+        from newsletter.store.feeds import FeedRepository
+
+        return FeedRepository(self.engine)
+
+    @cached_property
+    def articles(self) -> ArticleRepository:
+        from newsletter.store.articles import ArticleRepository
+
+        return ArticleRepository(self.engine)
+
+    @cached_property
+    def issues(self) -> IssueRepository:
+        from newsletter.store.issues import IssueRepository
+
+        return IssueRepository(self.engine)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        from newsletter.store.outbox import OutboxRepository
+
+        return OutboxRepository(self.engine)
+
+    @cached_property
+    def events(self) -> EventRepository:
+        from newsletter.store.events import EventRepository
+
+        return EventRepository(self.engine)
+
+    @cached_property
+    def subscribers(self) -> SubscriberRepository:
+        from newsletter.store.subscribers import SubscriberRepository
+
+        return SubscriberRepository(self.engine)
+
+    @cached_property
+    def deliveries(self) -> DeliveryRepository:
+        from newsletter.store.deliveries import DeliveryRepository
+
+        return DeliveryRepository(self.engine)
+
+    @cached_property
+    def job_runs(self) -> JobRunRepository:
+        from newsletter.store.jobs import JobRunRepository
+
+        return JobRunRepository(self.engine)
+
+    @cached_property
+    def editors(self) -> EditorRepository:
+        from newsletter.store.editors import EditorRepository
+
+        return EditorRepository(self.engine)
+
+    @cached_property
+    def clicks(self) -> ClickRepository:
+        from newsletter.store.clicks import ClickRepository
+
+        return ClickRepository(self.engine)
+
+    @cached_property
+    def stories(self) -> StoryRepository:
+        from newsletter.store.stories import StoryRepository
+
+        return StoryRepository(self.engine)
 
     @classmethod
     def from_url(cls, url: str) -> Store:

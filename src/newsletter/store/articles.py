@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -18,13 +18,14 @@ from sqlalchemy import (
     select,
 )
 
-from newsletter.domain.funding import FundingFacts
 from newsletter.domain.model import Article, ArticleDraft
 from newsletter.store.dialect import insert_ignore
 from newsletter.store.engine import Repository
 from newsletter.store.rows import from_row
-from newsletter.store.search import accent_folded_match
 from newsletter.store.tables import articles, feeds, issue_items, story_funding
+
+if TYPE_CHECKING:
+    from newsletter.domain.funding import FundingFacts
 
 CATEGORY_SEPARATOR = "\x1f"
 
@@ -111,6 +112,8 @@ class ArticleRepository(Repository):
     def matching(self, q: str, limit: int) -> frozenset[int]:
         """Ids of the unused, undismissed articles whose title or summary contain `q` (accents
         and case aside), newest first, at most `limit`."""
+        from newsletter.store.search import accent_folded_match  # only to search
+
         query = _newest(
             select(articles.c.id),
             ~_in_an_issue(),
@@ -206,6 +209,8 @@ def to_article(row: RowMapping) -> Article:
 def _funding(row: RowMapping) -> FundingFacts | None:
     if not row.get("funding_is_round"):
         return None
+    from newsletter.domain.funding import FundingFacts  # not for stories without a round
+
     investors = row["funding_investors"] or ""
     return FundingFacts(
         company=row["funding_company"],

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from newsletter.store.private_files import touch_private
-from newsletter.store.search import register_fold
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_FOLD = "newsletter_fold"  # what `store.search.Folded` compiles to on SQLite
 
 
 class Repository:
@@ -46,7 +46,7 @@ def make_engine(url: str) -> Engine:
                 touch_private(Path(database))
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "connect", register_fold)
+        event.listen(engine, "connect", _register_fold)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
@@ -61,6 +61,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _register_fold(dbapi_connection: Any, _record: Any) -> None:
+    """Give a SQLite connection the folding function (deterministic: usable in indexes)."""
+    dbapi_connection.create_function(SQLITE_FOLD, 1, _fold_or_none, deterministic=True)
+
+
+def _fold_or_none(value: object) -> str | None:
+    # Imported when a query folds text, not by every command that opens the database.
+    from newsletter.domain.french import fold
+
+    return None if value is None else fold(str(value))
 
 
 def _sqlite_begin_immediate(connection: Any) -> None:

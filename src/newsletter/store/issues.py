@@ -21,7 +21,6 @@ from newsletter.store.articles import article_query, to_article
 from newsletter.store.dialect import insert_ignore
 from newsletter.store.engine import Repository
 from newsletter.store.rows import from_row
-from newsletter.store.search import accent_folded_match
 from newsletter.store.tables import articles, issue_items, issues, segment_renders
 
 
@@ -110,6 +109,8 @@ class IssueRepository(Repository):
             .order_by(issues.c.number.is_(None).desc(), issues.c.number.desc(), issues.c.id.desc())
         )
         if text:
+            from newsletter.store.search import accent_folded_match  # only to search
+
             query = query.where(
                 or_(
                     accent_folded_match(issues.c.subject, text),

@@ -2,9 +2,10 @@
 
 `accent_folded_match(column, q)` is true where `column` contains `q` once both are folded by
 `newsletter.domain.french.fold` (lower case, no accents, straight apostrophes): `levee` finds
-« Levée », `ECHOS` finds « Échos ». SQLite calls that very function (registered on every
-connection by `register_fold`); PostgreSQL spells it with lower() and translate(), without the
-unaccent extension. Wildcards typed by the user (%, _) match themselves.
+« Levée », `ECHOS` finds « Échos ». SQLite calls that very function (the engine registers it on
+every connection without importing this module, which only searches need); PostgreSQL spells it
+with lower() and translate(), without the unaccent extension. Wildcards typed by the user (%, _)
+match themselves.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import Text
 
 from newsletter.domain.french import APOSTROPHES, fold
+from newsletter.store.engine import SQLITE_FOLD
 
-SQLITE_FUNCTION = "newsletter_fold"
 # Accented letters and their folded spelling, for PostgreSQL's translate() (one for one).
 _ACCENTED = "àáâãäåāçćčďèéêëēėęěìíîïīľłñńňòóôõöøōŕřśšťùúûüūůýÿžźż" + APOSTROPHES
 _PLAIN = "".join(fold(letter) for letter in _ACCENTED)
@@ -35,7 +36,7 @@ class Folded(GenericFunction[str]):
 
 @compiles(Folded, "sqlite")
 def _sqlite(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"{SQLITE_FUNCTION}({compiler.process(element.clauses, **kw)})"
+    return f"{SQLITE_FOLD}({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(Folded)
@@ -51,12 +52,3 @@ def accent_folded_match(column: ColumnElement[str], q: str) -> ColumnElement[boo
     """`column` contains `q`, accents, case and apostrophes aside."""
     escaped = fold(q.strip()).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return Folded(column).like(literal(f"%{escaped}%"), escape="\\")
-
-
-def register_fold(dbapi_connection: Any, _record: Any) -> None:
-    """Give a SQLite connection the folding function (deterministic: usable in indexes)."""
-    dbapi_connection.create_function(SQLITE_FUNCTION, 1, _fold_or_none, deterministic=True)
-
-
-def _fold_or_none(value: object) -> str | None:
-    return None if value is None else fold(str(value))
