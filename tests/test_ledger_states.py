@@ -70,11 +70,9 @@ class RateLimited:
 
     def __init__(self, inner: MemoryProvider, refusals: int) -> None:
         self.inner, self.refusals = inner, refusals
-        self.name, self.batch_size, self.journals = "limited", inner.batch_size, False
+        self.name, self.batch_size = "limited", inner.batch_size
 
-    def send_batch(
-        self, message: RenderedMessage, recipients: Sequence[Recipient], journal: object = None
-    ) -> object:
+    def send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> object:
         if self.refusals > 0:
             self.refusals -= 1
             raise TransientProviderError("429", retry_after=60)

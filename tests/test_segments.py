@@ -90,7 +90,7 @@ def test_crash_mid_segment_resumes_without_mailing_twice(
     inner_send = provider.send_batch
     calls = {"n": 0}
 
-    def crashing(message: Any, recipients: Sequence[Recipient], journal: Any = None) -> Any:
+    def crashing(message: Any, recipients: Sequence[Recipient]) -> Any:
         calls["n"] += 1
         if calls["n"] == 2:
             raise Crash()

@@ -55,16 +55,13 @@ class ScriptedProvider:
     before: Callable[[int, Sequence[Recipient]], None] = lambda _n, _r: None
     calls: int = 0
     name: str = "scripted"
-    journals: bool = False
     results: list[BatchResult] = field(default_factory=list)
 
     @property
     def batch_size(self) -> int:
         return self.inner.batch_size
 
-    def send_batch(
-        self, message: RenderedMessage, recipients: Sequence[Recipient], journal: Any = None
-    ) -> BatchResult:
+    def send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
         self.calls += 1
         self.before(self.calls, recipients)
         if self.results:

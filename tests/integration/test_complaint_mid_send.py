@@ -37,15 +37,12 @@ class EventfulProvider:
     refuse_batches: set[int] = field(default_factory=set)  # calls answered with a 429
     calls: int = 0
     name: str = "eventful"
-    journals: bool = False
 
     @property
     def batch_size(self) -> int:
         return self.inner.batch_size
 
-    def send_batch(
-        self, message: RenderedMessage, recipients: Sequence[Recipient], journal: object = None
-    ) -> BatchResult:
+    def send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
         self.calls += 1
         if self.calls in self.refuse_batches:
             raise TransientProviderError("429 Too Many Requests", retry_after=1)

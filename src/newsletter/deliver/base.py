@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
 
@@ -25,8 +25,8 @@ class Sender:
 
 
 class Journal(Protocol):
-    """Where a provider that sends copy by copy (`Provider.journals`) notes each copy as it
-    goes, so that a process killed mid-batch leaves only the copies in flight uncertain."""
+    """Where a provider that sends copy by copy (`CopyByCopy`) notes each copy as it goes, so
+    that a process killed mid-batch leaves only the copies in flight uncertain."""
 
     def transmitting(self, delivery_id: int) -> None:
         """The copy's body is about to go: from now until its reply, it may be taken."""
@@ -49,15 +49,9 @@ class Provider(Protocol):
 
     name: str
     batch_size: int
-    # True: `send_batch` notes each copy in the journal it is given as it goes; False: the
-    # whole batch is in flight from the start of the call.
-    journals: bool
 
     def send_batch(
-        self,
-        message: RenderedMessage,
-        recipients: Sequence[Recipient],
-        journal: Journal | None = None,
+        self, message: RenderedMessage, recipients: Sequence[Recipient]
     ) -> BatchResult: ...
 
     def check(self) -> str:
@@ -68,3 +62,14 @@ class Provider(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class CopyByCopy(Protocol):
+    """A provider that sends a batch one copy after another (SMTP) and can note each in a
+    journal. The send loop hands it the batch unstarted; any other provider's batch is in
+    flight from the start of its `send_batch`."""
+
+    def send_journaled(
+        self, message: RenderedMessage, recipients: Sequence[Recipient], journal: Journal
+    ) -> BatchResult: ...

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from newsletter.deliver.base import Journal, Sender
+from newsletter.deliver.base import Sender
 from newsletter.deliver.copies import CopyTemplate, template_for, wire_copies
 from newsletter.domain.errors import PermanentProviderError
 from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
@@ -27,15 +27,9 @@ class FileProvider:
     outbox: Path
     batch_size: int = 100
     name: str = "file"
-    journals: bool = False  # the batch is handed over whole
     _template: CopyTemplate | None = field(default=None, repr=False)
 
-    def send_batch(
-        self,
-        message: RenderedMessage,
-        recipients: Sequence[Recipient],
-        journal: Journal | None = None,
-    ) -> BatchResult:
+    def send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
         try:
             private_dir(self.outbox)
         except OSError as exc:

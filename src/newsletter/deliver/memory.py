@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from newsletter.deliver.base import Journal, Sender
+from newsletter.deliver.base import Sender
 from newsletter.deliver.message import list_headers, unsubscribe_headers
 from newsletter.domain.errors import TransientProviderError, UnsafeHeaders
 from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
@@ -24,18 +24,12 @@ class MemoryProvider:
     sender: Sender
     batch_size: int = 100
     name: str = "memory"
-    journals: bool = False  # the batch is handed over whole
     sent: list[SentCopy] = field(default_factory=list)
     batches: int = 0
     refuse: set[str] = field(default_factory=set)  # addresses refused for good
     fail_next: int = 0  # this many next batches fail with a transient error
 
-    def send_batch(
-        self,
-        message: RenderedMessage,
-        recipients: Sequence[Recipient],
-        journal: Journal | None = None,
-    ) -> BatchResult:
+    def send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
         if self.fail_next > 0:
             self.fail_next -= 1
             raise TransientProviderError("simulated outage", provider=self.name)

@@ -33,7 +33,7 @@ from types import FrameType
 from typing import Any, TypedDict
 
 from newsletter.curate.states import can_start_sending, sources_of
-from newsletter.deliver.base import Provider
+from newsletter.deliver.base import CopyByCopy, Provider
 from newsletter.deliver.decide import Answer, Next, RetryPolicy, decide_batch
 from newsletter.deliver.journal import LedgerJournal
 from newsletter.deliver.segments import CopyValues, segment_messages
@@ -211,12 +211,9 @@ class _SendRun:
             # After waiting for `waited_until`, rows due then are due (even if a test's clock
             # stood still meanwhile).
             now = max(self.sending.clock(), waited_until)
+            whole = not isinstance(provider, CopyByCopy)  # in flight as soon as it is claimed
             claimed = deliveries.claim(
-                self.issue_id,
-                provider.batch_size,
-                self.worker,
-                now,
-                in_flight=not provider.journals,
+                self.issue_id, provider.batch_size, self.worker, now, in_flight=whole
             )
             if not claimed:
                 due = deliveries.pending_due(self.issue_id, now)
@@ -244,13 +241,17 @@ class _SendRun:
         what it deferred. Returns how many copies were sent."""
         deliveries, clock = self.sending.deliveries, self.sending.clock
         remaining = [self._recipient(row, message) for row in claimed]
-        journal = LedgerJournal(deliveries, clock) if provider.journals else None
+        copy_by_copy = provider if isinstance(provider, CopyByCopy) else None
+        journal = LedgerJournal(deliveries, clock)
         retries = 0
         sent_count = 0
         while True:
             answer: Answer
             try:
-                answer = provider.send_batch(message, remaining, journal)
+                if copy_by_copy is not None:
+                    answer = copy_by_copy.send_journaled(message, remaining, journal)
+                else:
+                    answer = provider.send_batch(message, remaining)
             except (TransientProviderError, PermanentProviderError) as exc:
                 answer = exc
             decision = decide_batch(
@@ -291,7 +292,7 @@ class _SendRun:
             retries += 1
             # Claimed again for the retry: whoever complained or bounced meanwhile is skipped.
             kept = deliveries.reclaim(
-                decision.retry, self.worker, clock(), in_flight=not provider.journals
+                decision.retry, self.worker, clock(), in_flight=copy_by_copy is None
             )
             remaining = [r for r in remaining if r.delivery_id in kept]
             if not remaining:

@@ -32,7 +32,7 @@ from typing import Any
 
 from python_http_client.exceptions import HTTPError
 
-from newsletter.deliver.base import Journal, Sender
+from newsletter.deliver.base import Sender
 from newsletter.deliver.message import ISSUE_HEADER, list_headers, unsubscribe_headers
 from newsletter.domain.errors import (
     AnswerLost,
@@ -80,16 +80,10 @@ class SendgridProvider:
     timeout: float = 30.0
     batch_size: int = 1000
     name: str = "sendgrid"
-    journals: bool = False  # the batch is handed over whole
     requests_made: int = 0
     _client: Any = field(default=None, repr=False)
 
-    def send_batch(
-        self,
-        message: RenderedMessage,
-        recipients: Sequence[Recipient],
-        journal: Journal | None = None,
-    ) -> BatchResult:
+    def send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
         if len(message.html.encode()) + len(message.text.encode()) > MAX_CONTENT_BYTES:
             raise PermanentProviderError("the rendered issue is too large for SendGrid (30 MB)")
         shared = self._shared_part(message)

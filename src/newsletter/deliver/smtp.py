@@ -50,7 +50,6 @@ class SmtpProvider:
     batch_size: int = 100
     ssl_context: ssl.SSLContext | None = None
     name: str = "smtp"
-    journals: bool = True
     connections: int = 1  # parallel connections, each reused
     connections_opened: int = 0
     _slots: dict[int, smtplib.SMTP] = field(default_factory=dict, repr=False)
@@ -60,15 +59,16 @@ class SmtpProvider:
     # One caller at a time owns the connections (the send loop and the outbox share a provider).
     _busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def send_batch(
-        self,
-        message: RenderedMessage,
-        recipients: Sequence[Recipient],
-        journal: Journal | None = None,
+    def send_batch(self, message: RenderedMessage, recipients: Sequence[Recipient]) -> BatchResult:
+        return self.send_journaled(message, recipients, _NO_JOURNAL)
+
+    def send_journaled(
+        self, message: RenderedMessage, recipients: Sequence[Recipient], journal: Journal
     ) -> BatchResult:
-        """The batch shared out between the connections, each share sent on its own."""
+        """The batch shared out between the connections, each share sent on its own, each
+        copy noted in `journal` as its body goes and as its reply is read."""
         with self._busy:
-            return self._send_batch(message, recipients, journal or _NO_JOURNAL)
+            return self._send_batch(message, recipients, journal)
 
     def _send_batch(
         self, message: RenderedMessage, recipients: Sequence[Recipient], journal: Journal
