@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
-from newsletter.curate.stories import Story
+from newsletter.curate.stories import Story, stories
 from newsletter.deliver.memory import MemoryProvider
 from newsletter.domain.clock import FrozenClock
+from newsletter.domain.funding import FundingFacts
 from newsletter.domain.model import ArticleDraft, FeedSource
 from newsletter.runtime import config as config_module
 from newsletter.runtime import curation, wiring
@@ -61,18 +64,26 @@ def seed_news(services: Services) -> None:
         ]
     )
     for index, (feed, title, summary) in enumerate(NEWS):
-        draft = ArticleDraft(
-            feed_name=feed,
-            guid=f"n{index}",
-            url=f"https://www.{feed}.example.fr/n{index}/",
-            title=title,
-            summary=summary,
-            content_html="",
-            image_url=None,
-            author=None,
-            published_at=now - timedelta(hours=index + 1),
-        )
-        store.articles.add(store.feeds.id_of(feed), [draft], now)
+        collect(services, feed, f"n{index}", title, summary, now - timedelta(hours=index + 1))
+
+
+def collect(
+    services: Services, feed: str, guid: str, title: str, summary: str, published: datetime
+) -> None:
+    """One article collected from `feed` now."""
+    draft = ArticleDraft(
+        feed_name=feed,
+        guid=guid,
+        url=f"https://www.{feed}.example.fr/{guid}/",
+        title=title,
+        summary=summary,
+        content_html="",
+        image_url=None,
+        author=None,
+        published_at=published,
+    )
+    store = services.store
+    store.articles.add(store.feeds.id_of(feed), [draft], services.clock())
 
 
 @pytest.fixture
@@ -225,3 +236,116 @@ def test_a_story_in_an_issue_leaves_the_inbox_and_comes_back_when_removed(
     assert not any("Nuvela" in title for title in titles) and len(titles) == 2
     store.issues.replace_items(issue.id, [])
     assert len(nuvela(desk_services).articles) == 3
+
+
+# -- the inbox's cache: grouped once per state of the database (and minute) ------------------
+
+
+@pytest.fixture
+def groupings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the inbox's groupings (one item per call of curate/stories.stories)."""
+    from newsletter.curate import inbox
+
+    calls: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> list[Story]:
+        calls.append(1)
+        return stories(*args, **kwargs)
+
+    monkeypatch.setattr(inbox, "stories", counted)
+    return calls
+
+
+def test_an_unchanged_inbox_is_not_grouped_again(
+    desk_services: Services, clock: FrozenClock, groupings: list[int]
+) -> None:
+    """Reads, searches and the desk's dismiss (its whole story read first) share one grouping
+    until something changes; the next minute groups again (freshness moves)."""
+    client, csrf = logged_in(desk_services)
+    first = curation.inbox_stories(desk_services)
+    assert curation.inbox_stories(desk_services) == first
+    assert [s.id for s in curation.inbox_stories(desk_services, q="robot", limit=1)] == [
+        nuvela(desk_services).id
+    ]
+    assert client.get("/desk/inbox?q=Next40").status_code == 200
+    assert len(groupings) == 1
+    answer = client.post("/desk/stories/dismiss", data={"csrf": csrf, "story": str(first[0].id)})
+    assert answer.status_code == 303 and len(groupings) == 1  # its whole story: no regrouping
+    assert len(curation.inbox_stories(desk_services)) == len(first) - 1
+    assert len(groupings) == 2  # the dismiss changed the inbox
+    clock.advance(seconds=59)  # 07:00:59, the same minute
+    curation.inbox_stories(desk_services)
+    assert len(groupings) == 2
+    clock.advance(seconds=1)
+    curation.inbox_stories(desk_services)
+    assert len(groupings) == 3
+
+
+def titles(services: Services) -> list[str]:
+    return [story.lead.title for story in curation.inbox_stories(services)]
+
+
+def test_every_change_reaches_the_next_read(desk_services: Services, clock: FrozenClock) -> None:
+    """Dismiss, restore, add to an issue, take out of it, correct funding, collect, a feed's
+    new section and name: each is in the next read within one minute (the change itself moves
+    the cache's key)."""
+    from newsletter.store.issues import NewItem
+
+    store, now = desk_services.store, desk_services.clock()
+    story = nuvela(desk_services)
+    ids = [a.id for a in story.articles]
+    news, remote = titles(desk_services)[1:]
+    store.stories.dismiss(ids)
+    assert titles(desk_services) == [news, remote]
+    store.stories.dismiss(ids[:1], dismissed=False)  # one source back: the story, told once
+    assert len(nuvela(desk_services).articles) == 1
+    store.stories.dismiss(ids, dismissed=False)
+    assert len(nuvela(desk_services).articles) == 3
+    by_title = {s.lead.title: s.lead.id for s in curation.inbox_stories(desk_services)}
+    issue = store.issues.create("Test", [NewItem(by_title[news])], now)
+    assert news not in titles(desk_services)
+    # One item for another (SQLite may give the row the same id): the other one is taken.
+    store.issues.replace_items(issue.id, [NewItem(by_title[remote])])
+    assert news in titles(desk_services) and remote not in titles(desk_services)
+    store.issues.replace_items(issue.id, [])
+    assert titles(desk_services)[1:] == [news, remote]
+
+    facts = FundingFacts("Nuvela SAS", 15_000_000, "EUR", "série B", ("Bpifrance",))
+    curation.correct_funding(desk_services, story.lead.id, facts, by="zoe")
+    assert nuvela(desk_services).funding == facts
+    curation.correct_funding(desk_services, story.lead.id, replace(facts, amount=16_000_000))
+    assert nuvela(desk_services).funding == replace(facts, amount=16_000_000)
+    clock.advance(seconds=1)  # as any real clock: facts of the same size, a later instant
+    curation.correct_funding(desk_services, story.lead.id, replace(facts, round="série C"))
+    assert nuvela(desk_services).funding == replace(facts, round="série C")
+    curation.correct_funding(desk_services, story.lead.id, None, by="zoe")
+    assert nuvela(desk_services).funding is None
+
+    late = "Quantix ouvre un laboratoire à Grenoble"
+    collect(desk_services, "lesechos", "late", late, "Un laboratoire quantique.", now)
+    assert late in titles(desk_services)
+    renamed = FeedSource("lesechos", "https://start.lesechos.fr/rss", "Tech", "Les Echos")
+    store.feeds.sync([renamed])
+    story = next(s for s in curation.inbox_stories(desk_services) if s.lead.title == late)
+    assert (story.lead.source_name, story.section) == ("Les Echos", "Tech")
+
+
+def test_another_process_changes_are_seen(desk_services: Services, clock: FrozenClock) -> None:
+    """Another process on the same database (its own Services and Store) dismisses a story,
+    corrects a funding and adds an article to an issue: this process's next reads show it."""
+    from newsletter.store.issues import NewItem
+
+    other = wiring.build(desk_services.config, clock=clock)
+    try:
+        story = nuvela(desk_services)
+        first = titles(desk_services)
+        facts = FundingFacts("Nuvela", 9_000_000, "EUR", None, ())
+        curation.correct_funding(other, story.lead.id, facts, by="zoe")
+        assert nuvela(desk_services).funding == facts
+        curation.dismiss_story(other, [a.id for a in story.articles])
+        assert titles(desk_services) == first[1:]
+        picked = curation.inbox_stories(other)[0].lead.id
+        other.store.issues.create("Test", [NewItem(picked)], clock())
+        assert titles(desk_services) == first[2:]
+    finally:
+        other.close()

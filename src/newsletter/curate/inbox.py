@@ -41,26 +41,25 @@ class InboxFilter:
         )
 
 
-def inbox(
-    *,
-    articles: ArticleRepository,
-    now: datetime,
-    curation: Curation,
-    q: str | None = None,
-    limit: int | None = None,
-) -> list[Story]:
-    """The inbox's stories, best first; with `q`, those of which an article's title or summary
-    contains it (accents and case aside); at most `limit`. A story one of whose articles is in
-    an issue already (picked, or drafted) is not in the inbox: its other sources wait unused,
-    and come back if that article leaves the issue."""
+def ranked(*, articles: ArticleRepository, now: datetime, curation: Curation) -> list[Story]:
+    """The inbox's stories, best first. A story one of whose articles is in an issue already
+    (picked, or drafted) is not in the inbox: its other sources wait unused, and come back if
+    that article leaves the issue."""
     used = articles.in_issues(limit=USED_ARTICLES)
     taken = {article.id for article in used}
     grouped = stories(articles.unused(limit=INBOX_ARTICLES) + used, now=now, curation=curation)
-    found = [story for story in grouped if not any(a.id in taken for a in story.articles)]
+    return [story for story in grouped if not any(a.id in taken for a in story.articles)]
+
+
+def narrowed(
+    found: Sequence[Story], articles: ArticleRepository, q: str | None, limit: int | None
+) -> list[Story]:
+    """Of the `ranked` stories, with `q` those of which an article's title or summary contains
+    it (accents and case aside); at most `limit`. A new list: `found` is left as it is."""
     if q and q.strip():
         matched = articles.matching(q, INBOX_ARTICLES)
         found = [story for story in found if any(a.id in matched for a in story.articles)]
-    return found if limit is None else found[: max(limit, 0)]
+    return list(found if limit is None else found[: max(limit, 0)])
 
 
 def dismiss(repository: StoryRepository, article_ids: Sequence[int], restore: bool = False) -> int:

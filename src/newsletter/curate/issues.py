@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 
 from newsletter.curate.draft import plan_draft
-from newsletter.curate.inbox import inbox
+from newsletter.curate.inbox import ranked
 from newsletter.curate.states import sources_of
 from newsletter.curate.stories import Curation
 from newsletter.deliver.base import Provider
@@ -69,8 +69,8 @@ def draft(
     current = issues.open_draft()
     if current is not None:
         return DraftOutcome(issue=current, reason=None, existing=True)
-    ranked = inbox(articles=articles, now=now, curation=settings.curation)
-    plan = plan_draft(ranked, settings.max_articles, settings.min_articles, settings.sections)
+    found = ranked(articles=articles, now=now, curation=settings.curation)
+    plan = plan_draft(found, settings.max_articles, settings.min_articles, settings.sections)
     if plan.reason:
         return DraftOutcome(issue=None, reason=plan.reason)
     for story in plan.stories:

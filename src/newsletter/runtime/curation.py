@@ -40,14 +40,18 @@ def inbox_stories(
 ) -> list[Story]:
     """The inbox as stories, best first: each with its lead article, the others, its section,
     its funding facts and its score's parts (`story.score`); `q` searches titles and summaries
-    (accents and case aside). For `newsletter articles` and the desk."""
-    return inbox.inbox(
-        articles=services.store.articles,
-        now=services.clock(),
-        curation=curation_of(services.config, click_rates(services)),
-        q=q,
-        limit=limit,
+    (accents and case aside). For `newsletter articles` and the desk.
+
+    Grouping is the costly part: its stories are kept per process until what they are made of
+    changes (the store's fingerprint, whichever process made the change), the ranking's
+    inputs change, or the minute does (freshness moves with time; a minute-old order will do)."""
+    articles, now = services.store.articles, services.clock()
+    ranking = curation_of(services.config, click_rates(services))
+    key = (articles.fingerprint(), now.replace(second=0, microsecond=0), ranking)
+    found = services.inbox.get(
+        key, lambda: inbox.ranked(articles=articles, now=now, curation=ranking)
     )
+    return inbox.narrowed(found, articles, q, limit)
 
 
 def dismiss_story(services: Services, article_ids: Sequence[int], restore: bool = False) -> int:

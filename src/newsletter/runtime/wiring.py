@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from newsletter.domain.clock import Clock, utc_now
 from newsletter.runtime.config import Config
@@ -17,9 +17,28 @@ from newsletter.store import Store
 from newsletter.store.private_files import create_private, private_dir
 
 if TYPE_CHECKING:
+    from newsletter.curate.stories import Story
     from newsletter.deliver import Provider
     from newsletter.domain.tokens import TokenSigner
     from newsletter.render.renderer import Renderer
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Memo(Generic[K, V]):
+    """The last value computed and its key, shared by the threads of one process: a read with
+    the same key gets that value, another key computes (once at a time) and keeps the new."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: tuple[K, V] | None = None
+
+    def get(self, key: K, compute: Callable[[], V]) -> V:
+        with self._lock:
+            if self._last is None or self._last[0] != key:
+                self._last = (key, compute())
+            return self._last[1]
 
 
 def _make_provider(config: Config) -> Provider:
@@ -63,6 +82,11 @@ class Services:
         from newsletter.domain.tokens import TokenSigner
 
         return TokenSigner(secret_key(self.config).encode())
+
+    @functools.cached_property
+    def inbox(self) -> Memo[tuple[object, ...], list[Story]]:
+        """The inbox's grouped, ranked stories (runtime/curation.py keys and fills it)."""
+        return Memo()
 
     def close(self) -> None:
         if self._provider is not None:

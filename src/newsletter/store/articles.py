@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -10,12 +12,15 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Exists,
+    FromClause,
     RowMapping,
     Select,
+    case,
     exists,
     func,
     or_,
     select,
+    true,
 )
 
 from newsletter.domain.model import Article, ArticleDraft
@@ -134,6 +139,41 @@ class ArticleRepository(Repository):
         with self.engine.connect() as connection:
             return [to_article(row) for row in connection.execute(query).mappings()]
 
+    def fingerprint(self) -> tuple[object, ...]:
+        """What the inbox's stories are made of, summed up in one cheap read (the inbox's
+        cache is keyed on it): it changes when an article is collected, dismissed or restored,
+        when an issue takes or drops one, when a story's funding facts are set, and when a
+        feed's section or name does."""
+        dismissed = case((articles.c.dismissed, articles.c.id), else_=None)
+        facts = story_funding.c
+        parts = [
+            # ids are summed too: SQLite gives a deleted last row's id again.
+            select(
+                func.count(), func.max(articles.c.id), func.count(dismissed), func.sum(dismissed)
+            ),
+            select(func.count(), func.max(issue_items.c.id), func.sum(issue_items.c.article_id)),
+            # Facts set again at an instant not the latest (another process's clock behind,
+            # a frozen one) change the sums unless of the same size.
+            select(
+                func.count(),
+                func.sum(facts.article_id),
+                func.max(facts.corrected_at),
+                func.sum(case((facts.is_funding, 1), else_=0)),
+                func.sum(func.coalesce(facts.amount, 0)),
+                _text_size(facts.company, facts.investors, facts.round, facts.currency),
+            ),
+            # The configuration syncs a feed's section and display name; a fetch its title.
+            select(
+                func.count(),
+                _text_size(feeds.c.name, feeds.c.section, feeds.c.title, feeds.c.feed_title),
+            ),
+        ]
+        joined: FromClause = parts[0].subquery()
+        for part in parts[1:]:
+            joined = joined.join(part.subquery(), true())
+        with self.engine.connect() as connection:
+            return tuple(connection.execute(select(joined)).one())
+
     def count(self) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(articles)).scalar_one())
@@ -160,6 +200,13 @@ def _row(feed_id: int, draft: ArticleDraft, collected_at: datetime) -> dict[str,
         "published_at": draft.published_at,
         "collected_at": collected_at,
     }
+
+
+def _text_size(*columns: ColumnElement[str | None]) -> ColumnElement[int | None]:
+    """The summed length of these columns' texts over the rows (a change of one mostly
+    changes it)."""
+    sizes: list[ColumnElement[int]] = [func.coalesce(func.length(c), 0) for c in columns]
+    return func.sum(functools.reduce(operator.add, sizes))
 
 
 def _in_an_issue() -> Exists:
