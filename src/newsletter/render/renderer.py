@@ -29,6 +29,7 @@ from newsletter.domain.links import article_url, http_url
 from newsletter.domain.model import Issue, IssueItem, Placeholders, RenderedMessage
 from newsletter.domain.settings import Settings
 from newsletter.render.clipping import clipping_warning as clipping_warning
+from newsletter.render.contents import table_of_contents
 from newsletter.render.funding import funding_rows
 from newsletter.render.markup import markdown_html, markdown_text
 from newsletter.render.plaintext import wrap
@@ -147,6 +148,9 @@ class Renderer:
             "intro_text": intro.text,
             "intro_links": intro.links,
             "sections": view.sections,
+            "contents": table_of_contents(
+                [item.title for section in view.sections for item in section.items]
+            ),
             "funding": funding_rows(
                 issue, partial(self._link, issue, clicks=clicks), self._typography
             )
