@@ -97,6 +97,37 @@ def test_editor_is_refused_every_admin_action_over_http(services: Services) -> N
     assert log_actions(services) == []
 
 
+def test_an_editors_browser_gets_a_desk_page_and_a_script_gets_json(services: Services) -> None:
+    """The 403 an editor gets: a French page in the desk's layout, with a way back, for a
+    browser (its Accept names text/html), whether it opens a page or posts a form; JSON for a
+    script's fetch (Accept */* or application/json)."""
+    issue = newsroom(services)
+    logged_in(services)
+    client, csrf = writer(services)
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    pages = [
+        client.get("/desk/log", headers=browser),
+        client.post(f"/desk/issues/{issue.id}/send", data={"csrf": csrf}, headers=browser),
+    ]
+    for page in pages:
+        assert (page.status_code, page.headers["content-type"]) == (
+            403,
+            "text/html; charset=utf-8",
+        )
+        assert "<h1>Réservé aux administrateurs</h1>" in page.text
+        assert 'href="/desk">Retour au tableau de bord</a>' in page.text
+        assert f"Connecté·e : <strong>{WRITER}</strong>" in page.text  # the desk's layout
+    for accept in ("*/*", "application/json"):
+        answer = client.post(
+            f"/desk/issues/{issue.id}/schedule", data={"csrf": csrf}, headers={"Accept": accept}
+        )
+        assert (answer.status_code, answer.json()) == (
+            403,
+            {"detail": "réservé aux administrateurs"},
+        )
+    assert log_actions(services) == []
+
+
 def test_admin_sends_and_the_log_says_who_and_when(services: Services) -> None:
     """The admin's send goes through, and the log (admins only) names them."""
     issue = newsroom(services)

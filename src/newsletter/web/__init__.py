@@ -23,7 +23,7 @@ from newsletter.runtime.audience import outbox_mailer
 from newsletter.runtime.wiring import Services
 from newsletter.web import archive, desk, links, public, readers, webhooks
 from newsletter.web.access import AccessLog
-from newsletter.web.desk.requests import Desk
+from newsletter.web.desk.requests import AdminsOnly, Desk, admins_only
 from newsletter.web.forwarded import ForwardedHeaders, trusted_networks
 from newsletter.web.guard import BodyLimit, HostHeader, SecurityHeaders
 from newsletter.web.pages import environment
@@ -66,6 +66,7 @@ def create_app(
     app.state.desk = Desk(services, templates)
     for router in desk.ROUTERS:
         app.include_router(router)
+    app.add_exception_handler(AdminsOnly, admins_only)
     app.include_router(archive.router)
     app.state.public = public.Public.build(services, templates, worker)
     app.state.outbox_worker = worker

@@ -1,10 +1,10 @@
-"""Parameters shared by routes, and what their text may hold."""
+"""Parameters shared by routes, what their text may hold, and whether a browser asks."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Path, Query, Request
 
 from newsletter.domain.model import MAX_ROW_ID
 
@@ -18,3 +18,9 @@ def is_control(ch: str) -> bool:
     """A C0 or C1 control character (NUL included, which PostgreSQL text cannot hold).
     Unicode spaces such as the no-break spaces of French typography are not."""
     return ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0
+
+
+def from_browser(request: Request) -> bool:
+    """A browser loading a page or posting a form (its Accept names text/html), not a script's
+    fetch (*/* by default, or JSON): the browser gets a page, the script JSON."""
+    return "text/html" in request.headers.get("accept", "")

@@ -30,7 +30,7 @@ from newsletter.domain.model import Issue
 from newsletter.runtime.audience import audience_of, signup_rules
 from newsletter.runtime.wiring import Services
 from newsletter.web.messages import Messages
-from newsletter.web.params import is_control
+from newsletter.web.params import from_browser, is_control
 from newsletter.web.ratelimit import TokenBuckets
 
 log = logging.getLogger("newsletter.web")
@@ -268,7 +268,7 @@ async def subscribe(request: Request) -> Response:
     t = public.t
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     is_form = content_type in FORM_TYPES
-    browser = is_form and "text/html" in request.headers.get("accept", "")
+    browser = is_form and from_browser(request)
     fields: dict[str, str] = {}
 
     def refuse(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:

@@ -3,7 +3,8 @@ rendering a page, redirects, and reading form fields and filters.
 
 Every route needs a logged-in editor (`Authed`); every POST also needs the form's CSRF token
 and, when the browser says where it comes from, this site's origin (`Posted`). Admin actions
-take `Admin` / `AdminPosted`: an editor gets a 403 however the request is made. The desk's
+take `Admin` / `AdminPosted`: an editor gets a 403 however the request is made (a page in the
+desk's layout for a browser, JSON `{"detail": ...}` for the scripts' fetch calls). The desk's
 state is built once by `create_app` and reached through `request.app.state.desk`.
 """
 
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import Depends, HTTPException, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -25,7 +27,7 @@ from newsletter.store.people import PeopleQueries
 from newsletter.web.desk import security
 from newsletter.web.desk.labels import ISSUE_STATES, NOTICES, PROBLEMS, SUBSCRIBER_STATES
 from newsletter.web.guard import Policy, declare
-from newsletter.web.params import is_control
+from newsletter.web.params import from_browser, is_control
 
 PAGE_SIZE = 50
 # A page number beyond this is refused (422): its offset would overflow the database's integers.
@@ -166,10 +168,25 @@ async def posted(request: Request, desk: DeskState, editor: Authed) -> FormData:
 Posted = Annotated[FormData, Depends(posted)]
 
 
+class AdminsOnly(HTTPException):
+    """An editor asked for an admin's page or action: 403, answered by `admins_only`."""
+
+    def __init__(self) -> None:
+        super().__init__(403, "réservé aux administrateurs")
+
+
+async def admins_only(request: Request, exc: Exception) -> Response:
+    """The 403 of `AdminsOnly`: a desk page for a browser, JSON for a script."""
+    if from_browser(request):
+        return desk_of(request).page(request, "desk/admins_only.html", status_code=403)
+    assert isinstance(exc, AdminsOnly)  # the handler of AdminsOnly only
+    return await http_exception_handler(request, exc)
+
+
 def admin(request: Request, editor: Authed) -> Editor:
     """The logged-in editor, who must be an admin: 403 otherwise, whatever the page showed."""
     if not editor.is_admin:
-        raise HTTPException(403, "réservé aux administrateurs")
+        raise AdminsOnly()
     return editor
 
 
