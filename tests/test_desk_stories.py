@@ -22,6 +22,7 @@ from newsletter.runtime import curation, wiring
 from newsletter.runtime.wiring import Services
 from tests.conftest import sender_of
 from tests.desk_support import logged_in
+from tests.readers_support import SECTIONS_TOML
 
 NEWS = [  # one news told by three sources, then two other news
     (
@@ -349,3 +350,43 @@ def test_another_process_changes_are_seen(desk_services: Services, clock: Frozen
         assert titles(desk_services) == first[2:]
     finally:
         other.close()
+
+
+SECTIONED_FEEDS = "".join(
+    f'[[feeds]]\nname = "{name}"\nurl = "https://{name}.example.fr/rss"\nsection = "{section}"\n'
+    for name, section in (("bourse", "Bourse"), ("tech", "Tech"), ("une", "À la une"))
+)
+
+
+def test_the_desk_lists_the_configured_sections_first_then_the_feeds_alphabetically(
+    make_config: object, clock: FrozenClock
+) -> None:
+    """The inbox's section filter and an item's choices in the editor list the `[[sections]]`
+    in their configured order, then the feeds' other sections (configured or stored) in
+    alphabetical order, case and accents aside."""
+    config = make_config(extra=SECTIONS_TOML, feeds=SECTIONED_FEEDS)  # type: ignore[operator]
+    services = wiring.build(
+        config, clock=clock, provider=MemoryProvider(sender=sender_of(config), batch_size=3)
+    )
+    try:
+        services.store.migrate()
+        seed_news(services)
+        services.store.feeds.sync(
+            [FeedSource("archives", "https://archives.example.fr/rss", "entrepreneuriat")]
+        )
+        client, _ = logged_in(services)
+        inbox = client.get("/desk/inbox").text
+        issue = curation.draft(services).issue
+        assert issue is not None
+        select = re.search(r'<select id="section".*?</select>', inbox, flags=re.S)
+        datalist = re.search(
+            r'<datalist id="sections">.*?</datalist>',
+            client.get(f"/desk/issues/{issue.id}").text,
+            flags=re.S,
+        )
+        assert select is not None and datalist is not None
+        expected = ["Tech", "Climat", "Sport", "À la une", "Bourse", "entrepreneuriat"]
+        assert expected == re.findall(r'<option value="([^"]+)"', select.group(0))
+        assert expected == re.findall(r'<option value="([^"]+)"', datalist.group(0))
+    finally:
+        services.close()

@@ -18,10 +18,11 @@ from newsletter.store.tables import feeds, subscribers
 class DeskQueries(Repository):
     # -- inbox ---------------------------------------------------------------------------------
 
-    def sections(self) -> list[str]:
+    def sections(self) -> set[str]:
+        """The stored feeds' sections (the desk puts them in order)."""
         query = select(feeds.c.section).where(feeds.c.section.is_not(None)).distinct()
         with self.engine.connect() as connection:
-            return sorted(str(s) for s in connection.execute(query).scalars() if s)
+            return {str(s) for s in connection.execute(query).scalars() if s}
 
     # -- subscribers ---------------------------------------------------------------------------
 

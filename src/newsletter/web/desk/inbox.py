@@ -73,7 +73,7 @@ def inbox(
         filters=filters,
         query=urlencode({k: v for k, v in filters.items() if v}),
         feeds=feeds,
-        sections=desk.queries.sections(),
+        sections=desk.sections(),
         draft=desk.services.store.issues.open_draft(),
         here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
     )

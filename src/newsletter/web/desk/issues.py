@@ -70,7 +70,7 @@ def issue_page(request: Request, issue_id: RowId, editor: Authed, desk: DeskStat
         groups=groups(issue.items),
         rows=inbox_rows(desk, InboxFilter(), 1, PANEL_SIZE) if editable else None,
         q="",
-        sections=_section_names(desk),
+        sections=desk.sections(),
         status=status,
         events=_event_counts(desk, issue.id) if is_published(issue.state) else None,
         audience=store.subscribers.count(SubscriberStatus.ACTIVE),
@@ -246,11 +246,6 @@ def _event_counts(desk: Desk, issue_id: int) -> EventCounts:
         unsubscribed=total("unsubscribe", "group_unsubscribe"),
         available=bool(counts),  # no event yet: the page explains where numbers come from
     )
-
-
-def _section_names(desk: Desk) -> list[str]:
-    configured = [feed.section for feed in desk.settings.feeds if feed.section]
-    return list(dict.fromkeys([*configured, *desk.queries.sections()]))
 
 
 def _next_slot(desk: Desk) -> datetime:

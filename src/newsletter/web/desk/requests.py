@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from newsletter.curate.editors import Editor, get_editor
+from newsletter.domain.french import fold
 from newsletter.runtime.wiring import Services, secret_key
 from newsletter.store.desk import DeskQueries
 from newsletter.store.people import PeopleQueries
@@ -71,6 +72,15 @@ class Desk:
 
     def now(self) -> datetime:
         return self.services.clock()
+
+    def sections(self) -> list[str]:
+        """Every section the desk lists (the inbox's filter, an item's choices): the configured
+        `[[sections]]` in their order, then the feeds' others alphabetically (case and accents
+        aside, so "À la une" comes before "Tech")."""
+        rules = [rule.name for rule in self.settings.sections]
+        configured = {feed.section for feed in self.settings.feeds if feed.section}
+        others = (configured | self.queries.sections()) - set(rules)
+        return [*rules, *sorted(others, key=lambda name: (fold(name), name))]
 
     def page(
         self, request: Request, template: str, status_code: int = 200, **context: Any
