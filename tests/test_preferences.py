@@ -9,9 +9,14 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from newsletter.audience import subscribers
 from newsletter.cli import cli
+from newsletter.domain.clock import FrozenClock
+from newsletter.domain.model import SubscriberStatus
 from newsletter.domain.tokens import CONFIRM, UNSUBSCRIBE
+from newsletter.runtime.audience import audience_of
 from newsletter.runtime.wiring import Services
+from newsletter.store.subscribers import SignupOutcome
 from tests.desk_support import client_for
 from tests.readers_support import bulk_readers, copy_links, readers, sent_issue
 from tests.test_cli import run_cli
@@ -19,6 +24,7 @@ from tests.test_cli import run_cli
 __all__ = ["readers"]
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
+CONSENT = subscribers.Consent(ip="192.0.2.1", source="test", text="fr:abc")
 
 
 def _cli(services: Services, *args: str, code: int = 0) -> str:
@@ -150,3 +156,34 @@ def test_sign_up_form_states_click_counting_when_tracked(readers: Services) -> N
     page = client_for(readers).get("/subscribe")
     assert page.status_code == 200
     assert "nous comptons ceux que les lecteurs ouvrent" in page.text
+
+
+def test_a_sign_up_request_records_the_sections_asked_for(
+    readers: Services, clock: FrozenClock
+) -> None:
+    """A new sign-up stores the sections it names (as the preferences page reads boxes); a
+    later request that sends a confirmation again replaces them only when it names some; an
+    active reader's choice is never changed by a sign-up."""
+    audience = audience_of(readers)
+
+    def ask(email: str, sections: list[str] | None) -> tuple[SignupOutcome, tuple[str, ...]]:
+        outcome = subscribers.request_subscription(audience, email, None, CONSENT, sections)
+        found = readers.store.subscribers.by_email(email)
+        assert found is not None
+        return outcome, found.sections
+
+    readers.store.subscribers.add(
+        "b@example.org", None, SubscriberStatus.ACTIVE, clock.now, sections=("Sport",)
+    )
+    steps = [ask("a@example.org", ["Climat", "Foot"]), ask("a@example.org", ["Tech"])]
+    clock.advance(minutes=6)
+    steps.append(ask("a@example.org", None))
+    clock.advance(minutes=6)
+    steps += [ask("a@example.org", ["Tech"]), ask("b@example.org", ["Tech"])]
+    assert steps == [
+        (SignupOutcome.CREATED, ("Climat",)),
+        (SignupOutcome.NOTHING, ("Climat",)),  # too soon: nothing written
+        (SignupOutcome.RESENT, ("Climat",)),
+        (SignupOutcome.RESENT, ("Tech",)),
+        (SignupOutcome.NOTHING, ("Sport",)),
+    ]

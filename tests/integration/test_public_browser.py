@@ -2,7 +2,8 @@
 live uvicorn server whose config sets a non-default theme:
 
 - every public page wears the theme (the button's computed colour is the brand colour), the
-  sign-up form shows its errors in French, and the unsubscribe page names the address masked;
+  sign-up form offers the sections ticked, keeps the reader's choice and shows its errors in
+  French, and the unsubscribe page names the address masked;
 - the archive's issue page has its link-preview tags and a working sign-up box;
 - at 375 px the email keeps its thumbnails beside the text and the lead image large;
 - an admin invites an editor through the desk; the editor sets a password through the one-time
@@ -46,6 +47,11 @@ logo_width = 180
 font_family = "Avenir, 'Helvetica Neue', Helvetica, Arial, sans-serif"
 heading_font_family = "Georgia, 'Times New Roman', serif"
 """
+# Sections readers may choose, none named like the newsroom's feeds' (the draft's order stays).
+SECTIONS = "".join(
+    f'[[sections]]\nname = "{name}"\nkeywords = ["{word}"]\n'
+    for name, word in (("Climat", "carbone"), ("Culture", "musée"), ("Sport", "match"))
+)
 WRITER, WRITER_PASSWORD = "dominique", "un mot de passe solide"
 PICTURE = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="800" viewBox="0 0 1200 800">'
@@ -63,7 +69,7 @@ LOGO = (
 def server(live_server: Callable[..., LiveServer]) -> tuple[str, Services]:
     """A live server with the theme above and the real templates, whose base_url is its own
     address, and its services."""
-    live = live_server(THEME, render_email=None, own_base_url=True)
+    live = live_server(THEME + SECTIONS, render_email=None, own_base_url=True)
     return live.url, live.services
 
 
@@ -101,8 +107,9 @@ def sent_issue(services: Services) -> int:
 def test_public_pages_wear_the_theme_and_speak_french(
     server: tuple[str, Services], browser: Any
 ) -> None:
-    """Sign-up (with an error, then accepted), confirmation, unsubscribe before and after,
-    the archive and an issue: brand-coloured buttons, French messages, the masked address."""
+    """Sign-up (sections ticked, one unticked, an error, then accepted with that choice),
+    confirmation, unsubscribe before and after, the archive and an issue: brand-coloured
+    buttons, French messages, the masked address."""
     base, services = server
     issue_id = sent_issue(services)
     now = services.clock()
@@ -117,7 +124,14 @@ def test_public_pages_wear_the_theme_and_speak_french(
     button = page.locator("main button[type=submit]")
     assert button.evaluate("b => getComputedStyle(b).backgroundColor") == BRAND_RGB
     assert page.locator("header img").get_attribute("alt") == "MaddyNews"
+    boxes = page.locator("main input[name=sections]")
+    assert boxes.evaluate_all("bs => bs.map(b => [b.value, b.checked])") == [
+        ["Climat", True],
+        ["Culture", True],
+        ["Sport", True],
+    ]
     shoot_everywhere(page, "public-subscribe")
+    page.get_by_label("Sport").uncheck()
     for typed, said in (
         ("jean.dupont@", "Il manque la fin de l’adresse, après le « @ »"),
         ("jean.dupont", "Il manque le « @ »"),
@@ -128,10 +142,16 @@ def test_public_pages_wear_the_theme_and_speak_french(
         alert = page.locator("[role=alert]").inner_text()
         assert said in alert.replace("\u202f", " "), alert
         assert "@-sign" not in alert and "valid" not in alert
+    assert not page.get_by_label("Sport").is_checked()  # kept through the errors
     shoot_everywhere(page, "public-subscribe-error")
     page.fill("#email", "nouvelle@example.org")
     page.click("main button[type=submit]")
     assert page.locator("h1").inner_text() == "Vérifiez votre boîte de réception"
+    deadline = time.monotonic() + 10
+    while (signed := services.store.subscribers.by_email("nouvelle@example.org")) is None:
+        assert time.monotonic() < deadline, "the sign-up was not stored"
+        time.sleep(0.05)
+    assert signed.sections == ("Climat", "Culture")
     assert page.locator(f'main a[href="/archive/{issue_id}"]').count() == 1
     shoot_everywhere(page, "public-thanks")
     page.goto(f"{base}/confirm/{services.signer.sign(CONFIRM, pending.id, now)}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from newsletter.audience.dependencies import Audience
 from newsletter.audience.links import check_unsubscribe_token
 from newsletter.domain.model import Subscriber
-from newsletter.domain.segments import clean_sections
+from newsletter.domain.segments import ticked_sections
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,7 @@ def preferences(audience: Audience, token: str) -> Preferences:
 def choose(audience: Audience, token: str, chosen: Iterable[str]) -> Preferences:
     """Save the sections a reader ticked (unknown names dropped; all ticked or none ticked:
     every section, including those added later). TokenError for a bad link."""
-    known = audience.rules.sections
-    sections = clean_sections(chosen, known)
-    if len(sections) == len(known):
-        sections = ()
+    sections = ticked_sections(chosen, audience.rules.sections)
     subscriber = check_unsubscribe_token(audience, token)
     audience.subscribers.set_sections(subscriber.id, sections)
     return preferences(audience, token)

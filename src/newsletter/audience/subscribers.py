@@ -19,13 +19,14 @@ in newsletter.audience.addresses.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from newsletter.audience.addresses import check_policy, clean_name, normalise_address
 from newsletter.audience.dependencies import Audience
 from newsletter.domain.errors import UsageError
 from newsletter.domain.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
-from newsletter.domain.segments import parse_sections_option
+from newsletter.domain.segments import parse_sections_option, ticked_sections
 from newsletter.store.subscribers import SignupOutcome
 
 
@@ -45,16 +46,23 @@ def consent_version(language: str, text: str) -> str:
 
 
 def request_subscription(
-    audience: Audience, email: str, name: str | None, consent: Consent
+    audience: Audience,
+    email: str,
+    name: str | None,
+    consent: Consent,
+    sections: Iterable[str] | None = None,
 ) -> SignupOutcome:
     """A sign-up from the public form: validated, then one write, whatever the address's standing.
 
+    `sections`: the boxes ticked, read as the preferences page reads them (unknown names
+    dropped, all or none ticked: every section); None when the form offered none.
     Raises InvalidAddress for an address or name the form must refuse. The outcome is for logs
     and tests only: the requester must get the same answer whatever it is.
     """
     address = normalise_address(email)
     check_policy(audience.rules.policy, address)
     cleaned = clean_name(name, strict=True)
+    chosen = None if sections is None else ticked_sections(sections, audience.rules.sections)
     now = audience.clock()
     return audience.subscribers.request(
         address,
@@ -64,6 +72,7 @@ def request_subscription(
         consent_ip=consent.ip,
         consent_source=consent.source,
         consent_text=consent.text,
+        sections=chosen,
     )
 
 

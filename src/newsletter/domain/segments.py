@@ -25,6 +25,13 @@ def clean_sections(chosen: Iterable[str], known: Sequence[str]) -> tuple[str, ..
     return tuple(name for name in known if name in wanted)
 
 
+def ticked_sections(ticked: Iterable[str], known: Sequence[str]) -> tuple[str, ...]:
+    """A reader's ticked boxes (the preferences page, the sign-up form) as stored: the known
+    ones (`clean_sections`); all of them or none: () (every section, those added later too)."""
+    sections = clean_sections(ticked, known)
+    return () if len(sections) == len(known) else sections
+
+
 def parse_sections_option(text: str, known: Sequence[str]) -> tuple[str, ...]:
     """`--sections "A,B"` or a CSV cell: names separated by commas; an unknown name is a
     UsageError naming it and the known ones."""

@@ -176,13 +176,15 @@ class SubscriberRepository(Repository):
         consent_ip: str | None,
         consent_source: str,
         consent_text: str,
+        sections: tuple[str, ...] | None = None,
     ) -> SignupOutcome:
         """A sign-up request: one write transaction, whatever the address's standing.
 
         New address: a pending subscriber owed a confirmation. Known but not active (pending,
         unsubscribed, bounced, complained): a fresh confirmation is owed unless one was asked
         for after `resend_before`; the status itself does not change until the link is
-        followed. Active: nothing. The consent fields record the latest request.
+        followed. Active: nothing. The consent fields, and the name and `sections` when given
+        (() = every section), record the latest request.
         """
         consent = consent_values(
             ConsentRecord(
@@ -194,6 +196,7 @@ class SubscriberRepository(Repository):
                 text=consent_text,
             )
         )
+        chosen = segment_key(sections or ()) or None  # NULL: every section
         with write_lock(self.engine), self.engine.begin() as connection:
             created = connection.execute(
                 insert_ignore(connection, subscribers)
@@ -203,6 +206,7 @@ class SubscriberRepository(Repository):
                     status=SubscriberStatus.PENDING,
                     created_at=now,
                     confirmation_sent_at=now,
+                    sections=chosen,
                     **consent,
                 )
                 .returning(subscribers.c.id)
@@ -223,6 +227,7 @@ class SubscriberRepository(Repository):
                 .values(
                     confirmation_sent_at=now,
                     name=name if name is not None else subscribers.c.name,
+                    sections=subscribers.c.sections if sections is None else chosen,
                     **consent,
                 )
                 .returning(subscribers.c.id)

@@ -12,6 +12,8 @@ ENGLISH: dict[str, str] = {
     "subscribe_intro": "The best of the week's news, in your inbox every week.",
     "email_label": "Email address",
     "name_label": "First name (optional)",
+    "sections_legend": "Your sections",
+    "sections_hint": "Untick those you do not want; each issue lets you change your mind.",
     "honeypot_label": "Leave this field empty",
     "consent": (
         "By subscribing you agree to receive {name} by email. We send you a confirmation "
@@ -80,6 +82,7 @@ ENGLISH: dict[str, str] = {
     "archive_title": "{name}: all issues",
     "missing_email": "An email address is required (field \u201cemail\u201d).",
     "bad_field": "The field \u201c{field}\u201d must be text.",
+    "bad_sections": "The field \u201csections\u201d must be a list of section names.",
     "bad_consent_version": (
         "The field \u201cconsent_version\u201d must be at most {limit} characters, without "
         "control characters."
@@ -106,6 +109,10 @@ FRENCH: dict[str, str] = {
     ),
     "email_label": "Adresse e-mail",
     "name_label": "Prénom (facultatif)",
+    "sections_legend": "Vos rubriques",
+    "sections_hint": (
+        "Décochez celles qui ne vous intéressent pas ; chaque numéro vous permet de changer d’avis."
+    ),
     "honeypot_label": "Ne remplissez pas ce champ",
     "consent": (
         "En vous inscrivant, vous acceptez de recevoir {name} par e-mail. Nous vous envoyons "
@@ -197,6 +204,7 @@ FRENCH: dict[str, str] = {
     "archive_title": "Les numéros de {name}",
     "missing_email": "Une adresse e-mail est nécessaire (champ « email »).",
     "bad_field": "Le champ « {field} » doit être du texte.",
+    "bad_sections": "Le champ « sections » doit être une liste de noms de rubriques.",
     "bad_consent_version": (
         "Le champ « consent_version » doit tenir en {limit} caractères au plus, sans "
         "caractère de contrôle."

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -22,6 +23,7 @@ from jinja2 import Environment
 from pydantic import BaseModel
 
 from newsletter.audience import addresses, subscribers
+from newsletter.audience.dependencies import Audience
 from newsletter.audience.outbox import OutboxWorker
 from newsletter.curate.states import is_published
 from newsletter.domain import untrusted_json
@@ -29,6 +31,7 @@ from newsletter.domain.errors import InvalidAddress
 from newsletter.domain.model import Issue
 from newsletter.runtime.audience import audience_of, signup_rules
 from newsletter.runtime.wiring import Services
+from newsletter.store.subscribers import SignupOutcome
 from newsletter.web.messages import Messages
 from newsletter.web.params import from_browser, is_control
 from newsletter.web.ratelimit import TokenBuckets
@@ -67,6 +70,7 @@ class Public:
     worker: OutboxWorker | None
     consent_version: str
     consent_text: str  # the consent text the form shows (what consent_version names)
+    sections: tuple[str, ...]  # the sections readers may choose (the form's boxes), in order
     # Sign-ups are stored by these threads after the answer, away from the request: not
     # even a next request on the same connection waits for them.
     signup_threads: ThreadPoolExecutor = field(
@@ -92,6 +96,7 @@ class Public:
             worker=worker,
             consent_version=subscribers.consent_version(messages.lang, consent),
             consent_text=consent,
+            sections=signup_rules(services.config).sections,
         )
 
     def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -132,24 +137,22 @@ class Public:
         if self.worker is not None:
             self.worker.wake()
 
-    def sign_up_later(self, address: str, name: str | None, consent: subscribers.Consent) -> bool:
+    def sign_up_later(self, sign_up: Callable[[Audience], SignupOutcome]) -> bool:
         """Hand the sign-up's database work to the sign-up threads; False when too many wait."""
         with self._lock:
             if self.signups_in_flight >= MAX_SIGNUPS_WAITING:
                 return False
             self.signups_in_flight += 1
-        self.signup_threads.submit(self._sign_up, address, name, consent)
+        self.signup_threads.submit(self._sign_up, sign_up)
         return True
 
     def close(self) -> None:
         """Store the sign-ups already answered, then stop the sign-up threads."""
         self.signup_threads.shutdown(wait=True)
 
-    def _sign_up(self, address: str, name: str | None, consent: subscribers.Consent) -> None:
+    def _sign_up(self, sign_up: Callable[[Audience], SignupOutcome]) -> None:
         try:
-            outcome = subscribers.request_subscription(
-                audience_of(self.services), address, name, consent
-            )
+            outcome = sign_up(audience_of(self.services))
             log.debug("sign-up: %s", outcome)
             self.wake_worker()
         except Exception:  # the requester has had their answer: the log is the only witness
@@ -210,6 +213,12 @@ _SIGNUP_SCHEMA = {
             "maxLength": MAX_CONSENT_VERSION,
             "description": "the version of the consent text your own form showed",
         },
+        "sections": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "the sections wanted (the form's boxes, a field repeated in a form): "
+            "unknown names are ignored; none or all of them, or no field: every section",
+        },
     },
 }
 TOKEN_PARAM = PathParam(
@@ -227,13 +236,18 @@ router = APIRouter()
     responses={200: {"content": HTML_PAGE}},
 )
 def subscribe_form(request: Request) -> HTMLResponse:
-    public = public_state(request)
-    return _form(public, request)
+    return _form(public_state(request), request)
 
 
 def _form(
-    public: Public, request: Request, status: int = 200, error: str | None = None, **values: str
+    public: Public,
+    request: Request,
+    status: int = 200,
+    error: str | None = None,
+    ticked: list[str] | None = None,
+    **values: str,
 ) -> HTMLResponse:
+    """The form; `ticked`: the boxes the reader ticked (None: every box, as at first)."""
     return public.page(
         "subscribe.html",
         status,
@@ -243,6 +257,8 @@ def _form(
         error=error,
         email=values.get("email", ""),
         name=values.get("name", ""),
+        sections=public.sections,
+        ticked=ticked,
     )
 
 
@@ -270,10 +286,11 @@ async def subscribe(request: Request) -> Response:
     is_form = content_type in FORM_TYPES
     browser = is_form and from_browser(request)
     fields: dict[str, str] = {}
+    ticked: list[str] | None = None  # the sections asked for; None: the request names none
 
     def refuse(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
         if browser:
-            page = _form(public, request, status, detail, **fields)
+            page = _form(public, request, status, detail, ticked, **fields)
             page.headers.update(headers or {})
             return page
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
@@ -290,6 +307,9 @@ async def subscribe(request: Request) -> Response:
             return refuse(422, t("bad_field", field=key))
         if value is not None:
             fields[key] = value
+    ticked = raw.get("sections")
+    if not isinstance(ticked, list | None) or any(not isinstance(s, str) for s in ticked or ()):
+        return refuse(422, t("bad_sections"))
     if not _short_text(fields.get("consent_version", ""), MAX_CONSENT_VERSION):
         return refuse(422, t("bad_consent_version", limit=MAX_CONSENT_VERSION))
     if fields.get(HONEYPOT):
@@ -314,9 +334,14 @@ async def subscribe(request: Request) -> Response:
     source = ("web-form" if is_form else "web-json") + (f" {origin}" if origin else "")
     version = fields.get("consent_version") or public.consent_version
     consent = subscribers.Consent(ip=client_ip(request), source=source, text=version)
+
     # Answer first, store after: whether the address is new, pending or active, the answer
     # has the same content and leaves at the same point, before any database work.
-    if not public.sign_up_later(address, fields.get("name"), consent):
+    def sign_up(audience: Audience) -> SignupOutcome:
+        name = fields.get("name")
+        return subscribers.request_subscription(audience, address, name, consent, ticked)
+
+    if not public.sign_up_later(sign_up):
         return refuse(503, t("busy"), {"Retry-After": "30"})
     accepted = t("accepted")
     if browser:
@@ -337,11 +362,14 @@ async def _read_fields(request: Request, content_type: str) -> dict[str, Any] | 
             return 400, t("not_an_object")
         return data
     if content_type in FORM_TYPES:
+        # A field per box the form offers, beyond the few of the address and the consent.
+        limit = 20 + len(public_state(request).sections)
         try:
-            form = await request.form(max_files=0, max_fields=20)
+            form = await request.form(max_files=0, max_fields=limit)
         except Exception:  # python-multipart raises several types for malformed bodies
             return 400, t("bad_form")
-        return {key: value for key, value in form.items()}
+        ticked = {"sections": form.getlist("sections")} if "sections" in form else {}
+        return {**form, **ticked}  # every ticked box, not only the last
     return 415, t("unsupported_type")
 
 
