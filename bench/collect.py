@@ -117,6 +117,7 @@ def parse_plain(bodies: dict[str, bytes]) -> tuple[float, int]:
 def parse_like_collect(bodies: dict[str, bytes], base: str) -> float:
     """Seconds to parse every body exactly as the collect calls feedparser."""
     import feedparser
+
     from newsletter.collect.parse import register_date_handlers
 
     register_date_handlers()
