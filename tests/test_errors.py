@@ -30,6 +30,7 @@ from newsletter.domain.errors import (
 # NewsletterError; the tree draws them under their NewsletterError parent.
 ALSO_LIBRARY: dict[str, str] = {
     "UnreadableJson": "a ValueError too, as every failure of `json.loads` is",
+    "AdminsOnly": "an HTTPException too: a route without its handler still answers 403",
 }
 
 _TREE_LINE = re.compile(r"^(?P<indent>[│ ]*)(?:[├└]── )?(?P<name>[A-Z]\w+)(?:\s|$)")

@@ -198,7 +198,8 @@ def test_smtp_kill_mid_batch_leaves_only_the_copies_in_flight_uncertain(
     """Batches of 30; the server answers some copies of the first batch, then holds the
     answer of each connection's next copy; SIGKILL. Only the held copies are uncertain."""
     handler, port = smtp_server
-    handler.hold_after = random.randrange(1, 20)
+    # Under 9 copies taken in all, each connection has at least one of its 10 left to hold.
+    handler.hold_after = random.randrange(1, 9)
     config_path = write_smtp_config(tmp_path, database_url, port, 30, connections)
     env, config, issue_id = started_issue(config_path, SUBSCRIBERS)
     process = start_send(env, issue_id)
@@ -207,6 +208,7 @@ def test_smtp_kill_mid_batch_leaves_only_the_copies_in_flight_uncertain(
     time.sleep(0.2)  # whatever the sender would still write, it writes now
     kill(process)
     handler.hold_after = 0
+    assert len(handler.held) == connections
     rows = ledger(config, issue_id)
     answered = set(handler.received) - set(handler.held)
     assert {e for e, s in rows.items() if s == DeliveryState.SENT} == answered

@@ -26,6 +26,8 @@ NewsletterError
 ├── WebhookRefused         a webhook request not provably from the provider, or too old (403)
 │   └── UnreadableKey      deliver/sendgrid.py: the configured webhook public key is unusable
 ├── BadPayload             a signed webhook body that is not a JSON list of events (400)
+├── AdminsOnly             web/desk/requests.py: an editor asked for what only admins may do
+│                          (403; also a FastAPI HTTPException)
 └── ProviderError          the email provider refused or failed
                            (.provider: its name, .status: HTTP status or SMTP reply code,
                            .recipient: the address concerned; each when known)

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from newsletter.curate.editors import Editor, get_editor
+from newsletter.domain.errors import NewsletterError
 from newsletter.domain.french import fold
 from newsletter.runtime.wiring import Services, secret_key
 from newsletter.store.desk import DeskQueries
@@ -178,11 +179,13 @@ async def posted(request: Request, desk: DeskState, editor: Authed) -> FormData:
 Posted = Annotated[FormData, Depends(posted)]
 
 
-class AdminsOnly(HTTPException):
-    """An editor asked for an admin's page or action: 403, answered by `admins_only`."""
+class AdminsOnly(NewsletterError, HTTPException):
+    """An editor asked for an admin's page or action: 403, answered by `admins_only` (an
+    HTTPException too, so that a route without that handler still answers 403)."""
 
     def __init__(self) -> None:
-        super().__init__(403, "réservé aux administrateurs")
+        HTTPException.__init__(self, 403, "réservé aux administrateurs")
+        self.message = "réservé aux administrateurs"
 
 
 async def admins_only(request: Request, exc: Exception) -> Response:
