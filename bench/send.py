@@ -203,19 +203,34 @@ def peak_rss(folder: Path, count: int, postgres: str, targets: Targets) -> None:
     )
 
 
+# Forks and execs the measured command, then writes its peak RSS (KB) to the file named first.
+# A child's ru_maxrss starts at its parent's size at the fork and survives exec: forked from
+# this benchmark (large after part (a)), the send would be charged with the benchmark's memory.
+# Forked from this small fresh interpreter instead, it is charged with its own.
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(argv: list[str], env: dict[str, str], folder: Path) -> tuple[int, str, str, int]:
     """Run `argv`; its exit status, output, errors and its own peak RSS in KB (ru_maxrss of
-    that one process, read by wait4: not the largest of all children so far)."""
-    out_path, err_path = folder / "send.out", folder / "send.err"
+    that one process, read by wait4 in a small launcher: see LAUNCHER)."""
+    out_path, err_path, rss_path = folder / "send.out", folder / "send.err", folder / "send.rss"
     with out_path.open("wb") as out, err_path.open("wb") as err:
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+        launched = [sys.executable, "-c", LAUNCHER, str(rss_path), *argv]
+        returncode = subprocess.run(launched, env=env, stdout=out, stderr=err).returncode
     return (
-        process.returncode,
+        returncode,
         out_path.read_text(encoding="utf-8"),
         err_path.read_text(encoding="utf-8", errors="replace"),
-        usage.ru_maxrss,
+        int(rss_path.read_text()),
     )
 
 
