@@ -318,3 +318,20 @@ def test_migration_keeps_articles_and_their_links_as_identity(database_url: str)
         assert store.articles.count() == 2
     finally:
         store.close()
+
+
+def test_the_articles_table_shows_feed_titles_as_written(services: wiring.Services) -> None:
+    """A feed's title written as rich markup and emoji codes reaches the table as it is: no
+    terminal link, no style, no emoji made of it."""
+    hostile = "[link=https://evil.example]Levée[/link] [bold red]record[/bold red] :fire:"
+    store, now = services.store, services.clock()
+    store.feeds.sync([FeedSource("hostile", "https://hostile.example/feed")])
+    draft = ArticleDraft("hostile", "g", "https://hostile.example/a", hostile, "", "", None,
+                         None, now)  # fmt: skip
+    store.articles.add(store.feeds.id_of("hostile"), [draft], now)
+    result = CliRunner().invoke(
+        cli, ["articles", "--config", str(services.config.path)], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert hostile in result.output
+    assert "🔥" not in result.output

@@ -38,14 +38,18 @@ def emit(as_json: bool, data: dict[str, Any], human: Callable[[], None]) -> None
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+    """A rich table of `rows`. Cells are plain text: a feed's title such as
+    "[link=https://…]…[/link] :fire:" is shown as written, never read as rich markup (terminal
+    links, styles) or emoji codes."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     grid = Table(title=title)
     for column in columns:
         grid.add_column(column)
     for row in rows:
-        grid.add_row(*["" if cell is None else str(cell) for cell in row])
+        grid.add_row(*[Text("" if cell is None else str(cell)) for cell in row])
     Console().print(grid)
 
 
