@@ -14,10 +14,12 @@ import sqlalchemy as sa
 
 from newsletter.audience import subscribers
 from newsletter.audience.outbox import LEASE, Mailer
+from newsletter.deliver.journal import LedgerJournal
 from newsletter.deliver.memory import MemoryProvider
+from newsletter.deliver.send import CLAIM_LEASE
 from newsletter.deliver.workers import dead_local_workers, default_worker
 from newsletter.domain.clock import FrozenClock
-from newsletter.domain.errors import SendInterrupted, TransientProviderError
+from newsletter.domain.errors import ClaimLost, SendInterrupted, TransientProviderError
 from newsletter.domain.model import (
     DeliveryState,
     IssueState,
@@ -241,3 +243,37 @@ def test_stopped_during_the_wait_leaves_the_batch_pending(services: Services) ->
     services._provider = memory
     counts = send_issue(services, issue_id, render=fake_render, sleep=lambda _s: None)
     assert (counts.state, counts.sent, counts.uncertain) == (IssueState.SENT, 3, 0)
+
+
+def test_copy_by_copy_recovery_and_a_claim_taken_back(services: Services) -> None:
+    """SMTP's rows: claimed out of flight, in flight one by one. A dead worker's copy in
+    flight is uncertain, its copies not begun pending again; a copy whose row another run took
+    back (the claim outlived its lease) is refused to its old sender: ClaimLost, never sent."""
+    store, clock = services.store, services.clock
+    issue_id = make_issue(services)
+    add_subscribers(services, 4)
+    store.deliveries.start(issue_id, clock())
+    rows = store.deliveries.claim(issue_id, 10, "w1", clock(), in_flight=False)
+    first, second, third, fourth = (row.id for row in rows)
+    journal = LedgerJournal(store.deliveries, clock, "w1")
+    journal.transmitting(first)
+    journal.answered(first, accepted=True)
+    journal.transmitting(second)  # `first` recorded sent with it; `second` in flight
+    later = clock() + CLAIM_LEASE + timedelta(seconds=1)
+    assert store.deliveries.recover(issue_id, stale_before=later, now=later) == 1
+    with store.engine.connect() as connection:
+        query = sa.select(deliveries.c.id, deliveries.c.state)
+        states = dict(connection.execute(query.where(deliveries.c.issue_id == issue_id)).all())
+    assert states == {
+        first: DeliveryState.SENT,
+        second: DeliveryState.UNCERTAIN,
+        third: DeliveryState.PENDING,
+        fourth: DeliveryState.PENDING,
+    }
+    with pytest.raises(ClaimLost):
+        journal.transmitting(third)  # w1 still alive, its claim gone: the copy must not go
+    taken = store.deliveries.claim(issue_id, 10, "w2", later, in_flight=False)
+    assert {row.id for row in taken} == {third, fourth}
+    with pytest.raises(ClaimLost):
+        journal.transmitting(third)  # w2's now
+    LedgerJournal(store.deliveries, clock, "w2").transmitting(third)

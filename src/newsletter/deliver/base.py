@@ -29,7 +29,8 @@ class Journal(Protocol):
     that a process killed mid-batch leaves only the copies in flight uncertain."""
 
     def transmitting(self, delivery_id: int) -> None:
-        """The copy's body is about to go: from now until its reply, it may be taken."""
+        """The copy's body is about to go: from now until its reply, it may be taken. Raises
+        (ClaimLost) when the copy is no longer this sender's to send."""
         ...
 
     def answered(self, delivery_id: int, accepted: bool) -> None:

@@ -242,7 +242,7 @@ class _SendRun:
         deliveries, clock = self.sending.deliveries, self.sending.clock
         remaining = [self._recipient(row, message) for row in claimed]
         copy_by_copy = provider if isinstance(provider, CopyByCopy) else None
-        journal = LedgerJournal(deliveries, clock)
+        journal = LedgerJournal(deliveries, clock, self.worker)
         retries = 0
         sent_count = 0
         while True:

@@ -29,6 +29,7 @@ from newsletter.deliver.base import Journal, Sender
 from newsletter.deliver.copies import CopyTemplate, template_for, wire_copies
 from newsletter.domain.errors import (
     AnswerLost,
+    ClaimLost,
     PermanentProviderError,
     ProviderError,
 )
@@ -248,7 +249,11 @@ class SmtpProvider:
         body = _LEADING_DOT.sub(b"..", data)
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
-        journal.transmitting(recipient.delivery_id)
+        try:
+            journal.transmitting(recipient.delivery_id)
+        except ClaimLost:
+            self._drop(slot)  # mid-DATA: the server discards the copy with the connection
+            raise
         connection.send(body + b".\r\n")
         try:
             code, reply = connection.getreply()

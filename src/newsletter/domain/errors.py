@@ -23,6 +23,8 @@ NewsletterError
 ├── UnreadableJson         domain/untrusted_json.py: a request body that is not usable JSON
 │                          (also a ValueError, as `json.loads` failures are)
 ├── SendInterrupted        a send stopped on a signal after its batch in flight; rerun resumes
+│   └── ClaimLost          a copy about to go was taken back by another run (its claim outlived
+│                          the lease): this run stops, the other one sends it
 ├── WebhookRefused         a webhook request not provably from the provider, or too old (403)
 │   └── UnreadableKey      deliver/sendgrid.py: the configured webhook public key is unusable
 ├── BadPayload             a signed webhook body that is not a JSON list of events (400)
@@ -179,6 +181,10 @@ class AnswerLost(ProviderError):
 
 
 class SendInterrupted(NewsletterError):
+    pass
+
+
+class ClaimLost(SendInterrupted):
     pass
 
 

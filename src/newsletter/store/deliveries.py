@@ -103,10 +103,13 @@ class DeliveryRepository(Repository):
             move_deliveries(connection, DeliveryState.PENDING, now, (*left, stale), worker=None)
         return uncertain
 
-    def transmitting(self, delivery_id: int, answered: Mapping[int, bool], now: datetime) -> None:
+    def transmitting(
+        self, delivery_id: int, worker: str, answered: Mapping[int, bool], now: datetime
+    ) -> bool:
         """Copy by copy (SMTP), in one transaction: `delivery_id` is in flight, its body about
         to go; the copies of `answered` had their reply read: accepted ones are `sent`, refused
-        ones stay claimed but out of flight (the batch's `finish` records why)."""
+        ones stay claimed but out of flight (the batch's `finish` records why). False when the
+        row is no longer `worker`'s to send (another run took it back): it must not go."""
         accepted = [key for key, ok in answered.items() if ok]
         refused = [key for key, ok in answered.items() if not ok]
         with self.engine.begin() as connection:
@@ -124,11 +127,16 @@ class DeliveryRepository(Repository):
                     .where(deliveries.c.id.in_(refused))
                     .values(in_flight=False, updated_at=now)
                 )
-            connection.execute(
+            taken = connection.execute(
                 deliveries.update()
-                .where(deliveries.c.id == delivery_id, deliveries.c.state == DeliveryState.SENDING)
+                .where(
+                    deliveries.c.id == delivery_id,
+                    deliveries.c.state == DeliveryState.SENDING,
+                    deliveries.c.worker == worker,
+                )
                 .values(in_flight=True, updated_at=now)
             )
+        return taken.rowcount == 1
 
     def sending_workers(self, issue_id: int) -> list[str]:
         """The workers holding rows of this issue in `sending`."""
