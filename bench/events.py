@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
+from schemas import own_schema  # noqa: E402
 from targets import Targets  # noqa: E402
 
 from newsletter.deliver import events as provider_events  # noqa: E402
@@ -76,7 +77,7 @@ def main() -> int:
     key = ec.generate_private_key(ec.SECP256R1())
     with tempfile.TemporaryDirectory() as folder:
         if args.postgres:
-            rate = run("PostgreSQL", own_schema(args.postgres), args.requests, key)
+            rate = run("PostgreSQL", own_schema(args.postgres, "bench_events"), args.requests, key)
             targets.check(
                 f"PostgreSQL events/s >= {MIN_EVENTS_PER_SECOND_POSTGRES:,}",
                 f"{rate:,.0f}/s",
@@ -220,17 +221,6 @@ def check_outcome(store: Store, issue_id: int, applied: int, duplicates: int, ev
 def sign(key: ec.EllipticCurvePrivateKey, timestamp: str, body: bytes) -> str:
     signature = key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
     return base64.b64encode(signature).decode()
-
-
-def own_schema(url: str) -> str:
-    """The URL with its search path on a schema of the benchmark's own, emptied first."""
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA IF EXISTS bench_events CASCADE"))
-        connection.execute(sa.text("CREATE SCHEMA bench_events"))
-    engine.dispose()
-    scoped = sa.engine.make_url(url).update_query_dict({"options": "-csearch_path=bench_events"})
-    return scoped.render_as_string(hide_password=False)
 
 
 if __name__ == "__main__":

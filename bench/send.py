@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from schemas import own_schema  # noqa: E402
 from targets import Targets  # noqa: E402
 
 from delivery_helpers import write_sendgrid_config  # noqa: E402
@@ -266,7 +267,7 @@ def setup(folder: Path, port: int, count: int, postgres: str, start: bool = True
     """A config, a migrated database, `count` subscribers, one issue: started with its render
     when `start`, else a draft the send renders and starts itself."""
     folder.mkdir(parents=True, exist_ok=True)
-    url = own_schema(postgres) if postgres else f"sqlite:///{folder / 'bench.db'}"
+    url = own_schema(postgres, "bench_send") if postgres else f"sqlite:///{folder / 'bench.db'}"
     path = write_sendgrid_config(
         folder, url, f"http://127.0.0.1:{port}", batch_size=RECIPIENTS_PER_REQUEST
     )
@@ -305,20 +306,6 @@ def insert_subscribers(services: wiring.Services, count: int, now: datetime) -> 
                     for i in range(start, min(count, start + chunk))
                 ],
             )
-
-
-def own_schema(url: str) -> str:
-    """The URL with its search path on a schema of the benchmark's own, emptied first: the
-    database's other schemas are never touched."""
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA IF EXISTS bench_send CASCADE"))
-        connection.execute(sa.text("CREATE SCHEMA bench_send"))
-    engine.dispose()
-    scoped = sa.engine.make_url(url).update_query_dict({"options": "-csearch_path=bench_send"})
-    return scoped.render_as_string(hide_password=False)
 
 
 def digest(issue_id: int) -> RenderedMessage:
