@@ -196,3 +196,14 @@ def sender_processes(config_path: Path, issue_id: int, count: int) -> list[subpr
         )
         for _ in range(count)
     ]
+
+
+def dead_pid() -> int:
+    """The id of a process that has just exited (a killed sender stands for it)."""
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(finished.stdout)

@@ -4,8 +4,6 @@ with a not-before time, and the outbox's claims of dead workers released at once
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
@@ -31,7 +29,7 @@ from newsletter.runtime.audience import audience_of, outbox_mailer
 from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
 from newsletter.store.tables import deliveries, outbox
-from tests.delivery_helpers import add_subscribers, fake_render, make_issue
+from tests.delivery_helpers import add_subscribers, dead_pid, fake_render, make_issue
 
 CONSENT = subscribers.Consent(ip="192.0.2.1", source="test", text="fr:abc")
 
@@ -41,13 +39,7 @@ class Killed(BaseException):
 
 
 def _dead_worker() -> str:
-    finished = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return f"{socket.gethostname()[:40]}:{int(finished.stdout)}:x"
+    return f"{socket.gethostname()[:40]}:{dead_pid()}:x"
 
 
 def _memory(services: Services) -> MemoryProvider:

@@ -6,8 +6,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,7 +38,14 @@ from newsletter.domain.model import (
 from newsletter.domain.tokens import UNSUBSCRIBE
 from newsletter.runtime.sending import dry_run, send_issue
 from newsletter.runtime.wiring import Services
-from tests.delivery_helpers import SUBJECT, add_subscribers, fake_render, make_issue, with_provider
+from tests.delivery_helpers import (
+    SUBJECT,
+    add_subscribers,
+    dead_pid,
+    fake_render,
+    make_issue,
+    with_provider,
+)
 
 
 class Crash(BaseException):
@@ -89,16 +94,6 @@ def _script(services: Services, before: Callable[[int, Sequence[Recipient]], Non
 def _send(services: Services, issue_id: int, **options: Any) -> Any:
     options.setdefault("sleep", lambda _s: None)
     return send_issue(services, issue_id, render=fake_render, **options)
-
-
-def _dead_pid() -> int:
-    finished = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return int(finished.stdout)
 
 
 def test_full_send_mails_each_subscriber_once(services: Services) -> None:
@@ -173,7 +168,7 @@ def test_dead_local_worker_is_recovered_at_once(services: Services) -> None:
     issue_id = make_issue(services)
     add_subscribers(services, 5)
     _crash_on_second_batch(services)
-    dead = f"{socket.gethostname()[:40]}:{_dead_pid()}:abc"
+    dead = f"{socket.gethostname()[:40]}:{dead_pid()}:abc"
     with pytest.raises(Crash):
         _send(services, issue_id, worker=dead)
     services._provider = _memory(services)
@@ -185,7 +180,7 @@ def test_dead_local_workers_keeps_live_and_foreign_ones() -> None:
     """Only workers of this host whose pid is gone are dead; others keep their lease."""
     host = socket.gethostname()[:40]
     alive = f"{host}:{os.getpid()}:x"
-    gone = f"{host}:{_dead_pid()}:y"
+    gone = f"{host}:{dead_pid()}:y"
     assert dead_local_workers([alive, gone, "elsewhere:1:z", "odd"]) == [gone]
 
 
