@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +82,10 @@ def add_subscribers(
 def with_provider(config: Any, kind: str, **sendgrid: Any) -> Any:
     """The same configuration with `email.provider = kind` (and [email.sendgrid] overrides)."""
     email = config.settings.email
-    section = email.sendgrid.model_copy(update=sendgrid)
-    email = email.model_copy(update={"provider": kind, "sendgrid": section})
-    settings = config.settings.model_copy(update={"email": email})
-    return config.model_copy(update={"settings": settings})
+    section = replace(email.sendgrid, **sendgrid)
+    email = replace(email, **{"provider": kind, "sendgrid": section})
+    settings = replace(config.settings, **{"email": email})
+    return replace(config, **{"settings": settings})
 
 
 def bulk_subscribers(services: Services, count: int, start: int = 0) -> None:

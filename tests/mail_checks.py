@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from dataclasses import replace
 from email.message import EmailMessage
 from typing import Any
 
@@ -83,10 +84,10 @@ ATTACK_NAMES = {
 def production_like(config: Any) -> Any:
     """The same configuration with a production-length https base_url and a mailto."""
     settings = config.settings
-    newsletter = settings.newsletter.model_copy(update={"base_url": PRODUCTION_BASE_URL})
-    email = settings.email.model_copy(update={"unsubscribe_mailto": UNSUBSCRIBE_MAILTO})
-    updated = settings.model_copy(update={"newsletter": newsletter, "email": email})
-    return config.model_copy(update={"settings": updated})
+    newsletter = replace(settings.newsletter, **{"base_url": PRODUCTION_BASE_URL})
+    email = replace(settings.email, **{"unsubscribe_mailto": UNSUBSCRIBE_MAILTO})
+    updated = replace(settings, **{"newsletter": newsletter, "email": email})
+    return replace(config, **{"settings": updated})
 
 
 def assert_safe_display_name(name: str) -> None:

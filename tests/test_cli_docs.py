@@ -3,13 +3,14 @@ every command, option and configuration key the code has, and nothing the code l
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import click
-from pydantic import BaseModel
 
 from newsletter.cli import cli
 from newsletter.domain.settings import Settings
@@ -30,7 +31,7 @@ NOT_FOR_LISTING = ["alembic", "jinja2", "premailer", "fastapi", "starlette", "uv
 NOT_FOR_LISTING += ["apscheduler", "cryptography", "sendgrid", "feedparser", "PIL", "lxml"]
 NOT_FOR_LISTING += ["psycopg", "sqlalchemy.dialects.postgresql", "sqlalchemy.orm", "smtplib"]
 NOT_FOR_LISTING += ["newsletter.render.renderer", "newsletter.web", "newsletter.collect"]
-NOT_FOR_LISTING += ["newsletter.audience", "newsletter.deliver.sendgrid", "email.mime"]
+NOT_FOR_LISTING += ["pydantic", "newsletter.audience", "newsletter.deliver.sendgrid", "email.mime"]
 # Loaded modules, printed as the command exits.
 PROBE = (
     "import atexit, sys; atexit.register(lambda: print(' '.join(sorted(sys.modules)))); "
@@ -140,17 +141,19 @@ def mention_problems(text: str, group: click.Group) -> list[str]:
     return problems
 
 
-def config_keys(model: type[BaseModel], section: str = "") -> set[str]:
+def config_keys(section_type: type, section: str = "") -> set[str]:
     """Every key of the configuration file, dotted with its table: "email.smtp.host"."""
     keys = set()
-    for name, field in model.model_fields.items():
-        annotation = field.annotation
-        inner = getattr(annotation, "__args__", (annotation,))[0]
-        dotted = f"{section}.{name}" if section else name
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            keys |= config_keys(annotation, dotted)
-        elif isinstance(inner, type) and issubclass(inner, BaseModel):  # [[feeds]]
-            keys |= config_keys(inner, dotted)
+    for field in dataclasses.fields(section_type):
+        annotation = field.type
+        while typing.get_origin(annotation) is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        inner = typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else None
+        dotted = f"{section}.{field.name}" if section else field.name
+        if dataclasses.is_dataclass(annotation):
+            keys |= config_keys(annotation, dotted)  # type: ignore[arg-type]
+        elif dataclasses.is_dataclass(inner):  # [[feeds]]
+            keys |= config_keys(inner, dotted)  # type: ignore[arg-type]
         else:
             keys.add(dotted)
     return keys

@@ -477,5 +477,5 @@ def test_the_wiring_builds_one_renderer_for_its_config(services: wiring.Services
     a replaced configuration gets a renderer of its own, never the old settings."""
     renderer = services.renderer
     assert services.renderer is renderer and renderer.config is services.config
-    services.config = services.config.model_copy()
+    services.config = replace(services.config)
     assert services.renderer is not renderer and services.renderer.config is services.config

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -205,9 +206,9 @@ def test_auto_send_schedules_the_draft(scheduled_services: Services) -> None:
     """digest.auto_send: the weekly draft is scheduled at once, without an editor."""
     services = scheduled_services
     config = services.config
-    digest = config.settings.digest.model_copy(update={"auto_send": True})
-    services.config = config.model_copy(
-        update={"settings": config.settings.model_copy(update={"digest": digest})}
+    digest = replace(config.settings.digest, **{"auto_send": True})
+    services.config = replace(
+        config, **{"settings": replace(config.settings, **{"digest": digest})}
     )
     _add_articles(services, 3)
     jobs.draft_digest(services)

@@ -67,11 +67,11 @@ def _fail(exc: Exception, code: int) -> None:
 
 
 def main() -> None:
-    # The project uses no pydantic plugin: looking for them reads the metadata of every
-    # installed package, about a third of a command's start-up.
+    # The web app's request models use pydantic, and no pydantic plugin: looking for plugins
+    # reads the metadata of every installed package.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     # At exit the interpreter's last garbage collections walk every object the libraries built
-    # (SQLAlchemy's and pydantic's): a fifth of a short command's CPU, for memory the process
+    # (SQLAlchemy's above all): a fifth of a short command's CPU, for memory the process
     # is about to give back. Frozen objects are skipped; what holds a file or a connection is
     # closed before (`with` blocks, `Services.close`), not left to the collector.
     atexit.register(gc.freeze)

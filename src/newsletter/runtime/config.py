@@ -13,20 +13,19 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
+from newsletter.domain.checked import checked
 from newsletter.domain.errors import ConfigError
 from newsletter.domain.model import FeedSource
 from newsletter.domain.settings import Secrets, Settings
 
 
-class Config(BaseModel):
+@dataclass(frozen=True)
+class Config:
     """Validated settings, the folder relative paths are resolved against, and the secrets."""
-
-    model_config = ConfigDict(frozen=True)
 
     path: Path
     settings: Settings
@@ -113,9 +112,9 @@ def from_mapping(raw: Mapping[str, Any], path: Path, environ: Mapping[str, str])
     if environ.get("NEWSLETTER_DATABASE_URL"):
         data["database"] = {**data.get("database", {}), "url": environ["NEWSLETTER_DATABASE_URL"]}
     try:
-        settings = Settings.model_validate(data)
-    except ValidationError as exc:
-        raise _config_error(str(path), exc) from None
+        settings = checked(Settings, data)
+    except ConfigError as exc:
+        raise ConfigError(str(path), exc.key, exc.problem) from None
     webhook_key = environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
     secrets = Secrets(
         smtp_password=environ.get("NEWSLETTER_SMTP_PASSWORD", ""),
@@ -124,27 +123,3 @@ def from_mapping(raw: Mapping[str, Any], path: Path, environ: Mapping[str, str])
         secret_key=environ.get("NEWSLETTER_SECRET_KEY", ""),
     )
     return Config(path=path.resolve(), settings=settings, secrets=secrets)
-
-
-def _config_error(path: str, exc: ValidationError) -> ConfigError:
-    error = exc.errors()[0]
-    key = _dotted(error["loc"])
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        problem = "unknown key"
-    elif kind == "missing":
-        problem = "required key is missing"
-    else:
-        message = str(error["msg"]).removeprefix("Value error, ")
-        problem = f"{message} (got {error.get('input')!r})"
-    return ConfigError(path, key, problem)
-
-
-def _dotted(loc: tuple[int | str, ...]) -> str:
-    parts: list[str] = []
-    for part in loc:
-        if isinstance(part, int):
-            parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
-        else:
-            parts.append(part)
-    return ".".join(parts)

@@ -1,0 +1,146 @@
+"""Frozen dataclasses from TOML tables, every value checked. Pure.
+
+A field's type says what it takes: `str`, `bool`, `int`, `float` (an integer is taken too),
+`Literal[...]`, `X | None` (TOML has no null: the key is left out), `list[X]`, or a nested
+dataclass for a sub-table. `Annotated` adds bounds (`Range`, `Length`) and the field's own
+`Rule`; a class's `__post_init__` checks what spans several keys by raising ValueError.
+
+`checked(cls, table)` raises `ConfigError` with an empty path, the dotted key and the problem,
+for the first mistake found: unknown keys first, then each field in order.
+
+Settings are plain dataclasses rather than pydantic models so that a command pays only for
+what it reads: pydantic builds most of itself on first use, a third of a short command's
+start-up (bench/startup.py).
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import MISSING, fields, is_dataclass
+from types import NoneType, UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+
+from newsletter.domain.errors import ConfigError
+
+T = TypeVar("T")
+Location = tuple[str | int, ...]
+
+
+class Range:
+    """Bounds of a number: at least `ge`, more than `gt`, at most `le`."""
+
+    __slots__ = ("ge", "gt", "le")
+
+    def __init__(
+        self, *, ge: float | None = None, gt: float | None = None, le: float | None = None
+    ) -> None:
+        self.ge, self.gt, self.le = ge, gt, le
+
+    def problem(self, value: float) -> str | None:
+        if self.ge is not None and value < self.ge:
+            return f"must be at least {self.ge}"
+        if self.gt is not None and value <= self.gt:
+            return f"must be more than {self.gt}"
+        if self.le is not None and value > self.le:
+            return f"must be at most {self.le}"
+        return None
+
+
+class Length:
+    """Bounds of a string's length."""
+
+    __slots__ = ("high", "low")
+
+    def __init__(self, low: int = 1, high: int | None = None) -> None:
+        self.low, self.high = low, high
+
+    def problem(self, value: str) -> str | None:
+        if len(value) < self.low:
+            return "must not be empty" if self.low == 1 else f"needs {self.low} characters"
+        if self.high is not None and len(value) > self.high:
+            return f"must be at most {self.high} characters"
+        return None
+
+
+class Rule:
+    """A field's own check: returns the value to keep (normalised), or raises ValueError
+    with a sentence the user can act on."""
+
+    __slots__ = ("check",)
+
+    def __init__(self, check: Callable[[Any], Any]) -> None:
+        self.check = check
+
+
+def checked(cls: type[T], table: object, at: Location = ()) -> T:
+    """An instance of the dataclass `cls` from a TOML table, or ConfigError naming the key."""
+    if not isinstance(table, dict):
+        raise _error(at, f"must be a table (got {table!r})")
+    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    for key in table:
+        if key not in known:
+            raise _error((*at, key), "unknown key")
+    values = {}
+    for name, field in known.items():
+        if name in table:
+            values[name] = _value(field.type, table[name], (*at, name))
+        elif field.default is MISSING and field.default_factory is MISSING:
+            raise _error((*at, name), "required key is missing")
+    try:
+        return cls(**values)
+    except ValueError as exc:  # a check over several keys (__post_init__)
+        raise _error(at, str(exc)) from None
+
+
+def _value(kind: Any, value: object, at: Location) -> Any:
+    origin = get_origin(kind)
+    if origin is Annotated:
+        base, *extras = get_args(kind)
+        result = _value(base, value, at)
+        for extra in extras:
+            if isinstance(extra, Range | Length) and (problem := extra.problem(result)):
+                raise _error(at, f"{problem} (got {value!r})")
+            if isinstance(extra, Rule):
+                try:
+                    result = extra.check(result)
+                except ValueError as exc:
+                    raise _error(at, f"{exc} (got {value!r})") from None
+        return result
+    if origin is UnionType or origin is Union:
+        (present,) = [arg for arg in get_args(kind) if arg is not NoneType]
+        return _value(present, value, at)
+    if origin is Literal:
+        if value not in get_args(kind):
+            choices = ", ".join(repr(choice) for choice in get_args(kind))
+            raise _error(at, f"must be one of {choices} (got {value!r})")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise _error(at, f"must be a list (got {value!r})")
+        (item,) = get_args(kind)
+        return [_value(item, entry, (*at, index)) for index, entry in enumerate(value)]
+    if is_dataclass(kind):
+        return checked(kind, value, at)  # type: ignore[arg-type]
+    return _scalar(kind, value, at)
+
+
+def _scalar(kind: type, value: object, at: Location) -> object:
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    wanted = {str: "a string", bool: "true or false", int: "a whole number", float: "a number"}
+    raise _error(at, f"must be {wanted[kind]} (got {value!r})")
+
+
+def _error(at: Location, problem: str) -> ConfigError:
+    return ConfigError("", dotted(at), problem)
+
+
+def dotted(at: Sequence[str | int]) -> str:
+    """A key's location as written in messages: `feeds[0].name`."""
+    parts: list[str] = []
+    for part in at:
+        if isinstance(part, int):
+            parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
+        else:
+            parts.append(part)
+    return ".".join(parts)
