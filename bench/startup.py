@@ -9,19 +9,25 @@ costs, whatever else the machine runs (wall-clock medians are printed beside: on
 machine they are the same, on a machine shared by busy neighbours they are not). Baselines
 in the same run: `python -c pass` (the interpreter's own start-up), `python -c "import
 click"` (the command-line library every command needs) and the libraries' floor (`FLOOR`:
-SQLAlchemy, pydantic, click and rich imported, nothing of ours).
+SQLAlchemy, click and rich imported, nothing of ours).
 
 Targets: `newsletter --help` under 150 ms, `newsletter issue list` under 300 ms. Exits 1 when
 one is missed.
 
-Usage: python bench/startup.py [--runs 15]
+Shared machines drift (the same run of `import click` took 32 to 75 ms on different days), so
+`--instructions` also counts, once each, the instructions every command executes (valgrind's
+callgrind, when installed): a figure no neighbour moves, to compare with the floor's.
+
+Usage: python bench/startup.py [--runs 15] [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,29 +44,20 @@ from tests.conftest import write_config  # noqa: E402
 
 MAX_HELP_MS = 150
 MAX_ISSUE_LIST_MS = 300
-# What `issue list` cannot do without, and nothing of ours: the database layer, a settings
-# model validated (pydantic builds most of itself on first use, not on import), the command
-# line and the table it prints; exiting as `newsletter` does (cli/main.py: gc.freeze at exit).
+# What `issue list` cannot do without, and nothing of ours: the database layer, the command line
+# and the table it prints; exiting as `newsletter` does (cli/main.py: gc.freeze at exit). The
+# settings are checked without pydantic (domain/checked.py), so pydantic is not in it.
 FLOOR = """
 import atexit, gc
 atexit.register(gc.freeze)
 import sqlalchemy, click, rich.console, rich.table
-from typing import Annotated
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    size: Annotated[int, Field(ge=1)] = 1
-    @field_validator("size")
-    @classmethod
-    def _checked(cls, value: int) -> int:
-        return value
-Section.model_validate({"size": 2})
 """
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--instructions", action="store_true", help="count them (valgrind)")
     args = parser.parse_args()
     script = Path(sys.executable).with_name("newsletter")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "newsletter.cli"]
@@ -82,11 +79,19 @@ def main() -> int:
                 wall, cpu = timed(argv, env, Path(folder))
                 walls[name].append(wall)
                 cpus[name].append(cpu)
+        counted = (
+            {name: instructions(argv, env, Path(folder)) for name, argv in runs.items()}
+            if args.instructions
+            else {}
+        )
     median = {name: statistics.median(values) * 1000 for name, values in cpus.items()}
     print(f"load average before the runs: {load:.1f} on {os.cpu_count()} cores")
     for name, ms in median.items():
         wall = statistics.median(walls[name]) * 1000
         print(f"{name:26} CPU median {ms:5.0f} ms   wall median {wall:5.0f} ms")
+    for name, count in counted.items():
+        ratio = count / counted["libraries' floor"]
+        print(f"{name:26} {count / 1e6:6.0f} M instructions ({ratio:.2f}x the libraries' floor)")
     base = median["python -c pass"]
     click_base = median["python -c 'import click'"]
     floor = median["libraries' floor"]
@@ -104,11 +109,31 @@ def main() -> int:
 
 def setup(folder: Path, command: list[str]) -> dict[str, str]:
     """A configuration and a migrated database; the environment naming it."""
+    # The package as installed: byte-compiled, as pip does for a regular install and the README's
+    # commands do for the editable one (Python would otherwise compile it on every start).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True)
     (folder / "templates").symlink_to(ROOT / "templates")
     config = write_config(folder, f"sqlite:///{folder / 'bench.db'}")
     env = {**os.environ, "NEWSLETTER_CONFIG": str(config)}
     subprocess.run([*command, "init"], env=env, cwd=folder, check=True, capture_output=True)
     return env
+
+
+def instructions(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+    """Instructions one run of `argv` executes, counted by valgrind (callgrind)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    tool = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    done = subprocess.run(
+        [*tool, *argv],
+        env={**env, "PYTHONHASHSEED": "0"},
+        cwd=cwd,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return float(re.findall(r"Collected : (\d+)", done.stderr)[-1])
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
