@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -74,3 +74,12 @@ class CopyByCopy(Protocol):
     def send_journaled(
         self, message: RenderedMessage, recipients: Sequence[Recipient], journal: Journal
     ) -> BatchResult: ...
+
+
+@runtime_checkable
+class Traceable(Protocol):
+    """A provider that can tell afterwards which copies went (the file outbox: a copy went if
+    its file is there). The copies a dead sender left in flight are then settled, sent or
+    pending again, instead of `uncertain`."""
+
+    def delivered(self, issue_id: int, delivery_ids: Collection[int]) -> set[int]: ...

@@ -2,14 +2,17 @@
 
 Each file is written under a temporary name and then linked into place, so a reader never sees
 half a message, and a name that exists already is never overwritten (a rerun adds, not replaces).
+A copy's file is there once it went, and only then: what a killed send left in flight is
+settled by looking (`delivered`).
 Messages carry addresses and personal links: files are 0600 in a folder created 0700.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +22,9 @@ from newsletter.deliver.copies import CopyTemplate, template_for, wire_copies
 from newsletter.domain.errors import PermanentProviderError
 from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
 from newsletter.store.private_files import create_private, private_dir
+
+# A copy's file name (`_name`), linked into place whole; temporary files start with a dot.
+_COPY_NAME = re.compile(r"^issue(\d+)-d(\d+)-\d{8}T\d{12}(?:-\d+)?\.eml$")
 
 
 @dataclass
@@ -64,6 +70,20 @@ class FileProvider:
 
     def close(self) -> None:
         pass
+
+    def delivered(self, issue_id: int, delivery_ids: Collection[int]) -> set[int]:
+        """The copies among `delivery_ids` of issue `issue_id` whose file is in the outbox."""
+        wanted = set(delivery_ids)
+        try:
+            names = os.listdir(self.outbox)
+        except FileNotFoundError:
+            return set()
+        found = set()
+        for name in names:
+            match = _COPY_NAME.match(name)
+            if match and int(match[1]) == issue_id and int(match[2]) in wanted:
+                found.add(int(match[2]))
+        return found
 
     def _name(self, message: RenderedMessage, recipient: Recipient, now: datetime) -> str:
         issue = f"issue{message.issue_id}" if message.issue_id is not None else "test"

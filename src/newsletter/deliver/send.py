@@ -25,7 +25,7 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -33,7 +33,7 @@ from types import FrameType
 from typing import Any, TypedDict
 
 from newsletter.curate.states import can_start_sending, sources_of
-from newsletter.deliver.base import CopyByCopy, Provider
+from newsletter.deliver.base import CopyByCopy, Provider, Traceable
 from newsletter.deliver.decide import Answer, Next, RetryPolicy, decide_batch
 from newsletter.deliver.journal import LedgerJournal
 from newsletter.deliver.segments import CopyValues, segment_messages
@@ -159,11 +159,11 @@ class _SendRun:
                     raise UsageError(f"issue {self.issue_id} was canceled meanwhile")
             issues.freeze_render(self.issue_id, rendered)
         now = clock()
+        dead = dead_local_workers(deliveries.sending_workers(self.issue_id))
+        if isinstance(provider, Traceable) and dead:
+            self._settle(provider, dead)
         deliveries.recover(
-            self.issue_id,
-            stale_before=now - CLAIM_LEASE,
-            now=now,
-            dead_workers=dead_local_workers(deliveries.sending_workers(self.issue_id)),
+            self.issue_id, stale_before=now - CLAIM_LEASE, now=now, dead_workers=dead
         )
         if resend_uncertain:
             deliveries.requeue_uncertain(self.issue_id, now)
@@ -171,6 +171,17 @@ class _SendRun:
         with _stop_on_signals(self._request_stop):
             self._loop(provider, messages, progress)
         return self._finish()
+
+    def _settle(self, provider: Traceable, dead: Sequence[str]) -> None:
+        """What dead senders left in flight, settled by the provider's own record: the copies
+        that went are `sent`, the others `pending` again. Only for senders known dead: one
+        whose lease merely ran out may still be writing."""
+        deliveries = self.sending.deliveries
+        left = deliveries.in_flight_of(self.issue_id, dead)
+        if left:
+            went = provider.delivered(self.issue_id, left)
+            release = [delivery_id for delivery_id in left if delivery_id not in went]
+            deliveries.finish(sorted(went), {}, self.sending.clock(), release=release)
 
     def _message(self) -> RenderedMessage:
         """The render frozen when sending started (rendered again if the run died before)."""

@@ -143,6 +143,17 @@ class DeliveryRepository(Repository):
         found = self._distinct(deliveries.c.worker, issue_id, DeliveryState.SENDING)
         return [str(worker) for worker in found if worker is not None]
 
+    def in_flight_of(self, issue_id: int, workers: Sequence[str]) -> list[int]:
+        """The rows of this issue that `workers` left in flight."""
+        with self.engine.connect() as connection:
+            query = select(deliveries.c.id).where(
+                deliveries.c.issue_id == issue_id,
+                deliveries.c.state == DeliveryState.SENDING,
+                deliveries.c.in_flight.is_(True),
+                deliveries.c.worker.in_(list(workers)),
+            )
+            return list(connection.execute(query.order_by(deliveries.c.id)).scalars())
+
     def reclaim(
         self, ids: Sequence[int], worker: str, now: datetime, in_flight: bool = True
     ) -> set[int]:
