@@ -48,6 +48,11 @@ def test_environment_overrides_database_and_secrets(tmp_path: Path) -> None:
         ("[email]\nprovider = 'pigeon'\n", "email.provider", "pigeon"),
         ("[[feeds]]\nurl = 'x'\n", "feeds[0].name", "required"),
         ("[newsletter]\nbase_url = 'localhost'\n", "newsletter.base_url", "http"),
+        ("[[feeds]]\nname = 'a'\nurl = 'x'\n[[feeds]]\nname = 'a'\nurl = 'y'\n", "feeds", "two"),
+        ("[[sections]]\nname = 'Tech'\n[[sections]]\nname = 'Tech'\n", "sections", "'Tech'"),
+        ("[subscribe]\nconfirm_days = 20\npending_days = 10\n", "subscribe", "outlive"),
+        ("[email.smtp]\nport = 0\n", "email.smtp.port", "at least 1"),
+        ("[web]\ncors_origins = ['https://a.org/path']\n", "web.cors_origins", "origin"),
     ],
 )
 def test_bad_values_name_file_and_key(tmp_path: Path, toml: str, key: str, problem: str) -> None:
