@@ -113,3 +113,24 @@ def test_delivered_reads_only_whole_copies_of_the_issue(services: Services, tmp_
         (folder / name).write_bytes(b"x")
     assert outbox.delivered(5, [1, 2, 3, 4, 5]) == {1, 2}
     assert outbox.delivered(5, [2]) == {2}
+
+
+def test_settling_moves_only_rows_still_the_dead_senders(services: Services) -> None:
+    """Two runs settle the same dead sender's batch: the first settles and claims the rest
+    again; the second, late, with what it found before, must not take those rows back."""
+    store, clock = services.store, services.clock
+    issue_id = make_issue(services)
+    add_subscribers(services, 4)
+    store.deliveries.start(issue_id, clock())
+    dead = f"{socket.gethostname()[:40]}:{dead_pid()}:x"
+    first, second, third, fourth = (
+        r.id for r in store.deliveries.claim(issue_id, 10, dead, clock())
+    )
+    assert store.deliveries.in_flight_of(issue_id, [dead]) == [first, second, third, fourth]
+    store.deliveries.settle(issue_id, [dead], {first}, clock())  # the first run
+    again = store.deliveries.claim(issue_id, 10, "first-run", clock())
+    assert {row.id for row in again} == {second, third, fourth}
+    store.deliveries.settle(issue_id, [dead], {second}, clock())  # the late one
+    counts = store.deliveries.status(issue_id, IssueState.SENDING)
+    assert (counts.sent, counts.sending, counts.pending) == (1, 3, 0)
+    assert store.deliveries.in_flight_of(issue_id, [dead]) == []

@@ -180,8 +180,7 @@ class _SendRun:
         left = deliveries.in_flight_of(self.issue_id, dead)
         if left:
             went = provider.delivered(self.issue_id, left)
-            release = [delivery_id for delivery_id in left if delivery_id not in went]
-            deliveries.finish(sorted(went), {}, self.sending.clock(), release=release)
+            deliveries.settle(self.issue_id, dead, went, self.sending.clock())
 
     def _message(self) -> RenderedMessage:
         """The render frozen when sending started (rendered again if the run died before)."""

@@ -9,7 +9,7 @@ went becomes `skipped`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -146,13 +146,21 @@ class DeliveryRepository(Repository):
     def in_flight_of(self, issue_id: int, workers: Sequence[str]) -> list[int]:
         """The rows of this issue that `workers` left in flight."""
         with self.engine.connect() as connection:
-            query = select(deliveries.c.id).where(
-                deliveries.c.issue_id == issue_id,
-                deliveries.c.state == DeliveryState.SENDING,
-                deliveries.c.in_flight.is_(True),
-                deliveries.c.worker.in_(list(workers)),
-            )
+            query = select(deliveries.c.id).where(*_in_flight_of(issue_id, workers))
             return list(connection.execute(query.order_by(deliveries.c.id)).scalars())
+
+    def settle(
+        self, issue_id: int, workers: Sequence[str], went: Collection[int], now: datetime
+    ) -> None:
+        """The rows `workers` (known dead) left in flight, settled by what the provider found,
+        in one transaction: those in `went` are `sent`, the others `pending` again. Only rows
+        still theirs move: a run that settled them first may hold them again by now."""
+        theirs = _in_flight_of(issue_id, workers)
+        with self.engine.begin() as connection:
+            for chunk in _chunks(sorted(went), 500):
+                where = (*theirs, deliveries.c.id.in_(chunk))
+                move_deliveries(connection, DeliveryState.SENT, now, where, error=None)
+            move_deliveries(connection, DeliveryState.PENDING, now, theirs, worker=None)
 
     def reclaim(
         self, ids: Sequence[int], worker: str, now: datetime, in_flight: bool = True
@@ -362,6 +370,15 @@ def _claimed(worker: str, now: datetime, in_flight: bool) -> dict[str, Any]:
         "not_before": None,
         "attempts": deliveries.c.attempts + 1,
     }
+
+
+def _in_flight_of(issue_id: int, workers: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
+    return (
+        deliveries.c.issue_id == issue_id,
+        deliveries.c.state == DeliveryState.SENDING,
+        deliveries.c.in_flight.is_(True),
+        deliveries.c.worker.in_(list(workers)),
+    )
 
 
 def move_deliveries(
