@@ -115,8 +115,11 @@ def provider_send(
     return provider.connections_opened
 
 
+WORKER = "bench:1:x"
+
+
 def ledger(folder: Path, readers: list[Recipient]) -> Store:
-    """A SQLite ledger (as `newsletter run` has by default) holding a claimed row per reader."""
+    """A SQLite ledger (as `newsletter run` has by default) holding a row per reader."""
     store = Store.from_url(f"sqlite:///{folder / 'ledger.db'}")
     store.migrate()
     now = datetime.now(UTC)
@@ -130,6 +133,12 @@ def ledger(folder: Path, readers: list[Recipient]) -> Store:
             ],
         )
     return store
+
+
+def claimed(store: Store) -> None:
+    """Every row `sending`, claimed by WORKER: the state a journaled batch starts from."""
+    with store.engine.begin() as connection:
+        connection.execute(tables.deliveries.update().values(state="sending", worker=WORKER))
 
 
 def main() -> int:
@@ -161,7 +170,6 @@ def main() -> int:
     )
     folder = tempfile.TemporaryDirectory()
     store = ledger(Path(folder.name), readers)
-    journal = LedgerJournal(store.deliveries, utc_now)
     sides: dict[str, list[float]] = {"bare": [], "provider": [], "journaled": []}
     opened = 0
     try:
@@ -169,6 +177,8 @@ def main() -> int:
         for number in range(args.rounds):
             order = list(sides)[number % 3 :] + list(sides)[: number % 3]  # each side goes first
             for side in order:
+                if side == "journaled":
+                    claimed(store)
                 started = time.perf_counter()
                 if side == "bare":
                     bare_loop(port, sender.email, prebuilt, args.connections)
@@ -180,7 +190,11 @@ def main() -> int:
                         readers,
                         args.connections,
                         args.batch,
-                        journal if side == "journaled" else None,
+                        # A new journal per round, as per send: the last replies it holds
+                        # unwritten are the round's own.
+                        LedgerJournal(store.deliveries, utc_now, WORKER)
+                        if side == "journaled"
+                        else None,
                     )
                 sides[side].append(time.perf_counter() - started)
     finally:
