@@ -9,26 +9,29 @@ went becomes `skipped`.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BindParameter,
     Column,
-    ColumnElement,
-    Connection,
-    Update,
-    bindparam,
     func,
     literal,
-    or_,
     select,
 )
 
 from newsletter.domain.model import DeliveryCounts, DeliveryState, IssueState, SubscriberStatus
+from newsletter.store.delivery_rows import (
+    chunks,
+    claimed_values,
+    count_by,
+    due,
+    held_in_flight,
+    journal_statements,
+    move_deliveries,
+    skip_leavers,
+)
 from newsletter.store.dialect import insert_ignore
 from newsletter.store.engine import Repository
 from newsletter.store.issues import next_number
@@ -124,7 +127,7 @@ class DeliveryRepository(Repository):
         row is no longer `worker`'s to send (another run took it back): it must not go."""
         accepted = [key for key, ok in answered.items() if ok]
         refused = [key for key, ok in answered.items() if not ok]
-        sent, out_of_flight, in_flight = _journal_statements()
+        sent, out_of_flight, in_flight = journal_statements()
         with self.engine.begin() as connection:
             if accepted:
                 connection.execute(sent, {"ids": accepted, "now": now})
@@ -143,7 +146,7 @@ class DeliveryRepository(Repository):
     def in_flight_of(self, issue_id: int, workers: Sequence[str]) -> list[int]:
         """The rows of this issue that `workers` left in flight."""
         with self.engine.connect() as connection:
-            query = select(deliveries.c.id).where(*_in_flight_of(issue_id, workers))
+            query = select(deliveries.c.id).where(*held_in_flight(issue_id, workers))
             return list(connection.execute(query.order_by(deliveries.c.id)).scalars())
 
     def settle(
@@ -152,9 +155,9 @@ class DeliveryRepository(Repository):
         """The rows `workers` (known dead) left in flight, settled by what the provider found,
         in one transaction: those in `went` are `sent`, the others `pending` again. Only rows
         still theirs move: a run that settled them first may hold them again by now."""
-        theirs = _in_flight_of(issue_id, workers)
+        theirs = held_in_flight(issue_id, workers)
         with self.engine.begin() as connection:
-            for chunk in _chunks(sorted(went), 500):
+            for chunk in chunks(sorted(went), 500):
                 where = (*theirs, deliveries.c.id.in_(chunk))
                 move_deliveries(connection, DeliveryState.SENT, now, where, error=None)
             move_deliveries(connection, DeliveryState.PENDING, now, theirs, worker=None)
@@ -168,7 +171,7 @@ class DeliveryRepository(Repository):
         become `skipped`. Returns the ids now held, to send."""
         kept: set[int] = set()
         with self.engine.begin() as connection:
-            for chunk in _chunks(list(ids), 500):
+            for chunk in chunks(list(ids), 500):
                 query = (
                     select(deliveries.c.id, subscribers.c.status)
                     .outerjoin(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
@@ -177,7 +180,7 @@ class DeliveryRepository(Repository):
                 if connection.dialect.name == "postgresql":
                     query = query.with_for_update(of=deliveries, skip_locked=True)
                 rows = connection.execute(query).all()
-                held = _skip_leavers(connection, rows, now)
+                held = skip_leavers(connection, rows, now)
                 if held:
                     taken = connection.execute(
                         deliveries.update()
@@ -185,7 +188,7 @@ class DeliveryRepository(Repository):
                             deliveries.c.id.in_(held),
                             deliveries.c.state == DeliveryState.PENDING,
                         )
-                        .values(_claimed(worker, now, in_flight))
+                        .values(claimed_values(worker, now, in_flight))
                         .returning(deliveries.c.id)
                     ).scalars()
                     kept.update(taken)
@@ -214,7 +217,7 @@ class DeliveryRepository(Repository):
             pending = (
                 (deliveries.c.issue_id == issue_id)
                 & (deliveries.c.state == DeliveryState.PENDING)
-                & _due(now)
+                & due(now)
             )
             # One batch holds one segment's copies: the segment of the first due pending row.
             segment = connection.execute(
@@ -239,13 +242,13 @@ class DeliveryRepository(Repository):
             if connection.dialect.name == "postgresql":
                 query = query.with_for_update(of=deliveries, skip_locked=True)
             rows = connection.execute(query).all()
-            held = set(_skip_leavers(connection, rows, now))
+            held = set(skip_leavers(connection, rows, now))
             active = [row for row in rows if row.id in held]
             if active:
                 connection.execute(
                     deliveries.update()
                     .where(deliveries.c.id.in_([row.id for row in active]))
-                    .values(_claimed(worker, now, in_flight))
+                    .values(claimed_values(worker, now, in_flight))
                 )
         return [
             ClaimedDelivery(row.id, row.subscriber_id, row.email, row.name, row.segment)
@@ -287,7 +290,7 @@ class DeliveryRepository(Repository):
         pending = (deliveries.c.issue_id == issue_id, deliveries.c.state == DeliveryState.PENDING)
         with self.engine.connect() as connection:
             due_now = connection.execute(
-                select(deliveries.c.id).where(*pending, _due(now)).limit(1)
+                select(deliveries.c.id).where(*pending, due(now)).limit(1)
             ).first()
             if due_now is not None:
                 return now
@@ -309,7 +312,7 @@ class DeliveryRepository(Repository):
         (sent), refused for good (failed) or may have taken (uncertain), and the rows it did
         not take, given back (`release`)."""
         with self.engine.begin() as connection:
-            for chunk in _chunks(list(release), 500):
+            for chunk in chunks(list(release), 500):
                 sending = (deliveries.c.id.in_(chunk), deliveries.c.state == DeliveryState.SENDING)
                 move_deliveries(
                     connection,
@@ -319,7 +322,7 @@ class DeliveryRepository(Repository):
                     worker=None,
                     not_before=not_before,
                 )
-            for chunk in _chunks(list(sent), 500):
+            for chunk in chunks(list(sent), 500):
                 move_deliveries(
                     connection, DeliveryState.SENT, now, (deliveries.c.id.in_(chunk),), error=None
                 )
@@ -349,94 +352,3 @@ class DeliveryRepository(Repository):
             skipped=counts[DeliveryState.SKIPPED],
             sending=counts[DeliveryState.SENDING],
         )
-
-
-def _due(now: datetime) -> ColumnElement[bool]:
-    """A pending row that may be claimed at `now`."""
-    return or_(deliveries.c.not_before.is_(None), deliveries.c.not_before <= now)
-
-
-def _claimed(worker: str, now: datetime, in_flight: bool) -> dict[str, Any]:
-    """The values of a row a worker claims, just before calling the provider."""
-    return {
-        "state": DeliveryState.SENDING,
-        "in_flight": in_flight,
-        "worker": worker,
-        "claimed_at": now,
-        "updated_at": now,
-        "not_before": None,
-        "attempts": deliveries.c.attempts + 1,
-    }
-
-
-@functools.cache
-def _journal_statements() -> tuple[Update, Update, Update]:
-    """`transmitting`'s statements, built once: a write per copy (SMTP) then pays only for
-    running them, not for building and keying them again (most of its cost)."""
-    ids: BindParameter[int] = bindparam("ids", expanding=True)
-    now = bindparam("now", type_=deliveries.c.updated_at.type)
-    sent = (
-        deliveries.update()
-        .where(deliveries.c.id.in_(ids))
-        .values(state=DeliveryState.SENT, updated_at=now, in_flight=False, error=None)
-    )
-    out_of_flight = (
-        deliveries.update().where(deliveries.c.id.in_(ids)).values(in_flight=False, updated_at=now)
-    )
-    in_flight = (
-        deliveries.update()
-        .where(
-            deliveries.c.id == bindparam("copy"),
-            deliveries.c.state == DeliveryState.SENDING,
-            deliveries.c.worker == bindparam("holder"),
-        )
-        .values(in_flight=True, updated_at=now)
-    )
-    return sent, out_of_flight, in_flight
-
-
-def _in_flight_of(issue_id: int, workers: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
-    return (
-        deliveries.c.issue_id == issue_id,
-        deliveries.c.state == DeliveryState.SENDING,
-        deliveries.c.in_flight.is_(True),
-        deliveries.c.worker.in_(list(workers)),
-    )
-
-
-def move_deliveries(
-    connection: Connection,
-    to: DeliveryState,
-    now: datetime,
-    where: Sequence[ColumnElement[bool]],
-    **values: Any,
-) -> int:
-    """Put the rows matching every condition of `where` in state `to` (and `values`), out of
-    flight; how many."""
-    result = connection.execute(
-        deliveries.update()
-        .where(*where)
-        .values(state=to, updated_at=now, in_flight=False, **values)
-    )
-    return int(result.rowcount)
-
-
-def count_by(
-    connection: Connection, column: ColumnElement[Any], where: ColumnElement[bool]
-) -> dict[Any, int]:
-    """How many rows match `where`, per value of `column` (of one table)."""
-    rows = connection.execute(select(column, func.count()).where(where).group_by(column)).all()
-    return {value: int(n) for value, n in rows}
-
-
-def _skip_leavers(connection: Connection, rows: Sequence[Any], now: datetime) -> list[int]:
-    """Mark `skipped` the rows (id, subscriber status) whose subscriber is no longer active
-    (left, or erased); the ids of the others, still to send."""
-    gone = [row.id for row in rows if row.status != SubscriberStatus.ACTIVE]
-    if gone:
-        move_deliveries(connection, DeliveryState.SKIPPED, now, (deliveries.c.id.in_(gone),))
-    return [row.id for row in rows if row.status == SubscriberStatus.ACTIVE]
-
-
-def _chunks(items: list[int], size: int) -> list[list[int]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]

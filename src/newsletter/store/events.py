@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, distinct, func, or_, select
 
 from newsletter.domain.links import without_utm
 from newsletter.domain.model import DeliveryState, EventAction, ProviderEvent, SubscriberStatus
-from newsletter.store.deliveries import count_by
+from newsletter.store.delivery_rows import count_by
 from newsletter.store.dialect import among, insert_ignore_many, write_lock
 from newsletter.store.engine import Repository
 from newsletter.store.leaving import leave_lists, strongest
