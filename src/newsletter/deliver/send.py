@@ -21,6 +21,7 @@ the wiring.
 
 from __future__ import annotations
 
+import functools
 import random
 import signal
 import threading
@@ -217,13 +218,19 @@ class _SendRun:
         finished = counts.sent + counts.failed + counts.skipped + counts.uncertain
         progress.start(counts.total, finished)
         waited_until = self.sending.clock()
+        # A batch provider's rows are in flight as soon as they are claimed; SMTP's as each
+        # copy goes (its journal).
+        copy_by_copy = provider if isinstance(provider, CopyByCopy) else None
         while not self._stopping():
             # After waiting for `waited_until`, rows due then are due (even if a test's clock
             # stood still meanwhile).
             now = max(self.sending.clock(), waited_until)
-            whole = not isinstance(provider, CopyByCopy)  # in flight as soon as it is claimed
             claimed = deliveries.claim(
-                self.issue_id, provider.batch_size, self.worker, now, in_flight=whole
+                self.issue_id,
+                provider.batch_size,
+                self.worker,
+                now,
+                in_flight=copy_by_copy is None,
             )
             if not claimed:
                 due = deliveries.pending_due(self.issue_id, now)
@@ -237,7 +244,7 @@ class _SendRun:
             segment = claimed[0].segment  # a batch holds one segment's copies
             if segment not in messages:  # requeued meanwhile (--resend-uncertain elsewhere)
                 messages = self._messages()
-            sent_in_all += self._send(provider, messages[segment], claimed)
+            sent_in_all += self._send(provider, copy_by_copy, messages[segment], claimed)
             progress.advance(len(claimed), f"{sent_in_all} sent")
         raise SendInterrupted(
             f"stopped by a signal after the batch in flight; run `newsletter issue send "
@@ -245,23 +252,28 @@ class _SendRun:
         )
 
     def _send(
-        self, provider: Provider, message: RenderedMessage, claimed: list[ClaimedDelivery]
+        self,
+        provider: Provider,
+        copy_by_copy: CopyByCopy | None,
+        message: RenderedMessage,
+        claimed: list[ClaimedDelivery],
     ) -> int:
-        """One batch: call the provider, apply what decide_batch makes of its answer, retry
-        what it deferred. Returns how many copies were sent."""
+        """One batch: call the provider (through `copy_by_copy`, the same provider, with a
+        journal, when it sends copy by copy), apply what decide_batch makes of its answer,
+        retry what it deferred. Returns how many copies were sent."""
         deliveries, clock = self.sending.deliveries, self.sending.clock
         remaining = [self._recipient(row, message) for row in claimed]
-        copy_by_copy = provider if isinstance(provider, CopyByCopy) else None
-        journal = LedgerJournal(deliveries, clock, self.worker)
+        send_batch = provider.send_batch
+        if copy_by_copy is not None:
+            send_batch = functools.partial(
+                copy_by_copy.send_journaled, journal=LedgerJournal(deliveries, clock, self.worker)
+            )
         retries = 0
         sent_count = 0
         while True:
             answer: Answer
             try:
-                if copy_by_copy is not None:
-                    answer = copy_by_copy.send_journaled(message, remaining, journal)
-                else:
-                    answer = provider.send_batch(message, remaining)
+                answer = send_batch(message, remaining)
             except (TransientProviderError, PermanentProviderError) as exc:
                 answer = exc
             decision = decide_batch(

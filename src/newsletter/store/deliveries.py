@@ -14,12 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    func,
-    literal,
-    select,
-)
+from sqlalchemy import Column, func, literal, select
 
 from newsletter.domain.model import DeliveryCounts, DeliveryState, IssueState, SubscriberStatus
 from newsletter.store.delivery_rows import (
