@@ -57,7 +57,7 @@ from newsletter.runtime import config as config_module  # noqa: E402
 from newsletter.runtime import wiring  # noqa: E402
 from newsletter.runtime.curation import unsubscribe_urls  # noqa: E402
 from newsletter.runtime.sending import send_issue  # noqa: E402
-from newsletter.store import tables  # noqa: E402
+from newsletter.store import reader_tables  # noqa: E402
 from newsletter.store.issues import NewItem  # noqa: E402
 from sendgrid_server import SendgridServer  # noqa: E402
 
@@ -294,7 +294,7 @@ def insert_subscribers(services: wiring.Services, count: int, now: datetime) -> 
     with services.store.engine.begin() as connection:
         for start in range(0, count, chunk):
             connection.execute(
-                tables.subscribers.insert(),
+                reader_tables.subscribers.insert(),
                 [
                     {
                         "email": f"reader{i}@example.org",
@@ -350,9 +350,9 @@ def build_payloads(services: wiring.Services, issue_id: int) -> list[bytes]:
     bodies: list[bytes] = []
     with services.store.engine.connect() as connection:
         rows = connection.execute(
-            tables.deliveries.select()
-            .where(tables.deliveries.c.issue_id == issue_id)
-            .order_by(tables.deliveries.c.id)
+            reader_tables.deliveries.select()
+            .where(reader_tables.deliveries.c.issue_id == issue_id)
+            .order_by(reader_tables.deliveries.c.id)
         ).mappings()
         batch: list[Recipient] = []
         for row in rows:

@@ -19,7 +19,7 @@ from newsletter.domain.model import (
     SubscriberStatus,
 )
 from newsletter.runtime.wiring import Services
-from newsletter.store import tables
+from newsletter.store import reader_tables
 from newsletter.store.issues import NewItem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,9 +82,9 @@ def add_subscribers(
 def with_provider(config: Any, kind: str, **sendgrid: Any) -> Any:
     """The same configuration with `email.provider = kind` (and [email.sendgrid] overrides)."""
     email = config.settings.email
-    section = replace(email.sendgrid, **sendgrid)
-    email = replace(email, **{"provider": kind, "sendgrid": section})
-    settings = replace(config.settings, **{"email": email})
+    section = email.sendgrid._replace(**sendgrid)
+    email = email._replace(provider=kind, sendgrid=section)
+    settings = config.settings._replace(email=email)
     return replace(config, **{"settings": settings})
 
 
@@ -102,7 +102,7 @@ def bulk_subscribers(services: Services, count: int, start: int = 0) -> None:
         for i in range(start, start + count)
     ]
     with services.store.engine.begin() as connection:
-        connection.execute(tables.subscribers.insert(), rows)
+        connection.execute(reader_tables.subscribers.insert(), rows)
 
 
 def write_sendgrid_config(folder: Path, database_url: str, host: str, batch_size: int) -> Path:

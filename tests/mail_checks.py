@@ -84,9 +84,9 @@ ATTACK_NAMES = {
 def production_like(config: Any) -> Any:
     """The same configuration with a production-length https base_url and a mailto."""
     settings = config.settings
-    newsletter = replace(settings.newsletter, **{"base_url": PRODUCTION_BASE_URL})
-    email = replace(settings.email, **{"unsubscribe_mailto": UNSUBSCRIBE_MAILTO})
-    updated = replace(settings, **{"newsletter": newsletter, "email": email})
+    newsletter = settings.newsletter._replace(base_url=PRODUCTION_BASE_URL)
+    email = settings.email._replace(unsubscribe_mailto=UNSUBSCRIBE_MAILTO)
+    updated = settings._replace(newsletter=newsletter, email=email)
     return replace(config, **{"settings": updated})
 
 

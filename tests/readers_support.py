@@ -23,7 +23,7 @@ from newsletter.runtime import config as config_module
 from newsletter.runtime import wiring
 from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
-from newsletter.store import tables
+from newsletter.store import reader_tables
 from newsletter.store.issues import NewItem
 
 CLICK = re.compile(r"https://news\.example\.org/c/[A-Za-z0-9_.-]+")
@@ -102,7 +102,7 @@ def bulk_readers(services: Services, sections: tuple[str, ...], count: int, star
         for i in range(start, start + count)
     ]
     with services.store.engine.begin() as connection:
-        connection.execute(tables.subscribers.insert(), rows)
+        connection.execute(reader_tables.subscribers.insert(), rows)
 
 
 @dataclass

@@ -3,7 +3,6 @@ every command, option and configuration key the code has, and nothing the code l
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import click
 
 from newsletter.cli import cli
+from newsletter.domain.checked import is_section
 from newsletter.domain.settings import Settings
 from tests.conftest import write_config
 
@@ -144,16 +144,15 @@ def mention_problems(text: str, group: click.Group) -> list[str]:
 def config_keys(section_type: type, section: str = "") -> set[str]:
     """Every key of the configuration file, dotted with its table: "email.smtp.host"."""
     keys = set()
-    for field in dataclasses.fields(section_type):
-        annotation = field.type
+    for name, annotation in section_type.__annotations__.items():
         while typing.get_origin(annotation) is typing.Annotated:
             annotation = typing.get_args(annotation)[0]
-        inner = typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else None
-        dotted = f"{section}.{field.name}" if section else field.name
-        if dataclasses.is_dataclass(annotation):
-            keys |= config_keys(annotation, dotted)  # type: ignore[arg-type]
-        elif dataclasses.is_dataclass(inner):  # [[feeds]]
-            keys |= config_keys(inner, dotted)  # type: ignore[arg-type]
+        inner = typing.get_args(annotation)[0] if typing.get_origin(annotation) is tuple else None
+        dotted = f"{section}.{name}" if section else name
+        if is_section(annotation):
+            keys |= config_keys(annotation, dotted)
+        elif is_section(inner):  # [[feeds]]
+            keys |= config_keys(inner, dotted)
         else:
             keys.add(dotted)
     return keys

@@ -23,7 +23,7 @@ from newsletter.runtime.audience import audience_of, outbox_mailer
 from newsletter.runtime.wiring import Services
 from newsletter.store import Store, migrate
 from newsletter.store.outbox import CONFIRM
-from newsletter.store.tables import deliveries, outbox
+from newsletter.store.reader_tables import deliveries, outbox
 from tests.delivery_helpers import add_subscribers, fake_render, make_issue
 from tests.test_cli import run_cli
 

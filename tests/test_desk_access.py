@@ -221,7 +221,7 @@ def test_changing_the_password_ends_open_sessions(services: Services) -> None:
     from sqlalchemy import update
 
     from newsletter.curate.passwords import hash_password
-    from newsletter.store.tables import editors
+    from newsletter.store.desk_tables import editors
 
     with services.store.engine.begin() as connection:
         connection.execute(update(editors).values(password_hash=hash_password("another secret!")))

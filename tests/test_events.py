@@ -13,8 +13,8 @@ from newsletter.deliver import events as provider_events
 from newsletter.domain.model import DeliveryState, EventAction, ProviderEvent, SubscriberStatus
 from newsletter.runtime.wiring import Services
 from newsletter.store import events as event_store
-from newsletter.store.tables import deliveries, outbox
-from newsletter.store.tables import provider_events as event_table
+from newsletter.store.reader_tables import deliveries, outbox
+from newsletter.store.reader_tables import provider_events as event_table
 from tests.delivery_helpers import add_subscribers, make_issue
 
 

@@ -68,7 +68,7 @@ def test_forwarded_allow_ips_setting(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[web]\nforwarded_allow_ips = ["127.0.0.1", "10.0.0.0/8", "fd00::1"]\n')
     config = config_module.load(path, {})
-    assert config.settings.web.forwarded_allow_ips == ["127.0.0.1/32", "10.0.0.0/8", "fd00::1/128"]
+    assert config.settings.web.forwarded_allow_ips == ("127.0.0.1/32", "10.0.0.0/8", "fd00::1/128")
     path.write_text('[web]\nforwarded_allow_ips = ["proxy.example.org"]\n')
     with pytest.raises(ConfigError) as refused:
         config_module.load(path, {})

@@ -28,7 +28,7 @@ from newsletter.domain.model import (
 from newsletter.runtime.audience import audience_of, outbox_mailer
 from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
-from newsletter.store.tables import deliveries, outbox
+from newsletter.store.reader_tables import deliveries, outbox
 from tests.delivery_helpers import add_subscribers, dead_pid, fake_render, make_issue
 
 CONSENT = subscribers.Consent(ip="192.0.2.1", source="test", text="fr:abc")

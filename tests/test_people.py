@@ -22,7 +22,7 @@ from newsletter.runtime import jobs
 from newsletter.runtime.config import Config
 from newsletter.runtime.wiring import Services
 from newsletter.store import Store, migrate
-from newsletter.store.tables import deliveries
+from newsletter.store.reader_tables import deliveries
 from tests.desk_support import EDITOR, client_for, csrf_of, logged_in, newsroom
 from tests.test_cli import run_cli
 

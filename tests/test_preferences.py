@@ -143,7 +143,7 @@ def test_personal_export_has_sections_and_clicks_erasure_removes_them(readers: S
     with readers.store.engine.connect() as connection:
         from sqlalchemy import func, select
 
-        from newsletter.store.tables import clicks
+        from newsletter.store.reader_tables import clicks
 
         assert connection.execute(select(func.count()).select_from(clicks)).scalar_one() == 1
     _cli(readers, "subscribers", "remove", "r0@example.org")

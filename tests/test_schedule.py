@@ -206,10 +206,8 @@ def test_auto_send_schedules_the_draft(scheduled_services: Services) -> None:
     """digest.auto_send: the weekly draft is scheduled at once, without an editor."""
     services = scheduled_services
     config = services.config
-    digest = replace(config.settings.digest, **{"auto_send": True})
-    services.config = replace(
-        config, **{"settings": replace(config.settings, **{"digest": digest})}
-    )
+    digest = config.settings.digest._replace(auto_send=True)
+    services.config = replace(config, settings=config.settings._replace(digest=digest))
     _add_articles(services, 3)
     jobs.draft_digest(services)
     [(issue, count)] = services.store.issues.all()

@@ -129,11 +129,11 @@ def test_erase_keeps_only_a_hash(store: Store, clock: FrozenClock) -> None:
 
 
 def test_migrations_build_exactly_the_tables(database_url: str) -> None:
-    """Upgrading from nothing to head gives the schema tables.py declares (no drift)."""
+    """Upgrading from nothing to head gives the schema the table modules declare (no drift)."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from newsletter.store.tables import metadata
+    from newsletter.store.schema import metadata
 
     fresh = Store.from_url(database_url)
     fresh.migrate()

@@ -22,7 +22,7 @@ from newsletter.domain.model import DeliveryState
 from newsletter.runtime import config as config_module
 from newsletter.runtime import wiring
 from newsletter.store import Store
-from newsletter.store.tables import deliveries
+from newsletter.store.reader_tables import deliveries
 from tests.conftest import ROOT, shared_path
 from tests.delivery_helpers import bulk_subscribers, fake_render, make_issue
 from tests.sendgrid_server import API_KEY, SendgridServer, read_records

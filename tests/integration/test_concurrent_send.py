@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from newsletter.domain.model import IssueState
 from newsletter.runtime import config as config_module
 from newsletter.runtime import wiring
-from newsletter.store import tables
+from newsletter.store import reader_tables
 from tests.conftest import SHARED
 from tests.delivery_helpers import (
     bulk_subscribers,
@@ -81,7 +81,7 @@ def test_four_processes_send_each_address_exactly_once(
         assert issue is not None and issue.state is IssueState.SENT
         with services.store.engine.connect() as connection:
             workers = connection.execute(
-                sa.select(sa.func.count(sa.distinct(tables.deliveries.c.worker)))
+                sa.select(sa.func.count(sa.distinct(reader_tables.deliveries.c.worker)))
             ).scalar_one()
         assert workers >= 2, "the processes did not share the work"
     finally:

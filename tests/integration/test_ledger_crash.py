@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from newsletter.domain.model import DeliveryState, IssueState
 from newsletter.runtime.config import Config
 from newsletter.store import Store
-from newsletter.store.tables import deliveries
+from newsletter.store.reader_tables import deliveries
 from tests.delivery_helpers import write_sendgrid_config, write_smtp_config
 from tests.integration.crash_helpers import (
     RECORD,

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from newsletter.store import Store
-from newsletter.store.tables import outbox
+from newsletter.store.reader_tables import outbox
 from tests.conftest import free_port
 from tests.delivery_helpers import write_email_config
 from tests.integration.crash_helpers import (

@@ -12,7 +12,7 @@ import pytest
 from newsletter.audience import subscribers
 from newsletter.domain.model import SubscriberStatus
 from newsletter.runtime import curation
-from newsletter.store.tables import subscribers as subscribers_table
+from newsletter.store.reader_tables import subscribers as subscribers_table
 from newsletter.web import public
 
 from .conftest import LiveServer

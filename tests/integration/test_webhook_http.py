@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from newsletter.domain.model import DeliveryState, SubscriberStatus
 from newsletter.store.issues import NewItem
-from newsletter.store.tables import articles, deliveries, feeds
+from newsletter.store.reader_tables import deliveries
+from newsletter.store.tables import articles, feeds
 
 from .conftest import LiveServer
 

@@ -1,20 +1,20 @@
-"""Frozen dataclasses from TOML tables, every value checked. Pure.
+"""Named tuples from TOML tables, every value checked. Pure.
 
 A field's type says what it takes: `str`, `bool`, `int`, `float` (an integer is taken too),
-`Literal[...]`, `X | None` (TOML has no null: the key is left out), `list[X]`, or a nested
-dataclass for a sub-table. `Annotated` adds bounds (`Range`, `Length`) and the field's own
-`Rule`; a class's `__post_init__` checks what spans several keys by raising ValueError.
+`Literal[...]`, `X | None` (TOML has no null: the key is left out), `tuple[X, ...]` for an
+array, or a nested named tuple for a sub-table. `Annotated` adds bounds (`Range`, `Length`) and
+the field's own `Rule`; a class's `check()` method checks what spans several keys by raising
+ValueError.
 
 `checked(cls, table)` raises `ConfigError` with an empty path, the dotted key and the problem,
 for the first mistake found: unknown keys first, then each field in order.
 
-Settings are plain dataclasses rather than pydantic models so that a command pays only for
+Settings are plain named tuples rather than pydantic models so that a command pays only for
 what it reads: pydantic builds most of itself on first use, a third of a short command's
 start-up (bench/startup.py).
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import MISSING, fields, is_dataclass
 from types import NoneType, UnionType
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
@@ -71,23 +71,31 @@ class Rule:
 
 
 def checked(cls: type[T], table: object, at: Location = ()) -> T:
-    """An instance of the dataclass `cls` from a TOML table, or ConfigError naming the key."""
+    """An instance of the named tuple `cls` from a TOML table, or ConfigError naming the key."""
     if not isinstance(table, dict):
         raise _error(at, f"must be a table (got {table!r})")
-    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    kinds: dict[str, Any] = cls.__annotations__
     for key in table:
-        if key not in known:
+        if key not in kinds:
             raise _error((*at, key), "unknown key")
     values = {}
-    for name, field in known.items():
+    for name, kind in kinds.items():
         if name in table:
-            values[name] = _value(field.type, table[name], (*at, name))
-        elif field.default is MISSING and field.default_factory is MISSING:
+            values[name] = _value(kind, table[name], (*at, name))
+        elif name not in cls._field_defaults:  # type: ignore[attr-defined]
             raise _error((*at, name), "required key is missing")
-    try:
-        return cls(**values)
-    except ValueError as exc:  # a check over several keys (__post_init__)
-        raise _error(at, str(exc)) from None
+    section = cls(**values)
+    if check := getattr(section, "check", None):
+        try:
+            check()
+        except ValueError as exc:  # a rule over several keys
+            raise _error(at, str(exc)) from None
+    return section
+
+
+def is_section(kind: Any) -> bool:
+    """Whether `kind` is a table's type (a named tuple), not a value's."""
+    return isinstance(kind, type) and issubclass(kind, tuple) and hasattr(kind, "_fields")
 
 
 def _value(kind: Any, value: object, at: Location) -> Any:
@@ -112,13 +120,13 @@ def _value(kind: Any, value: object, at: Location) -> Any:
             choices = ", ".join(repr(choice) for choice in get_args(kind))
             raise _error(at, f"must be one of {choices} (got {value!r})")
         return value
-    if origin is list:
+    if origin is tuple:
         if not isinstance(value, list):
             raise _error(at, f"must be a list (got {value!r})")
-        (item,) = get_args(kind)
-        return [_value(item, entry, (*at, index)) for index, entry in enumerate(value)]
-    if is_dataclass(kind):
-        return checked(kind, value, at)  # type: ignore[arg-type]
+        item, _ = get_args(kind)  # tuple[X, ...]
+        return tuple(_value(item, entry, (*at, index)) for index, entry in enumerate(value))
+    if is_section(kind):
+        return checked(kind, value, at)
     return _scalar(kind, value, at)
 
 

@@ -1,15 +1,18 @@
-"""The settings of `config.toml`, validated: one frozen section per table. Pure.
+"""The settings of `config.toml`, validated: one section per table, immutable. Pure.
 
 Each rule says what it expects in a sentence a user can act on; `domain/checked.py` builds
 these from the TOML tables, `runtime/config.py` reads the file and the environment and wraps them
 in a `Config`. The annotations are evaluated (no `from __future__ import annotations`): the
 checks read them.
+
+Sections are named tuples rather than frozen dataclasses: every command defines these classes
+when it starts, and Python 3.11 compiles six methods for each frozen dataclass, five times what
+a named tuple costs (bench/startup.py). A section is changed with `_replace`; arrays are tuples.
 """
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.domain.checked import Length, Range, Rule
@@ -74,23 +77,23 @@ def _mailto(value: str) -> str:
     return address
 
 
-def _domains(domains: list[str]) -> list[str]:
+def _domains(domains: tuple[str, ...]) -> tuple[str, ...]:
     for domain in domains:
         if not re.match(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", domain.lower()):
             raise ValueError(f"{domain!r} is not a domain name like mailinator.com")
-    return [domain.lower() for domain in domains]
+    return tuple(domain.lower() for domain in domains)
 
 
-def _origins(origins: list[str]) -> list[str]:
+def _origins(origins: tuple[str, ...]) -> tuple[str, ...]:
     for origin in origins:
         if not re.match(_ORIGIN, origin):
             raise ValueError(
                 f"{origin!r} is not an origin like https://www.example.org (no path, no '*')"
             )
-    return [origin.lower() for origin in origins]
+    return tuple(origin.lower() for origin in origins)
 
 
-def _networks(entries: list[str]) -> list[str]:
+def _networks(entries: tuple[str, ...]) -> tuple[str, ...]:
     networks = []
     for entry in entries:
         try:
@@ -99,7 +102,7 @@ def _networks(entries: list[str]) -> list[str]:
             raise ValueError(
                 f"{entry!r} is not an IP address or network like 10.0.0.5 or 10.0.0.0/24"
             ) from None
-    return networks
+    return tuple(networks)
 
 
 def _hex_colour(value: str) -> str:
@@ -132,16 +135,14 @@ Colour = Annotated[str, Rule(_hex_colour)]
 FontStack = Annotated[str, Rule(_font_stack)]
 
 
-class _Section:
-    def at_least(self, name: str, floor: str, why: str = "") -> None:
-        """ValueError when the key `name` is below the key `floor` (`why` says why)."""
-        value, minimum = getattr(self, name), getattr(self, floor)
-        if value < minimum:
-            raise ValueError(f"{name} ({value}) must be at least {floor} ({minimum}){why}")
+def _at_least(section: object, name: str, floor: str, why: str = "") -> None:
+    """ValueError when the key `name` is below the key `floor` (`why` says why)."""
+    value, minimum = getattr(section, name), getattr(section, floor)
+    if value < minimum:
+        raise ValueError(f"{name} ({value}) must be at least {floor} ({minimum}){why}")
 
 
-@dataclass(frozen=True)
-class NewsletterSection(_Section):
+class NewsletterSection(NamedTuple):
     name: str = "Newsletter"
     base_url: Annotated[str, Rule(_http_url)] = "http://localhost:8000"
     timezone: Annotated[str, Rule(_known_zone)] = "Europe/Paris"
@@ -149,19 +150,16 @@ class NewsletterSection(_Section):
     postal_address: str = ""
 
 
-@dataclass(frozen=True)
-class SenderSection(_Section):
+class SenderSection(NamedTuple):
     email: Annotated[str, Rule(_address)] = "newsletter@example.org"
     name: str = "Newsletter"
 
 
-@dataclass(frozen=True)
-class DatabaseSection(_Section):
+class DatabaseSection(NamedTuple):
     url: str = "sqlite:///subscribers/newsletter.db"
 
 
-@dataclass(frozen=True)
-class FeedSection(_Section):
+class FeedSection(NamedTuple):
     name: Annotated[str, Length(1)]
     url: Annotated[str, Length(1)]
     section: str | None = None
@@ -171,16 +169,14 @@ class FeedSection(_Section):
     weight: Annotated[float, Range(ge=0, le=10)] = 1.0
 
 
-@dataclass(frozen=True)
-class SectionRule(_Section):
+class SectionRule(NamedTuple):
     """A section a story falls into by its words when its feed has none (first match wins)."""
 
     name: Annotated[str, Length(1, 80)]
-    keywords: list[Annotated[str, Length(1)]] = field(default_factory=list)
+    keywords: tuple[Annotated[str, Length(1)], ...] = ()
 
 
-@dataclass(frozen=True)
-class CollectSection(_Section):
+class CollectSection(NamedTuple):
     every_minutes: Annotated[int, Range(ge=1)] = 30
     timeout_seconds: Annotated[float, Range(gt=0)] = 20
     max_bytes: Annotated[int, Range(ge=1024)] = 10_000_000
@@ -192,8 +188,7 @@ class CollectSection(_Section):
     enrich_max_per_feed: Annotated[int, Range(ge=1, le=100)] = 10
 
 
-@dataclass(frozen=True)
-class DigestSection(_Section):
+class DigestSection(NamedTuple):
     schedule: Annotated[str, Rule(_weekly)] = "mon 08:00"
     max_articles: Annotated[int, Range(ge=1)] = 12
     min_articles: Annotated[int, Range(ge=0)] = 3
@@ -203,13 +198,11 @@ class DigestSection(_Section):
     funding: bool = False
 
 
-@dataclass(frozen=True)
-class FileEmailSection(_Section):
+class FileEmailSection(NamedTuple):
     dir: str = "outbox"
 
 
-@dataclass(frozen=True)
-class SmtpEmailSection(_Section):
+class SmtpEmailSection(NamedTuple):
     host: str = "localhost"
     port: Annotated[int, Range(ge=1, le=65535)] = 25
     starttls: bool = False
@@ -219,27 +212,24 @@ class SmtpEmailSection(_Section):
     connections: Annotated[int, Range(ge=1, le=32)] = 1  # parallel connections, each reused
 
 
-@dataclass(frozen=True)
-class SendgridEmailSection(_Section):
+class SendgridEmailSection(NamedTuple):
     host: str = "https://api.sendgrid.com"
     batch_size: Annotated[int, Range(ge=1, le=1000)] = 1000
     webhook_public_key: str = ""
     timeout_seconds: Annotated[float, Range(gt=0)] = 30
 
 
-@dataclass(frozen=True)
-class EmailSection(_Section):
+class EmailSection(NamedTuple):
     provider: Literal["file", "smtp", "sendgrid", "memory"] = "file"
     batch_size: Annotated[int, Range(ge=1, le=10_000)] = 100
     # An address offered as List-Unsubscribe's mailto: alternative ("" = the https link only).
     unsubscribe_mailto: Annotated[str, Rule(_mailto)] = ""
-    file: FileEmailSection = field(default_factory=FileEmailSection)
-    smtp: SmtpEmailSection = field(default_factory=SmtpEmailSection)
-    sendgrid: SendgridEmailSection = field(default_factory=SendgridEmailSection)
+    file: FileEmailSection = FileEmailSection()
+    smtp: SmtpEmailSection = SmtpEmailSection()
+    sendgrid: SendgridEmailSection = SendgridEmailSection()
 
 
-@dataclass(frozen=True)
-class SubscribeSection(_Section):
+class SubscribeSection(NamedTuple):
     """Sign-up rules: double opt-in timing, address policy, rate limits of POST /subscribe."""
 
     confirm_days: Annotated[int, Range(ge=1, le=60)] = 7  # confirmation links expire after
@@ -248,31 +238,29 @@ class SubscribeSection(_Section):
     refuse_role_addresses: bool = False  # contact@, info@, postmaster@ ...
     refuse_disposable: bool = False  # throw-away mailbox domains
     # Added to the built-in list.
-    disposable_domains: Annotated[list[str], Rule(_domains)] = field(default_factory=list)
+    disposable_domains: Annotated[tuple[str, ...], Rule(_domains)] = ()
     ip_per_minute: Annotated[float, Range(ge=0)] = 20  # 0 = no limit
     ip_burst: Annotated[int, Range(ge=1)] = 20
     address_per_hour: Annotated[float, Range(ge=0)] = 10  # 0 = no limit
     address_burst: Annotated[int, Range(ge=1)] = 3
 
-    def __post_init__(self) -> None:
-        self.at_least("pending_days", "confirm_days", ": a link would outlive its sign-up")
+    def check(self) -> None:
+        _at_least(self, "pending_days", "confirm_days", ": a link would outlive its sign-up")
 
 
-@dataclass(frozen=True)
-class WebSection(_Section):
+class WebSection(NamedTuple):
     # Sites whose pages may POST /subscribe from a script.
-    cors_origins: Annotated[list[str], Rule(_origins)] = field(default_factory=list)
+    cors_origins: Annotated[tuple[str, ...], Rule(_origins)] = ()
     max_body_bytes: Annotated[int, Range(ge=1024, le=1_000_000)] = 8192  # forms; 413 above
 
     host: str = "127.0.0.1"
     port: Annotated[int, Range(ge=0, le=65535)] = 8000
     # Reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed; none by default,
     # so a client cannot choose the address its rate limit and consent record are kept under.
-    forwarded_allow_ips: Annotated[list[str], Rule(_networks)] = field(default_factory=list)
+    forwarded_allow_ips: Annotated[tuple[str, ...], Rule(_networks)] = ()
 
 
-@dataclass(frozen=True)
-class DeskSection(_Section):
+class DeskSection(NamedTuple):
     """The editors' desk: how long a login lasts, how many failed logins are tolerated.
 
     Failures count per (name, client address), so nobody can lock an editor out from elsewhere,
@@ -283,12 +271,11 @@ class DeskSection(_Section):
     login_attempts_per_client: Annotated[int, Range(ge=1, le=1000)] = 20  # any names
     login_window_minutes: Annotated[float, Range(gt=0, le=24 * 60)] = 15
 
-    def __post_init__(self) -> None:
-        self.at_least("login_attempts_per_client", "login_attempts")
+    def check(self) -> None:
+        _at_least(self, "login_attempts_per_client", "login_attempts")
 
 
-@dataclass(frozen=True)
-class ThemeSection(_Section):
+class ThemeSection(NamedTuple):
     """Colours, logo and fonts of the emails and the public pages: restyle without editing
     templates."""
 
@@ -309,8 +296,7 @@ class ThemeSection(_Section):
     heading_font_family: FontStack = "Georgia, 'Times New Roman', Times, serif"
 
 
-@dataclass(frozen=True)
-class LinksSection(_Section):
+class LinksSection(NamedTuple):
     """UTM parameters added to article links (never to unsubscribe or web-version links)."""
 
     track_clicks: bool = True  # article links go through {base_url}/c/{token}
@@ -323,7 +309,7 @@ class LinksSection(_Section):
 def _unique(what: str) -> Rule:
     """No two entries of a list of tables share a name."""
 
-    def check(entries: list[Any]) -> list[Any]:
+    def check(entries: tuple[Any, ...]) -> tuple[Any, ...]:
         names = [entry.name for entry in entries]
         for name in names:
             if names.count(name) > 1:
@@ -333,21 +319,20 @@ def _unique(what: str) -> Rule:
     return Rule(check)
 
 
-@dataclass(frozen=True)
-class Settings(_Section):
-    newsletter: NewsletterSection = field(default_factory=NewsletterSection)
-    sender: SenderSection = field(default_factory=SenderSection)
-    database: DatabaseSection = field(default_factory=DatabaseSection)
-    feeds: Annotated[list[FeedSection], _unique("feeds")] = field(default_factory=list)
-    sections: Annotated[list[SectionRule], _unique("sections")] = field(default_factory=list)
-    collect: CollectSection = field(default_factory=CollectSection)
-    digest: DigestSection = field(default_factory=DigestSection)
-    email: EmailSection = field(default_factory=EmailSection)
-    subscribe: SubscribeSection = field(default_factory=SubscribeSection)
-    web: WebSection = field(default_factory=WebSection)
-    desk: DeskSection = field(default_factory=DeskSection)
-    theme: ThemeSection = field(default_factory=ThemeSection)
-    links: LinksSection = field(default_factory=LinksSection)
+class Settings(NamedTuple):
+    newsletter: NewsletterSection = NewsletterSection()
+    sender: SenderSection = SenderSection()
+    database: DatabaseSection = DatabaseSection()
+    feeds: Annotated[tuple[FeedSection, ...], _unique("feeds")] = ()
+    sections: Annotated[tuple[SectionRule, ...], _unique("sections")] = ()
+    collect: CollectSection = CollectSection()
+    digest: DigestSection = DigestSection()
+    email: EmailSection = EmailSection()
+    subscribe: SubscribeSection = SubscribeSection()
+    web: WebSection = WebSection()
+    desk: DeskSection = DeskSection()
+    theme: ThemeSection = ThemeSection()
+    links: LinksSection = LinksSection()
 
     def section_names(self) -> list[str]:
         """Every section of the newsletter, in order: the feeds' own, then the keyword rules'."""
@@ -358,8 +343,7 @@ class Settings(_Section):
         return names
 
 
-@dataclass(frozen=True)
-class Secrets:
+class Secrets(NamedTuple):
     smtp_password: str = ""
     sendgrid_api_key: str = ""
     sendgrid_webhook_public_key: str = ""

@@ -14,16 +14,8 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Engine, func, select
 
-from newsletter.store.tables import (
-    articles,
-    clicks,
-    deliveries,
-    feeds,
-    issue_items,
-    issues,
-    provider_events,
-    subscribers,
-)
+from newsletter.store.reader_tables import clicks, deliveries, provider_events, subscribers
+from newsletter.store.tables import articles, feeds, issue_items, issues
 
 LINK = "link"
 SENDGRID = "sendgrid"

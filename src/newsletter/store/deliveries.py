@@ -30,7 +30,8 @@ from newsletter.store.delivery_rows import (
 from newsletter.store.dialect import insert_ignore
 from newsletter.store.engine import Repository
 from newsletter.store.issues import next_number
-from newsletter.store.tables import deliveries, issues, subscribers
+from newsletter.store.reader_tables import deliveries, subscribers
+from newsletter.store.tables import issues
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 
 from newsletter.domain.model import DeliveryState, SubscriberStatus
-from newsletter.store.tables import deliveries
+from newsletter.store.reader_tables import deliveries
 
 
 def due(now: datetime) -> ColumnElement[bool]:

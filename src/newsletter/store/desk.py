@@ -10,9 +10,10 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from newsletter.domain.model import Subscriber, SubscriberStatus
 from newsletter.store.engine import Repository
+from newsletter.store.reader_tables import subscribers
 from newsletter.store.search import accent_folded_match
 from newsletter.store.subscriber_rows import to_subscriber
-from newsletter.store.tables import feeds, subscribers
+from newsletter.store.tables import feeds
 
 
 class DeskQueries(Repository):

@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import RowMapping, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from newsletter.store.desk_tables import desk_log, editors
 from newsletter.store.engine import Repository
 from newsletter.store.rows import from_row
-from newsletter.store.tables import desk_log, editors
 
 
 @dataclass(frozen=True)

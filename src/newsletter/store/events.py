@@ -20,15 +20,8 @@ from newsletter.store.delivery_rows import count_by
 from newsletter.store.dialect import among, insert_ignore_many, write_lock
 from newsletter.store.engine import Repository
 from newsletter.store.leaving import leave_lists, strongest
-from newsletter.store.tables import (
-    articles,
-    clicks,
-    deliveries,
-    issue_items,
-    issues,
-    provider_events,
-    subscribers,
-)
+from newsletter.store.reader_tables import clicks, deliveries, provider_events, subscribers
+from newsletter.store.tables import articles, issue_items, issues
 
 _LEAVING = {
     EventAction.BOUNCED: SubscriberStatus.BOUNCED,

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from newsletter.store.desk_tables import job_runs
 from newsletter.store.engine import Repository
-from newsletter.store.tables import job_runs
 
 
 class JobRunRepository(Repository):

@@ -21,8 +21,8 @@ from sqlalchemy import Connection, delete, func, or_, select
 from newsletter.domain.model import SubscriberStatus
 from newsletter.store.dialect import insert_ignore, write_lock
 from newsletter.store.engine import Repository
-from newsletter.store.tables import outbox as outbox_table
-from newsletter.store.tables import subscribers
+from newsletter.store.reader_tables import outbox as outbox_table
+from newsletter.store.reader_tables import subscribers
 
 CONFIRM = "confirm"
 WELCOME = "welcome"

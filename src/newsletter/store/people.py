@@ -8,7 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
-from newsletter.store.tables import deliveries, issues, provider_events, subscribers
+from newsletter.store.reader_tables import deliveries, provider_events, subscribers
+from newsletter.store.tables import issues
 
 
 @dataclass(frozen=True)

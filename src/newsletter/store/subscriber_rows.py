@@ -7,8 +7,8 @@ from sqlalchemy import RowMapping
 
 from newsletter.domain.model import ConsentRecord, Subscriber, SubscriberStatus
 from newsletter.domain.segments import segment_sections
+from newsletter.store.reader_tables import subscribers
 from newsletter.store.rows import from_row
-from newsletter.store.tables import subscribers
 
 CONSENT_COLUMNS = (
     subscribers.c.consent_method,

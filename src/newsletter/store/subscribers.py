@@ -16,8 +16,9 @@ from newsletter.store.dialect import insert_ignore, write_lock
 from newsletter.store.engine import Repository
 from newsletter.store.leaving import LEAVING_RANK, leave_list
 from newsletter.store.outbox import CONFIRM, WELCOME, enqueue
+from newsletter.store.reader_tables import clicks, deliveries, subscribers, suppressions
 from newsletter.store.subscriber_rows import CONSENT_COLUMNS, consent_values, to_subscriber
-from newsletter.store.tables import clicks, deliveries, issues, subscribers, suppressions
+from newsletter.store.tables import issues
 
 
 class SignupOutcome(StrEnum):

@@ -1,4 +1,11 @@
-"""The schema, as SQLAlchemy Core tables. Alembic migrations in `migrations/` build exactly this."""
+"""The schema, as SQLAlchemy Core tables. Alembic migrations in `migrations/` build exactly this.
+
+The tables are in three modules by subject, so that a command defines only those it queries
+(building a table costs a command's start-up about as much as a query): this one holds the
+metadata, the column types and what is collected, curated and rendered (feeds, articles,
+issues); `reader_tables` the readers and what is sent to them; `desk_tables` the editors and the
+scheduler's runs. `schema.metadata` holds them all, for migrations and checks.
+"""
 
 from __future__ import annotations
 
@@ -52,17 +59,17 @@ class UtcDateTime(types.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _id() -> Column[int]:
+def surrogate_id() -> Column[int]:
     """The table's surrogate key."""
     return Column("id", Integer, primary_key=True)
 
 
-def _reference(name: str, table: str, ondelete: str, nullable: bool = True) -> Column[int]:
+def reference(name: str, table: str, ondelete: str, nullable: bool = True) -> Column[int]:
     """A column holding the id of a row of `table`; `ondelete`: CASCADE or SET NULL."""
     return Column(name, Integer, ForeignKey(f"{table}.id", ondelete=ondelete), nullable=nullable)
 
 
-def _counter(name: str) -> Column[int]:
+def counter(name: str) -> Column[int]:
     """A count that starts at zero."""
     return Column(name, Integer, nullable=False, server_default="0")
 
@@ -70,7 +77,7 @@ def _counter(name: str) -> Column[int]:
 feeds = Table(
     "feeds",
     metadata,
-    _id(),
+    surrogate_id(),
     Column("name", String(200), nullable=False, unique=True),
     Column("url", Text, nullable=False),  # where it is fetched: permanent redirects update it
     Column("config_url", Text, nullable=False),  # as configured: a change resets `url`
@@ -83,7 +90,7 @@ feeds = Table(
     Column("last_fetched_at", UtcDateTime()),
     Column("last_status", String(20)),
     Column("last_error", Text),
-    _counter("consecutive_failures"),
+    counter("consecutive_failures"),
     Column("next_fetch_at", UtcDateTime()),
     Column("paused", Boolean, nullable=False, server_default="0"),
 )
@@ -91,8 +98,8 @@ feeds = Table(
 articles = Table(
     "articles",
     metadata,
-    _id(),
-    _reference("feed_id", "feeds", "CASCADE", nullable=False),
+    surrogate_id(),
+    reference("feed_id", "feeds", "CASCADE", nullable=False),
     Column("guid", Text, nullable=False),
     Column("url", Text, nullable=False, index=True),
     # What makes two items one article: the link without fragment, else link and guid (0006).
@@ -130,7 +137,7 @@ story_funding = Table(
 issues = Table(
     "issues",
     metadata,
-    _id(),
+    surrogate_id(),
     Column("number", Integer, unique=True),  # given when sending starts: no gaps
     Column("state", String(20), nullable=False),
     Column("subject", Text, nullable=False),
@@ -152,105 +159,14 @@ issues = Table(
 issue_items = Table(
     "issue_items",
     metadata,
-    _id(),
-    _reference("issue_id", "issues", "CASCADE", nullable=False),
-    _reference("article_id", "articles", "CASCADE", nullable=False),
+    surrogate_id(),
+    reference("issue_id", "issues", "CASCADE", nullable=False),
+    reference("article_id", "articles", "CASCADE", nullable=False),
     Column("position", Integer, nullable=False),
     Column("section", String(200)),
     Column("title", Text),
     Column("summary", Text),
     UniqueConstraint("issue_id", "article_id", name="uq_issue_items_issue_article"),
-)
-
-subscribers = Table(
-    "subscribers",
-    metadata,
-    _id(),
-    Column("email", String(320), nullable=False, unique=True),
-    Column("name", String(200)),
-    Column("status", String(20), nullable=False),
-    Column("created_at", UtcDateTime(), nullable=False),
-    Column("confirmed_at", UtcDateTime()),
-    Column("unsubscribed_at", UtcDateTime()),
-    # Consent provenance (see model.ConsentRecord): how, when, from where, recorded by whom.
-    Column("consent_at", UtcDateTime()),
-    Column("consent_ip", String(64)),
-    Column("consent_source", String(200)),
-    Column("consent_text", String(200)),
-    Column("confirmation_sent_at", UtcDateTime()),
-    Column("consent_method", String(20)),
-    Column("consent_recorded_at", UtcDateTime()),
-    Column("consent_by", String(200)),
-    Column("consent_file", String(255)),
-    Column("sections", Text),  # the sections the reader chose, a JSON list; NULL: every section
-    Index("ix_subscribers_status", "status"),
-    # Ids are in confirm and unsubscribe links: an erased subscriber's id must never be given to
-    # a later sign-up (SQLite would reuse the highest id without AUTOINCREMENT).
-    sqlite_autoincrement=True,
-)
-
-suppressions = Table(
-    "suppressions",
-    metadata,
-    _id(),
-    Column("email_hash", String(64), nullable=False, unique=True),
-    Column("reason", String(20), nullable=False),
-    Column("created_at", UtcDateTime(), nullable=False),
-)
-
-# Transactional emails owed (confirmation, welcome): written with the state change that owes
-# them, sent by the outbox worker. `not_before` is a lease while a worker sends, a backoff after.
-outbox = Table(
-    "outbox",
-    metadata,
-    _id(),
-    Column("kind", String(20), nullable=False),
-    _reference("subscriber_id", "subscribers", "CASCADE", nullable=False),
-    Column("created_at", UtcDateTime(), nullable=False),
-    Column("not_before", UtcDateTime()),  # due from then; while claimed, the lease's end
-    _counter("attempts"),
-    Column("worker", String(64)),  # the process holding the claim
-    Column("in_flight", Boolean, nullable=False, server_default="0"),  # handed to provider
-    UniqueConstraint("kind", "subscriber_id", name="uq_outbox_kind_subscriber"),
-)
-
-# Provider events already applied (idempotence), and what open/click statistics count. The
-# issue and delivery ids are those read when the event was applied; no foreign key (a trigger
-# call per row on PostgreSQL), as issues and deliveries are never deleted.
-provider_events = Table(
-    "provider_events",
-    metadata,
-    _id(),
-    Column("event_id", String(200), nullable=False, unique=True),
-    Column("kind", String(30), nullable=False),
-    # No foreign keys: see migration 0011_event_log (a trigger per row on PostgreSQL).
-    Column("issue_id", Integer),
-    Column("delivery_id", Integer),
-    Column("received_at", UtcDateTime(), nullable=False),
-    Index("ix_provider_events_issue_kind", "issue_id", "kind"),
-)
-
-deliveries = Table(
-    "deliveries",
-    metadata,
-    _id(),
-    _reference("issue_id", "issues", "CASCADE", nullable=False),
-    _reference("subscriber_id", "subscribers", "SET NULL"),
-    Column("email", String(320), nullable=False),
-    Column("name", String(200)),
-    Column("state", String(20), nullable=False),
-    _counter("attempts"),
-    Column("error", Text),
-    Column("worker", String(64)),
-    Column("claimed_at", UtcDateTime()),
-    Column("updated_at", UtcDateTime()),
-    Column("not_before", UtcDateTime()),  # a pending row refused for now is not claimed before
-    # Handed to the provider, no answer read yet: if the worker dies, the copy may have gone.
-    Column("in_flight", Boolean, nullable=False, server_default="0"),
-    # The reader's sections frozen with the audience (a JSON list; "": every section).
-    Column("segment", Text, nullable=False, server_default=""),
-    UniqueConstraint("issue_id", "subscriber_id", name="uq_deliveries_issue_subscriber"),
-    Index("ix_deliveries_issue_state", "issue_id", "state", "id"),
 )
 
 # The render frozen for each segment of an issue other than "every section" (issues.rendered_*).
@@ -266,54 +182,4 @@ segment_renders = Table(
     Column("text", Text, nullable=False),
     Column("placeholders", String(64), nullable=False),
     UniqueConstraint("issue_id", "segment", name="uq_segment_renders_issue_segment"),
-)
-
-# Clicks on article links: `link` from the /c/ redirect, `sendgrid` from its click events.
-clicks = Table(
-    "clicks",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), nullable=False),
-    Column("delivery_id", Integer, ForeignKey("deliveries.id", ondelete="CASCADE")),
-    Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE")),
-    Column("article_id", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
-    Column("url", Text, nullable=False),
-    Column("source", String(20), nullable=False),
-    Column("clicked_at", UtcDateTime(), nullable=False),
-    Index("ix_clicks_issue_article", "issue_id", "article_id"),
-    Index("ix_clicks_subscriber", "subscriber_id"),
-)
-
-editors = Table(
-    "editors",
-    metadata,
-    _id(),
-    Column("name", String(200), nullable=False, unique=True),
-    Column("password_hash", Text, nullable=False),
-    Column("created_at", UtcDateTime(), nullable=False),
-    Column("email", String(320)),  # where the desk sends test copies
-    # Bumped by logging out: every session opened before stops working, copied cookies too.
-    _counter("session_epoch"),
-    # "editor" or "admin" (curate/editors.py Role): only an admin manages editors, erases
-    # subscribers and sends issues.
-    Column("role", String(10), nullable=False, server_default="admin"),
-)
-
-# Who did what in the desk's people and sending actions, shown to admins.
-desk_log = Table(
-    "desk_log",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("at", UtcDateTime(), nullable=False),
-    Column("editor", String(200), nullable=False),
-    Column("action", String(40), nullable=False),
-    Column("target", String(400), nullable=False, server_default=""),
-    Index("ix_desk_log_at", "at"),
-)
-
-job_runs = Table(
-    "job_runs",
-    metadata,
-    Column("name", String(50), primary_key=True),
-    Column("last_run_at", UtcDateTime(), nullable=False),
 )

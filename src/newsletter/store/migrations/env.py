@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from newsletter.store.tables import metadata
+from newsletter.store.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
