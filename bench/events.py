@@ -42,12 +42,9 @@ from targets import Targets  # noqa: E402
 
 from newsletter.deliver import events as provider_events  # noqa: E402
 from newsletter.domain.clock import utc_now  # noqa: E402
-from newsletter.domain.model import (  # noqa: E402
-    ArticleDraft,
-    DeliveryState,
-    FeedSource,
-    SubscriberStatus,
-)
+from newsletter.domain.messages import DeliveryState  # noqa: E402
+from newsletter.domain.model import ArticleDraft, FeedSource  # noqa: E402
+from newsletter.domain.readers import SubscriberStatus  # noqa: E402
 from newsletter.store import Store, tables  # noqa: E402
 from newsletter.store.issues import NewItem  # noqa: E402
 

@@ -30,14 +30,8 @@ from targets import Targets  # noqa: E402
 from newsletter.deliver import sender_of  # noqa: E402
 from newsletter.deliver.copies import CopyTemplate  # noqa: E402
 from newsletter.deliver.message import copy_bytes  # noqa: E402
-from newsletter.domain.model import (  # noqa: E402
-    Article,
-    Issue,
-    IssueItem,
-    IssueState,
-    Recipient,
-    RenderedMessage,
-)
+from newsletter.domain.messages import Recipient, RenderedMessage  # noqa: E402
+from newsletter.domain.model import Article, Issue, IssueItem, IssueState  # noqa: E402
 from newsletter.render.personalise import personalise  # noqa: E402
 from newsletter.render.renderer import Renderer  # noqa: E402
 from newsletter.runtime import config as config_module  # noqa: E402

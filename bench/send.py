@@ -45,14 +45,9 @@ from targets import Targets  # noqa: E402
 from delivery_helpers import write_sendgrid_config  # noqa: E402
 from newsletter.deliver.segments import CopyLinks  # noqa: E402
 from newsletter.deliver.sendgrid import SendgridProvider  # noqa: E402
-from newsletter.domain.model import (  # noqa: E402
-    ArticleDraft,
-    FeedSource,
-    Placeholders,
-    Recipient,
-    RenderedMessage,
-    SubscriberStatus,
-)
+from newsletter.domain.messages import Placeholders, Recipient, RenderedMessage  # noqa: E402
+from newsletter.domain.model import ArticleDraft, FeedSource  # noqa: E402
+from newsletter.domain.readers import SubscriberStatus  # noqa: E402
 from newsletter.runtime import config as config_module  # noqa: E402
 from newsletter.runtime import wiring  # noqa: E402
 from newsletter.runtime.curation import unsubscribe_urls  # noqa: E402

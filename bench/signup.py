@@ -72,7 +72,7 @@ def serve(config_path: str) -> None:
     except ImportError:  # the email renderer is not there yet: a stand-in of similar shape
 
         def render_email(name: str, context: object, placeholders: object) -> object:
-            from newsletter.domain.model import RenderedMessage
+            from newsletter.domain.messages import RenderedMessage
 
             url = context.get("confirm_url", "")  # type: ignore[attr-defined]
             return RenderedMessage(

@@ -38,7 +38,7 @@ from newsletter.deliver.copies import CopyTemplate  # noqa: E402
 from newsletter.deliver.journal import LedgerJournal  # noqa: E402
 from newsletter.deliver.smtp import SmtpProvider  # noqa: E402
 from newsletter.domain.clock import utc_now  # noqa: E402
-from newsletter.domain.model import Recipient, RenderedMessage  # noqa: E402
+from newsletter.domain.messages import Recipient, RenderedMessage  # noqa: E402
 from newsletter.render.renderer import Renderer  # noqa: E402
 from newsletter.runtime import config as config_module  # noqa: E402
 from newsletter.store import Store, tables  # noqa: E402

@@ -10,14 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from newsletter.domain.model import (
-    ArticleDraft,
-    FeedSource,
-    Issue,
-    Placeholders,
-    RenderedMessage,
-    SubscriberStatus,
-)
+from newsletter.domain.messages import Placeholders, RenderedMessage
+from newsletter.domain.model import ArticleDraft, FeedSource, Issue
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime.wiring import Services
 from newsletter.store import reader_tables
 from newsletter.store.issues import NewItem

@@ -9,7 +9,8 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from newsletter.curate.editors import add_editor
-from newsletter.domain.model import ArticleDraft, FeedSource, Issue, SubscriberStatus
+from newsletter.domain.model import ArticleDraft, FeedSource, Issue
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime import curation
 from newsletter.runtime.wiring import Services
 from newsletter.web import create_app

@@ -15,7 +15,8 @@ from lxml import etree
 from newsletter.curate.issues import send_now
 from newsletter.curate.presend import check_html, check_issue
 from newsletter.domain.clock import FrozenClock
-from newsletter.domain.model import Article, Issue, IssueItem, IssueState, SubscriberStatus
+from newsletter.domain.model import Article, Issue, IssueItem, IssueState
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime import jobs
 from newsletter.runtime.wiring import Services
 from newsletter.store.desk import DeskQueries

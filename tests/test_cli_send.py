@@ -9,7 +9,8 @@ import pytest
 
 from newsletter.deliver.prepare import prepare_send
 from newsletter.domain.errors import UsageError
-from newsletter.domain.model import Issue, RenderedMessage
+from newsletter.domain.messages import RenderedMessage
+from newsletter.domain.model import Issue
 from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
 from tests.delivery_helpers import add_subscribers, fake_render, make_issue

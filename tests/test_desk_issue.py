@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from newsletter.deliver.memory import MemoryProvider
 from newsletter.domain.clock import FrozenClock
-from newsletter.domain.model import ArticleDraft, IssueState, SubscriberStatus
+from newsletter.domain.model import ArticleDraft, IssueState
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime import jobs
 from newsletter.runtime.wiring import Services
 from tests.desk_support import EDITOR_EMAIL, logged_in, newsroom

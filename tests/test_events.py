@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import event, select
 
 from newsletter.deliver import events as provider_events
-from newsletter.domain.model import DeliveryState, EventAction, ProviderEvent, SubscriberStatus
+from newsletter.domain.messages import DeliveryState, EventAction, ProviderEvent
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime.wiring import Services
 from newsletter.store import events as event_store
 from newsletter.store.reader_tables import deliveries, outbox

@@ -18,13 +18,8 @@ from newsletter.deliver.send import CLAIM_LEASE
 from newsletter.deliver.workers import dead_local_workers, default_worker
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.errors import ClaimLost, SendInterrupted, TransientProviderError
-from newsletter.domain.model import (
-    DeliveryState,
-    IssueState,
-    Placeholders,
-    Recipient,
-    RenderedMessage,
-)
+from newsletter.domain.messages import DeliveryState, Placeholders, Recipient, RenderedMessage
+from newsletter.domain.model import IssueState
 from newsletter.runtime.audience import audience_of, outbox_mailer
 from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services

@@ -20,7 +20,8 @@ from newsletter.deliver.message import (
     copy_headers,
 )
 from newsletter.domain.errors import UnsafeHeaders
-from newsletter.domain.model import IssueState, Placeholders, Recipient, RenderedMessage
+from newsletter.domain.messages import Placeholders, Recipient, RenderedMessage
+from newsletter.domain.model import IssueState
 from newsletter.render.personalise import personalise
 from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services

@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from newsletter.cli import cli
 from newsletter.curate.editors import Role, add_editor, list_editors
 from newsletter.curate.issues import send_now
-from newsletter.domain.model import EventAction, ProviderEvent, SubscriberStatus
+from newsletter.domain.messages import EventAction, ProviderEvent
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime import jobs
 from newsletter.runtime.config import Config
 from newsletter.runtime.wiring import Services

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from newsletter.audience import subscribers
 from newsletter.cli import cli
 from newsletter.domain.clock import FrozenClock
-from newsletter.domain.model import SubscriberStatus
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.domain.tokens import CONFIRM, UNSUBSCRIBE
 from newsletter.runtime.audience import audience_of
 from newsletter.runtime.wiring import Services

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.deliver.base import Sender
 from newsletter.deliver.file import FileProvider
-from newsletter.domain.model import Recipient, RenderedMessage, SubscriberStatus
+from newsletter.domain.messages import Recipient, RenderedMessage
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime import wiring
 from newsletter.runtime.config import Config
 from newsletter.store import Store

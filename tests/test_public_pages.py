@@ -18,7 +18,8 @@ from newsletter.curate.issues import send_now
 from newsletter.deliver import sender_of
 from newsletter.deliver.memory import MemoryProvider
 from newsletter.domain.clock import FrozenClock
-from newsletter.domain.model import Issue, IssueState, SubscriberStatus
+from newsletter.domain.model import Issue, IssueState
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.domain.tokens import CONFIRM, UNSUBSCRIBE
 from newsletter.runtime import curation, jobs, wiring
 from newsletter.runtime.config import Config

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from newsletter.domain.errors import ConfigError, RenderError
-from newsletter.domain.model import Placeholders, Recipient, RenderedMessage
+from newsletter.domain.messages import Placeholders, Recipient, RenderedMessage
 from newsletter.render.clipping import GMAIL_CLIP_BYTES, clipping_risk, clipping_warning
 from newsletter.render.personalise import personalise
 from newsletter.render.plaintext import WIDTH

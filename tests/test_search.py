@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from newsletter.domain.french import fold
-from newsletter.domain.model import ArticleDraft, FeedSource, SubscriberStatus
+from newsletter.domain.model import ArticleDraft, FeedSource
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime.wiring import Services
 from newsletter.store.articles import ArticleRepository
 from newsletter.store.desk import DeskQueries

@@ -11,7 +11,9 @@ import pytest
 from newsletter.deliver.send import CLAIM_LEASE
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.errors import UsageError
-from newsletter.domain.model import DeliveryState, IssueState, Recipient, SubscriberStatus
+from newsletter.domain.messages import DeliveryState, Recipient
+from newsletter.domain.model import IssueState
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.domain.segments import (
     clean_sections,
     for_segment,

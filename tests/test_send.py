@@ -27,14 +27,9 @@ from newsletter.domain.errors import (
     TransientProviderError,
     UsageError,
 )
-from newsletter.domain.model import (
-    BatchResult,
-    DeliveryState,
-    IssueState,
-    Recipient,
-    RenderedMessage,
-    SubscriberStatus,
-)
+from newsletter.domain.messages import BatchResult, DeliveryState, Recipient, RenderedMessage
+from newsletter.domain.model import IssueState
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.domain.tokens import UNSUBSCRIBE
 from newsletter.runtime.sending import dry_run, send_issue
 from newsletter.runtime.wiring import Services

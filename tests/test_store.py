@@ -6,13 +6,9 @@ from dataclasses import replace
 from datetime import timedelta
 
 from newsletter.domain.clock import FrozenClock
-from newsletter.domain.model import (
-    ArticleDraft,
-    DeliveryState,
-    FeedSource,
-    IssueState,
-    SubscriberStatus,
-)
+from newsletter.domain.messages import DeliveryState
+from newsletter.domain.model import ArticleDraft, FeedSource, IssueState
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.store import Store
 from newsletter.store.issues import NewItem
 

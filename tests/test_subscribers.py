@@ -14,7 +14,8 @@ from newsletter.audience import addresses, erasure, subscribers
 from newsletter.cli import cli
 from newsletter.domain.clock import FrozenClock
 from newsletter.domain.errors import ConfigError, InvalidAddress, TransientProviderError
-from newsletter.domain.model import Placeholders, RenderedMessage, SubscriberStatus
+from newsletter.domain.messages import Placeholders, RenderedMessage
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime.audience import audience_of, outbox_mailer
 from newsletter.runtime.config import Config
 from newsletter.runtime.wiring import Services

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from newsletter.domain.errors import TokenError
-from newsletter.domain.model import Placeholders, Recipient, RenderedMessage
+from newsletter.domain.messages import Placeholders, Recipient, RenderedMessage
 from newsletter.domain.tokens import CONFIRM, UNSUBSCRIBE, TokenSigner
 from newsletter.render.personalise import personalise
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsletter.domain.model import ConsentMethod, ConsentRecord, SubscriberStatus
+from newsletter.domain.readers import ConsentMethod, ConsentRecord, SubscriberStatus
 from newsletter.runtime.audience import outbox_mailer
 from newsletter.runtime.wiring import Services
 from tests.readers_support import memory, readers, sent_issue

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from newsletter.curate.editors import add_editor
-from newsletter.domain.model import SubscriberStatus
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime import curation
 from tests.desk_support import EDITOR, PASSWORD
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from newsletter.domain.model import SubscriberStatus
+from newsletter.domain.readers import SubscriberStatus
 
 from .conftest import LiveServer
 

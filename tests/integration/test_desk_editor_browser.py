@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from newsletter.curate.editors import add_editor
-from newsletter.domain.model import ArticleDraft, FeedSource, IssueState, SubscriberStatus
+from newsletter.domain.model import ArticleDraft, FeedSource, IssueState
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime import jobs
 from newsletter.runtime.wiring import Services
 from tests.desk_support import EDITOR, EDITOR_EMAIL, PASSWORD

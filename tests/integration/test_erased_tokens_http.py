@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import cli
-from newsletter.domain.model import SubscriberStatus
+from newsletter.domain.readers import SubscriberStatus
 
 from .conftest import LiveServer
 

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.deliver import sender_of
 from newsletter.deliver.file import FileProvider
-from newsletter.domain.model import IssueState, SubscriberStatus
+from newsletter.domain.model import IssueState
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services
 from tests.delivery_helpers import make_issue

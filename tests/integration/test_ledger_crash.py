@@ -27,7 +27,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from newsletter.domain.model import DeliveryState, IssueState
+from newsletter.domain.messages import DeliveryState
+from newsletter.domain.model import IssueState
 from newsletter.runtime.config import Config
 from newsletter.store import Store
 from newsletter.store.reader_tables import deliveries

@@ -16,7 +16,7 @@ from newsletter.deliver import sender_of
 from newsletter.deliver.file import FileProvider
 from newsletter.deliver.sendgrid import SendgridProvider
 from newsletter.domain.clock import FrozenClock
-from newsletter.domain.model import SubscriberStatus
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime import curation, wiring
 from newsletter.runtime.collection import collect
 from newsletter.runtime.sending import send_issue

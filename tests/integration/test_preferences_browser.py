@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from newsletter.domain.model import SubscriberStatus
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.domain.tokens import UNSUBSCRIBE
 from tests.readers_support import SECTIONS_TOML
 

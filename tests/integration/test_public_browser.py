@@ -24,7 +24,7 @@ import pytest
 
 from newsletter.curate.editors import add_editor
 from newsletter.curate.issues import send_now
-from newsletter.domain.model import SubscriberStatus
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.domain.tokens import CONFIRM, UNSUBSCRIBE
 from newsletter.runtime import jobs
 from newsletter.runtime.wiring import Services

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from newsletter.domain.errors import RenderError
-from newsletter.domain.model import Recipient
+from newsletter.domain.messages import Recipient
 from newsletter.render.personalise import personalise
 from newsletter.render.renderer import Renderer
 from newsletter.render.screenshot import (

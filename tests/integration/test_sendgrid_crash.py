@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.domain.model import DeliveryState, IssueState
+from newsletter.domain.messages import DeliveryState
+from newsletter.domain.model import IssueState
 from tests.delivery_helpers import write_sendgrid_config
 from tests.integration.crash_helpers import (
     addresses_received,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from newsletter.audience import subscribers
-from newsletter.domain.model import SubscriberStatus
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime import curation
 from newsletter.store.reader_tables import subscribers as subscribers_table
 from newsletter.web import public

@@ -21,7 +21,7 @@ from newsletter.audience.csvfile import (
 )
 from newsletter.audience.dependencies import Audience
 from newsletter.domain.errors import InvalidAddress, NewsletterError, UsageError
-from newsletter.domain.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
+from newsletter.domain.readers import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
 from newsletter.domain.segments import parse_sections_option
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from newsletter.audience.dependencies import Audience
 from newsletter.domain.errors import TokenError
-from newsletter.domain.model import Subscriber
+from newsletter.domain.readers import Subscriber
 from newsletter.domain.tokens import CONFIRM as CONFIRM_PURPOSE
 from newsletter.domain.tokens import UNSUBSCRIBE
 from newsletter.store.subscribers import ConfirmOutcome

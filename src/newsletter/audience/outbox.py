@@ -28,7 +28,8 @@ from newsletter.deliver.base import Provider
 from newsletter.deliver.workers import dead_local_workers, default_worker
 from newsletter.domain.clock import Clock
 from newsletter.domain.errors import NewsletterError, PermanentProviderError, TransientProviderError
-from newsletter.domain.model import Placeholders, Recipient, RenderedMessage, SubscriberStatus
+from newsletter.domain.messages import Placeholders, Recipient, RenderedMessage
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.domain.tokens import CONFIRM as CONFIRM_PURPOSE
 from newsletter.domain.tokens import TokenSigner
 from newsletter.render.personalise import reader_name

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from newsletter.audience.dependencies import Audience
 from newsletter.audience.links import check_unsubscribe_token
-from newsletter.domain.model import Subscriber
+from newsletter.domain.readers import Subscriber
 from newsletter.domain.segments import ticked_sections
 
 

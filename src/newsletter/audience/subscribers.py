@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from newsletter.audience.addresses import check_policy, clean_name, normalise_address
 from newsletter.audience.dependencies import Audience
 from newsletter.domain.errors import UsageError
-from newsletter.domain.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
+from newsletter.domain.readers import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
 from newsletter.domain.segments import parse_sections_option, ticked_sections
 from newsletter.store.subscribers import SignupOutcome
 

@@ -9,7 +9,7 @@ import click
 
 from newsletter.cli.options import config_option, json_option, services
 from newsletter.cli.output import emit, table
-from newsletter.domain.model import SubscriberStatus
+from newsletter.domain.readers import SubscriberStatus
 
 if TYPE_CHECKING:
     from newsletter.audience.import_export import ImportPlan

@@ -63,7 +63,7 @@ from newsletter.deliver.message import (
 )
 from newsletter.deliver.quoted_lines import PersonalLine, encoded
 from newsletter.domain.errors import InvalidAddress, UnsafeHeaders
-from newsletter.domain.model import Recipient, RenderedMessage
+from newsletter.domain.messages import Recipient, RenderedMessage
 from newsletter.render.headers import LINE_LIMIT
 from newsletter.render.personalise import PersonalCopy, fill, html_values, values_for
 

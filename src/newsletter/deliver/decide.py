@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from newsletter.domain.errors import PermanentProviderError, TransientProviderError
-from newsletter.domain.model import BatchResult
+from newsletter.domain.messages import BatchResult
 
 Answer = BatchResult | TransientProviderError | PermanentProviderError
 

@@ -24,7 +24,7 @@ from newsletter.domain.clock import Clock
 from newsletter.domain.errors import BadPayload as BadPayload  # re-exported for the web layer
 from newsletter.domain.errors import InvalidAddress
 from newsletter.domain.errors import WebhookRefused as WebhookRefused
-from newsletter.domain.model import EventAction, ProviderEvent
+from newsletter.domain.messages import EventAction, ProviderEvent
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"

@@ -29,7 +29,7 @@ from typing import Any
 
 from newsletter.deliver.base import Sender
 from newsletter.domain.errors import InvalidAddress, UnsafeHeaders
-from newsletter.domain.model import Recipient, RenderedMessage
+from newsletter.domain.messages import Recipient, RenderedMessage
 from newsletter.render.headers import (
     LINE_LIMIT,
     NAME_LIMIT,

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from newsletter.curate.states import can_start_sending
 from newsletter.domain.errors import UsageError
-from newsletter.domain.model import Issue, RenderedMessage, SubscriberStatus
+from newsletter.domain.messages import RenderedMessage
+from newsletter.domain.model import Issue
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.store.issues import IssueRepository
 from newsletter.store.subscribers import SubscriberRepository
 

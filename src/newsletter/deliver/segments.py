@@ -16,13 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from newsletter.domain.clock import Clock
-from newsletter.domain.model import (
-    CLICK_PREFIX,
-    PREFERENCES_URL,
-    Issue,
-    Placeholders,
-    RenderedMessage,
-)
+from newsletter.domain.messages import CLICK_PREFIX, PREFERENCES_URL, Placeholders, RenderedMessage
+from newsletter.domain.model import Issue
 from newsletter.domain.segments import EVERYTHING, for_segment
 from newsletter.domain.tokens import TokenSigner
 from newsletter.store.deliveries import DeliveryRepository

@@ -47,13 +47,8 @@ from newsletter.domain.errors import (
     TransientProviderError,
     UsageError,
 )
-from newsletter.domain.model import (
-    DeliveryCounts,
-    Issue,
-    IssueState,
-    Recipient,
-    RenderedMessage,
-)
+from newsletter.domain.messages import DeliveryCounts, Recipient, RenderedMessage
+from newsletter.domain.model import Issue, IssueState
 from newsletter.domain.progress import NO_PROGRESS, Progress
 from newsletter.store.deliveries import ClaimedDelivery, DeliveryRepository
 from newsletter.store.issues import IssueRepository

@@ -42,7 +42,7 @@ from newsletter.domain.errors import (
     UnsafeHeaders,
     WebhookRefused,
 )
-from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
+from newsletter.domain.messages import BatchResult, Recipient, RenderedMessage
 from newsletter.render.headers import NAME_LIMIT, display_text
 from newsletter.render.personalise import reader_name, values_for
 

@@ -33,7 +33,7 @@ from newsletter.domain.errors import (
     PermanentProviderError,
     ProviderError,
 )
-from newsletter.domain.model import BatchResult, Recipient, RenderedMessage
+from newsletter.domain.messages import BatchResult, Recipient, RenderedMessage
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 

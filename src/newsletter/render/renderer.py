@@ -26,7 +26,8 @@ from lxml import html as lxml_html
 from newsletter.domain.errors import RenderError
 from newsletter.domain.images import ImageSize, display_box, image_size
 from newsletter.domain.links import article_url, http_url
-from newsletter.domain.model import Issue, IssueItem, Placeholders, RenderedMessage
+from newsletter.domain.messages import Placeholders, RenderedMessage
+from newsletter.domain.model import Issue, IssueItem
 from newsletter.domain.settings import Settings
 from newsletter.render.clipping import clipping_warning as clipping_warning
 from newsletter.render.contents import table_of_contents

@@ -18,7 +18,7 @@ from newsletter.audience.outbox import LatestIssue, MailerParts, MailSettings, R
 from newsletter.audience.outbox import Mailer as OutboxMailer
 from newsletter.deliver.base import Provider
 from newsletter.domain.links import article_url
-from newsletter.domain.model import Placeholders, RenderedMessage
+from newsletter.domain.messages import Placeholders, RenderedMessage
 from newsletter.domain.weekly import WeeklyTime
 from newsletter.render.subject import fill_subject
 from newsletter.render.typography import format_date

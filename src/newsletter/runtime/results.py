@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from newsletter.domain.learning import click_rates
-from newsletter.domain.model import DeliveryCounts
+from newsletter.domain.messages import DeliveryCounts
 from newsletter.domain.results import Figures, figures
 from newsletter.runtime.wiring import Services
 from newsletter.store.clicks import IssueResults

@@ -16,7 +16,8 @@ from newsletter.deliver.dry_run import dry_run as build_dry_run
 from newsletter.deliver.segments import CopyLinks
 from newsletter.deliver.send import Render, Sending, SendOptions
 from newsletter.deliver.send import send_issue as send
-from newsletter.domain.model import DeliveryCounts, Issue, RenderedMessage
+from newsletter.domain.messages import DeliveryCounts, RenderedMessage
+from newsletter.domain.model import Issue
 from newsletter.runtime.curation import unsubscribe_urls
 from newsletter.runtime.wiring import Services
 

@@ -1,6 +1,6 @@
 """Storage: SQLAlchemy Core tables, Alembic migrations, and one repository per domain concept.
 
-Repositories take and return `newsletter.domain.model` objects; SQLAlchemy stays inside this
+Repositories take and return the domain types (`newsletter.domain`); SQLAlchemy stays inside this
 package.
 """
 

@@ -16,7 +16,9 @@ from typing import Any
 
 from sqlalchemy import Column, func, literal, select
 
-from newsletter.domain.model import DeliveryCounts, DeliveryState, IssueState, SubscriberStatus
+from newsletter.domain.messages import DeliveryCounts, DeliveryState
+from newsletter.domain.model import IssueState
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.store.delivery_rows import (
     chunks,
     claimed_values,

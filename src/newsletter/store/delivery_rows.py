@@ -20,7 +20,8 @@ from sqlalchemy import (
     select,
 )
 
-from newsletter.domain.model import DeliveryState, SubscriberStatus
+from newsletter.domain.messages import DeliveryState
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.store.reader_tables import deliveries
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
-from newsletter.domain.model import Subscriber, SubscriberStatus
+from newsletter.domain.readers import Subscriber, SubscriberStatus
 from newsletter.store.engine import Repository
 from newsletter.store.reader_tables import subscribers
 from newsletter.store.search import accent_folded_match

@@ -15,7 +15,8 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, distinct, func, or_, select
 
 from newsletter.domain.links import without_utm
-from newsletter.domain.model import DeliveryState, EventAction, ProviderEvent, SubscriberStatus
+from newsletter.domain.messages import DeliveryState, EventAction, ProviderEvent
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.store.delivery_rows import count_by
 from newsletter.store.dialect import among, insert_ignore_many, write_lock
 from newsletter.store.engine import Repository

@@ -5,23 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, RowMapping, func, or_, select
 
-from newsletter.domain.model import (
-    MAX_ROW_ID,
-    Issue,
-    IssueItem,
-    IssueState,
-    Placeholders,
-    RenderedMessage,
-)
+from newsletter.domain.model import MAX_ROW_ID, Issue, IssueItem, IssueState
 from newsletter.render.subject import fill_subject
 from newsletter.store.articles import article_query, to_article
 from newsletter.store.dialect import insert_ignore
 from newsletter.store.engine import Repository
 from newsletter.store.rows import from_row
 from newsletter.store.tables import articles, issue_items, issues, segment_renders
+
+if TYPE_CHECKING:
+    from newsletter.domain.messages import RenderedMessage
 
 
 @dataclass(frozen=True)
@@ -292,6 +289,9 @@ def _render_columns(rendered: RenderedMessage, prefix: str) -> dict[str, str]:
 
 def _rendered(row: RowMapping, issue_id: int, prefix: str) -> RenderedMessage:
     """The render `_render_columns` kept."""
+    # Imported here: the commands that only list issues never read a render.
+    from newsletter.domain.messages import Placeholders, RenderedMessage
+
     return RenderedMessage(
         subject=row[f"{prefix}subject"],
         preheader=row[f"{prefix}preheader"],

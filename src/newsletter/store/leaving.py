@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete
 
-from newsletter.domain.model import SubscriberStatus
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.store.reader_tables import outbox, subscribers
 
 # How strongly a status keeps an address off the list: a weaker one never replaces a stronger.

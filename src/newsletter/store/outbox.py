@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, or_, select
 
-from newsletter.domain.model import SubscriberStatus
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.store.dialect import insert_ignore, write_lock
 from newsletter.store.engine import Repository
 from newsletter.store.reader_tables import outbox as outbox_table

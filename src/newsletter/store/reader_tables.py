@@ -27,7 +27,7 @@ subscribers = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("confirmed_at", UtcDateTime()),
     Column("unsubscribed_at", UtcDateTime()),
-    # Consent provenance (see model.ConsentRecord): how, when, from where, recorded by whom.
+    # Consent provenance (see readers.ConsentRecord): how, when, from where, recorded by whom.
     Column("consent_at", UtcDateTime()),
     Column("consent_ip", String(64)),
     Column("consent_source", String(200)),

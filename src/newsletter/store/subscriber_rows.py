@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import RowMapping
 
-from newsletter.domain.model import ConsentRecord, Subscriber, SubscriberStatus
+from newsletter.domain.readers import ConsentRecord, Subscriber, SubscriberStatus
 from newsletter.domain.segments import segment_sections
 from newsletter.store.reader_tables import subscribers
 from newsletter.store.rows import from_row

@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from newsletter.domain.model import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
+from newsletter.domain.readers import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
 from newsletter.domain.segments import segment_key, segment_sections
 from newsletter.store.dialect import insert_ignore, write_lock
 from newsletter.store.engine import Repository

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from newsletter.audience import links as subscriber_links
 from newsletter.audience.addresses import mask_address
 from newsletter.domain.errors import TokenError
-from newsletter.domain.model import SubscriberStatus
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime.audience import audience_of
 from newsletter.store.subscribers import ConfirmOutcome
 from newsletter.web.public import (

@@ -14,7 +14,8 @@ from newsletter.curate import issues as issue_cases
 from newsletter.curate.inbox import InboxFilter
 from newsletter.curate.states import is_editable, is_published
 from newsletter.domain.errors import UsageError
-from newsletter.domain.model import Article, Issue, IssueState, SubscriberStatus
+from newsletter.domain.model import Article, Issue, IssueState
+from newsletter.domain.readers import SubscriberStatus
 from newsletter.domain.weekly import WeeklyTime
 from newsletter.store.issues import IssueRepository
 from newsletter.web.desk.drafting import (

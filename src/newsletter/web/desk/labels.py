@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from newsletter.domain.model import IssueState, SubscriberStatus
+from newsletter.domain.model import IssueState
+from newsletter.domain.readers import SubscriberStatus
 
 ISSUE_STATES = {
     IssueState.DRAFT: "Brouillon",

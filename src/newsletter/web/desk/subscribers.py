@@ -15,7 +15,7 @@ from newsletter.audience.addresses import clean_name, mask_address
 from newsletter.audience.csvfile import CsvLimits, CsvRefused, read_table
 from newsletter.audience.import_export import export_csv, import_csv, preview_import
 from newsletter.domain.errors import InvalidAddress, UsageError
-from newsletter.domain.model import Subscriber, SubscriberStatus
+from newsletter.domain.readers import Subscriber, SubscriberStatus
 from newsletter.runtime.audience import audience_of
 from newsletter.web.desk.labels import DELIVERY_STATES, EVENT_KINDS
 from newsletter.web.desk.requests import (
