@@ -42,10 +42,10 @@ from targets import Targets  # noqa: E402
 
 from newsletter.deliver import events as provider_events  # noqa: E402
 from newsletter.domain.clock import utc_now  # noqa: E402
-from newsletter.domain.messages import DeliveryState  # noqa: E402
+from newsletter.domain.delivery import DeliveryState  # noqa: E402
 from newsletter.domain.model import ArticleDraft, FeedSource  # noqa: E402
 from newsletter.domain.readers import SubscriberStatus  # noqa: E402
-from newsletter.store import Store, tables  # noqa: E402
+from newsletter.store import Store, reader_tables  # noqa: E402
 from newsletter.store.issues import NewItem  # noqa: E402
 
 MIN_EVENTS_PER_SECOND_POSTGRES = 20_000
@@ -145,11 +145,11 @@ def ledger(store: Store, count: int) -> tuple[int, list[int]]:
         for i in range(count)
     ]
     with store.engine.begin() as connection:
-        connection.execute(tables.subscribers.insert(), rows)
+        connection.execute(reader_tables.subscribers.insert(), rows)
     store.deliveries.start(issue.id, now)
     with store.engine.begin() as connection:
-        connection.execute(tables.deliveries.update().values(state=DeliveryState.UNCERTAIN))
-        ids = connection.execute(sa.select(tables.deliveries.c.id).order_by("id")).scalars()
+        connection.execute(reader_tables.deliveries.update().values(state=DeliveryState.UNCERTAIN))
+        ids = connection.execute(sa.select(reader_tables.deliveries.c.id).order_by("id")).scalars()
         return issue.id, list(ids)
 
 

@@ -30,7 +30,7 @@ from targets import Targets  # noqa: E402
 from newsletter.deliver import sender_of  # noqa: E402
 from newsletter.deliver.copies import CopyTemplate  # noqa: E402
 from newsletter.deliver.message import copy_bytes  # noqa: E402
-from newsletter.domain.messages import Recipient, RenderedMessage  # noqa: E402
+from newsletter.domain.delivery import Recipient, RenderedMessage  # noqa: E402
 from newsletter.domain.model import Article, Issue, IssueItem, IssueState  # noqa: E402
 from newsletter.render.personalise import personalise  # noqa: E402
 from newsletter.render.renderer import Renderer  # noqa: E402

@@ -37,15 +37,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
 from schemas import own_schema  # noqa: E402
 from targets import Targets  # noqa: E402
+from tests.delivery_helpers import write_sendgrid_config  # noqa: E402
+from tests.sendgrid_server import SendgridServer  # noqa: E402
 
-from delivery_helpers import write_sendgrid_config  # noqa: E402
 from newsletter.deliver.segments import CopyLinks  # noqa: E402
 from newsletter.deliver.sendgrid import SendgridProvider  # noqa: E402
-from newsletter.domain.messages import Placeholders, Recipient, RenderedMessage  # noqa: E402
+from newsletter.domain.delivery import Placeholders, Recipient, RenderedMessage  # noqa: E402
 from newsletter.domain.model import ArticleDraft, FeedSource  # noqa: E402
 from newsletter.domain.readers import SubscriberStatus  # noqa: E402
 from newsletter.runtime import config as config_module  # noqa: E402
@@ -54,7 +55,6 @@ from newsletter.runtime.curation import unsubscribe_urls  # noqa: E402
 from newsletter.runtime.sending import send_issue  # noqa: E402
 from newsletter.store import reader_tables  # noqa: E402
 from newsletter.store.issues import NewItem  # noqa: E402
-from sendgrid_server import SendgridServer  # noqa: E402
 
 SCHEMA = ROOT.parent / "shared" / "sendgrid" / "tsg_mail_v3.json"
 API_KEY = "SG.test-key"
@@ -263,7 +263,7 @@ def setup(folder: Path, port: int, count: int, postgres: str, start: bool = True
     when `start`, else a draft the send renders and starts itself."""
     folder.mkdir(parents=True, exist_ok=True)
     url = own_schema(postgres, "bench_send") if postgres else f"sqlite:///{folder / 'bench.db'}"
-    path = write_sendgrid_config(
+    path: Path = write_sendgrid_config(
         folder, url, f"http://127.0.0.1:{port}", batch_size=RECIPIENTS_PER_REQUEST
     )
     config = config_module.load(path, environment(path))

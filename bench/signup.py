@@ -66,20 +66,7 @@ def serve(config_path: str) -> None:
     loaded = config.load(config_path, {**os.environ, "NEWSLETTER_SECRET_KEY": "bench"})
     services = wiring.build(loaded)
     services.store.migrate()
-    render_email = None
-    try:
-        import newsletter.render.renderer  # noqa: F401
-    except ImportError:  # the email renderer is not there yet: a stand-in of similar shape
-
-        def render_email(name: str, context: object, placeholders: object) -> object:
-            from newsletter.domain.messages import RenderedMessage
-
-            url = context.get("confirm_url", "")  # type: ignore[attr-defined]
-            return RenderedMessage(
-                name, "", f'<a href="{url}">ok</a>', f"{url}\n", placeholders=placeholders
-            )  # type: ignore[arg-type]
-
-    app = create_app(services, render_email=render_email)  # type: ignore[arg-type]
+    app = create_app(services)
     uvicorn.run(app, **server_settings(loaded.settings.web), log_level="warning")
 
 

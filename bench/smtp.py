@@ -38,10 +38,10 @@ from newsletter.deliver.copies import CopyTemplate  # noqa: E402
 from newsletter.deliver.journal import LedgerJournal  # noqa: E402
 from newsletter.deliver.smtp import SmtpProvider  # noqa: E402
 from newsletter.domain.clock import utc_now  # noqa: E402
-from newsletter.domain.messages import Recipient, RenderedMessage  # noqa: E402
+from newsletter.domain.delivery import Recipient, RenderedMessage  # noqa: E402
 from newsletter.render.renderer import Renderer  # noqa: E402
 from newsletter.runtime import config as config_module  # noqa: E402
-from newsletter.store import Store, tables  # noqa: E402
+from newsletter.store import Store, reader_tables  # noqa: E402
 
 MAX_RATIO = 1.3  # the provider's time over the bare smtplib loop's
 
@@ -126,7 +126,7 @@ def ledger(folder: Path, readers: list[Recipient]) -> Store:
     issue = store.issues.create("bench", [], now)
     with store.engine.begin() as connection:
         connection.execute(
-            tables.deliveries.insert(),
+            reader_tables.deliveries.insert(),
             [
                 {"id": r.delivery_id, "issue_id": issue.id, "email": r.email, "state": "sending"}
                 for r in readers
@@ -138,7 +138,7 @@ def ledger(folder: Path, readers: list[Recipient]) -> Store:
 def claimed(store: Store) -> None:
     """Every row `sending`, claimed by WORKER: the state a journaled batch starts from."""
     with store.engine.begin() as connection:
-        connection.execute(tables.deliveries.update().values(state="sending", worker=WORKER))
+        connection.execute(reader_tables.deliveries.update().values(state="sending", worker=WORKER))
 
 
 def main() -> int:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from newsletter.domain.messages import Placeholders, RenderedMessage
+from newsletter.domain.delivery import Placeholders, RenderedMessage
 from newsletter.domain.model import ArticleDraft, FeedSource, Issue
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime.wiring import Services

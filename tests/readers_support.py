@@ -11,7 +11,7 @@ import pytest
 from newsletter.deliver import sender_of
 from newsletter.deliver.memory import MemoryProvider
 from newsletter.domain.clock import FrozenClock
-from newsletter.domain.messages import RenderedMessage
+from newsletter.domain.delivery import RenderedMessage
 from newsletter.domain.model import ArticleDraft, FeedSource, Issue
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.domain.segments import segment_key

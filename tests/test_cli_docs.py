@@ -33,7 +33,7 @@ NOT_FOR_LISTING += ["psycopg", "sqlalchemy.dialects.postgresql", "sqlalchemy.orm
 NOT_FOR_LISTING += ["newsletter.render.renderer", "newsletter.web", "newsletter.collect"]
 NOT_FOR_LISTING += ["pydantic", "newsletter.audience", "newsletter.deliver.sendgrid", "email.mime"]
 # Nor the types and tables of readers and deliveries (each class and table costs its start-up).
-NOT_FOR_LISTING += ["newsletter.domain.readers", "newsletter.domain.messages"]
+NOT_FOR_LISTING += ["newsletter.domain.readers", "newsletter.domain.delivery"]
 NOT_FOR_LISTING += ["newsletter.store.reader_tables", "newsletter.store.desk_tables"]
 # Loaded modules, printed as the command exits.
 PROBE = (

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from newsletter.deliver.prepare import prepare_send
+from newsletter.domain.delivery import RenderedMessage
 from newsletter.domain.errors import UsageError
-from newsletter.domain.messages import RenderedMessage
 from newsletter.domain.model import Issue
 from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services

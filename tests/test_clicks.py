@@ -170,7 +170,7 @@ def test_sendgrid_personalizations_carry_each_copys_click_links(readers: Service
     preferences link for the render's markers (SendGrid fills them in itself)."""
     from newsletter.deliver.segments import CopyLinks
     from newsletter.deliver.sendgrid import SendgridProvider
-    from newsletter.domain.messages import Recipient
+    from newsletter.domain.delivery import Recipient
 
     issue_id = make_sectioned_issue(readers)
     issue = readers.store.issues.get(issue_id)

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from newsletter.audience import erasure, subscribers
 from newsletter.cli import cli
-from newsletter.domain.messages import Placeholders, RenderedMessage
+from newsletter.domain.delivery import Placeholders, RenderedMessage
 from newsletter.domain.readers import ConsentMethod, SubscriberStatus
 from newsletter.runtime.audience import audience_of, outbox_mailer
 from newsletter.runtime.wiring import Services

@@ -16,8 +16,8 @@ from newsletter.deliver.base import Sender
 from newsletter.deliver.copies import CopyTemplate, check_value, wire_copies
 from newsletter.deliver.message import CopyStamp, Header, copy_bytes
 from newsletter.deliver.quoted_lines import PersonalLine, encoded
+from newsletter.domain.delivery import Placeholders, Recipient, RenderedMessage
 from newsletter.domain.errors import InvalidAddress, UnsafeHeaders
-from newsletter.domain.messages import Placeholders, Recipient, RenderedMessage
 from newsletter.render import personalise
 from newsletter.render.personalise import fill
 from tests.mail_checks import ATTACK_NAMES, assert_one_safe_copy

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, select
 
 from newsletter.deliver import events as provider_events
-from newsletter.domain.messages import DeliveryState, EventAction, ProviderEvent
+from newsletter.domain.delivery import DeliveryState, EventAction, ProviderEvent
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime.wiring import Services
 from newsletter.store import events as event_store

@@ -17,8 +17,8 @@ from newsletter.deliver.memory import MemoryProvider
 from newsletter.deliver.send import CLAIM_LEASE
 from newsletter.deliver.workers import dead_local_workers, default_worker
 from newsletter.domain.clock import FrozenClock
+from newsletter.domain.delivery import DeliveryState, Placeholders, Recipient, RenderedMessage
 from newsletter.domain.errors import ClaimLost, SendInterrupted, TransientProviderError
-from newsletter.domain.messages import DeliveryState, Placeholders, Recipient, RenderedMessage
 from newsletter.domain.model import IssueState
 from newsletter.runtime.audience import audience_of, outbox_mailer
 from newsletter.runtime.sending import send_issue

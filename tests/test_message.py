@@ -19,8 +19,8 @@ from newsletter.deliver.message import (
     copy_bytes,
     copy_headers,
 )
+from newsletter.domain.delivery import Placeholders, Recipient, RenderedMessage
 from newsletter.domain.errors import UnsafeHeaders
-from newsletter.domain.messages import Placeholders, Recipient, RenderedMessage
 from newsletter.domain.model import IssueState
 from newsletter.render.personalise import personalise
 from newsletter.runtime.sending import send_issue

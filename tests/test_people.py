@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from newsletter.cli import cli
 from newsletter.curate.editors import Role, add_editor, list_editors
 from newsletter.curate.issues import send_now
-from newsletter.domain.messages import EventAction, ProviderEvent
+from newsletter.domain.delivery import EventAction, ProviderEvent
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime import jobs
 from newsletter.runtime.config import Config

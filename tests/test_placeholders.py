@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from newsletter.audience import links as subscriber_links
 from newsletter.audience import subscribers
 from newsletter.deliver.memory import MemoryProvider
-from newsletter.domain.messages import Placeholders, Recipient, RenderedMessage
+from newsletter.domain.delivery import Placeholders, Recipient, RenderedMessage
 from newsletter.domain.model import IssueState
 from newsletter.render.personalise import personalise
 from newsletter.render.renderer import Renderer

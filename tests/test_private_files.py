@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.deliver.base import Sender
 from newsletter.deliver.file import FileProvider
-from newsletter.domain.messages import Recipient, RenderedMessage
+from newsletter.domain.delivery import Recipient, RenderedMessage
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime import wiring
 from newsletter.runtime.config import Config

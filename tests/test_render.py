@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from newsletter.domain.delivery import Placeholders, Recipient, RenderedMessage
 from newsletter.domain.errors import ConfigError, RenderError
-from newsletter.domain.messages import Placeholders, Recipient, RenderedMessage
 from newsletter.render.clipping import GMAIL_CLIP_BYTES, clipping_risk, clipping_warning
 from newsletter.render.personalise import personalise
 from newsletter.render.plaintext import WIDTH

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.domain.messages import RenderedMessage
+from newsletter.domain.delivery import RenderedMessage
 from newsletter.render.renderer import Renderer
 from tests.render_support import parse, render_config
 from tests.sample_issue import sample_issue

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.domain.messages import Placeholders
+from newsletter.domain.delivery import Placeholders
 from newsletter.render.renderer import Renderer
 from tests.render_support import render_config
 from tests.sample_issue import sample_issue

@@ -10,8 +10,8 @@ import pytest
 
 from newsletter.deliver.send import CLAIM_LEASE
 from newsletter.domain.clock import FrozenClock
+from newsletter.domain.delivery import DeliveryState, Recipient
 from newsletter.domain.errors import UsageError
-from newsletter.domain.messages import DeliveryState, Recipient
 from newsletter.domain.model import IssueState
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.domain.segments import (

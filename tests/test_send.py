@@ -20,6 +20,7 @@ from newsletter.deliver.memory import MemoryProvider
 from newsletter.deliver.send import CLAIM_LEASE, RetryPolicy
 from newsletter.deliver.workers import dead_local_workers
 from newsletter.domain.clock import FrozenClock
+from newsletter.domain.delivery import BatchResult, DeliveryState, Recipient, RenderedMessage
 from newsletter.domain.errors import (
     ConfigError,
     PermanentProviderError,
@@ -27,7 +28,6 @@ from newsletter.domain.errors import (
     TransientProviderError,
     UsageError,
 )
-from newsletter.domain.messages import BatchResult, DeliveryState, Recipient, RenderedMessage
 from newsletter.domain.model import IssueState
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.domain.tokens import UNSUBSCRIBE

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from newsletter.deliver.decide import Answer, BatchDecision, Next, RetryPolicy, decide_batch
+from newsletter.domain.delivery import BatchResult
 from newsletter.domain.errors import PermanentProviderError, TransientProviderError
-from newsletter.domain.messages import BatchResult
 
 IDS = (1, 2, 3)
 POLICY = RetryPolicy(attempts=3, base_seconds=1.0, max_seconds=60.0, max_retry_after=300.0)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from newsletter.domain.clock import FrozenClock
-from newsletter.domain.messages import DeliveryState
+from newsletter.domain.delivery import DeliveryState
 from newsletter.domain.model import ArticleDraft, FeedSource, IssueState
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.store import Store

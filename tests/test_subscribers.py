@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from newsletter.audience import addresses, erasure, subscribers
 from newsletter.cli import cli
 from newsletter.domain.clock import FrozenClock
+from newsletter.domain.delivery import Placeholders, RenderedMessage
 from newsletter.domain.errors import ConfigError, InvalidAddress, TransientProviderError
-from newsletter.domain.messages import Placeholders, RenderedMessage
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime.audience import audience_of, outbox_mailer
 from newsletter.runtime.config import Config

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from newsletter.domain.delivery import Placeholders, Recipient, RenderedMessage
 from newsletter.domain.errors import TokenError
-from newsletter.domain.messages import Placeholders, Recipient, RenderedMessage
 from newsletter.domain.tokens import CONFIRM, UNSUBSCRIBE, TokenSigner
 from newsletter.render.personalise import personalise
 

@@ -23,7 +23,7 @@ from newsletter.audience.outbox import RenderEmail
 from newsletter.deliver import sender_of
 from newsletter.deliver.memory import MemoryProvider, SentCopy
 from newsletter.domain.clock import FrozenClock
-from newsletter.domain.messages import Placeholders, RenderedMessage
+from newsletter.domain.delivery import Placeholders, RenderedMessage
 from newsletter.domain.settings import WebSection
 from newsletter.render.screenshot import LAUNCH_ARGS
 from newsletter.runtime import wiring

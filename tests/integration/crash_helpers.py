@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from newsletter.domain.messages import DeliveryState
+from newsletter.domain.delivery import DeliveryState
 from newsletter.runtime import config as config_module
 from newsletter.runtime import wiring
 from newsletter.store import Store

@@ -14,8 +14,8 @@ import pytest
 from newsletter.deliver import sender_of
 from newsletter.deliver.memory import MemoryProvider
 from newsletter.deliver.send import RetryPolicy
+from newsletter.domain.delivery import BatchResult, DeliveryState, Recipient, RenderedMessage
 from newsletter.domain.errors import TransientProviderError
-from newsletter.domain.messages import BatchResult, DeliveryState, Recipient, RenderedMessage
 from newsletter.runtime.sending import send_issue
 from newsletter.store.reader_tables import deliveries
 from tests.delivery_helpers import add_subscribers, fake_render, make_issue

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from newsletter.domain.messages import DeliveryState
+from newsletter.domain.delivery import DeliveryState
 from newsletter.domain.model import IssueState
 from newsletter.runtime.config import Config
 from newsletter.store import Store

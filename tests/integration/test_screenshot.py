@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from newsletter.domain.delivery import Recipient
 from newsletter.domain.errors import RenderError
-from newsletter.domain.messages import Recipient
 from newsletter.render.personalise import personalise
 from newsletter.render.renderer import Renderer
 from newsletter.render.screenshot import (

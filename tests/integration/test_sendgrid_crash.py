@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.domain.messages import DeliveryState
+from newsletter.domain.delivery import DeliveryState
 from newsletter.domain.model import IssueState
 from tests.delivery_helpers import write_sendgrid_config
 from tests.integration.crash_helpers import (

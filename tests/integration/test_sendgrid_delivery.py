@@ -11,8 +11,8 @@ import pytest
 from newsletter.deliver import make_provider, sender_of
 from newsletter.deliver.send import RetryPolicy
 from newsletter.deliver.sendgrid import SendgridProvider
+from newsletter.domain.delivery import DeliveryCounts, Recipient, RenderedMessage
 from newsletter.domain.errors import ConfigError, PermanentProviderError, TransientProviderError
-from newsletter.domain.messages import DeliveryCounts, Recipient, RenderedMessage
 from newsletter.domain.model import IssueState
 from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services

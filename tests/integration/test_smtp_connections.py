@@ -14,8 +14,8 @@ import pytest
 
 from newsletter.deliver import make_provider, sender_of
 from newsletter.deliver.smtp import SmtpProvider, _joined, _shares
+from newsletter.domain.delivery import BatchResult, DeliveryCounts, Recipient
 from newsletter.domain.errors import PermanentProviderError
-from newsletter.domain.messages import BatchResult, DeliveryCounts, Recipient
 from newsletter.domain.model import IssueState
 from newsletter.runtime.sending import send_issue
 from newsletter.runtime.wiring import Services

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from newsletter.domain.messages import DeliveryState
+from newsletter.domain.delivery import DeliveryState
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.store.issues import NewItem
 from newsletter.store.reader_tables import deliveries

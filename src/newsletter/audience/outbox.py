@@ -27,8 +27,8 @@ from datetime import timedelta
 from newsletter.deliver.base import Provider
 from newsletter.deliver.workers import dead_local_workers, default_worker
 from newsletter.domain.clock import Clock
+from newsletter.domain.delivery import Placeholders, Recipient, RenderedMessage
 from newsletter.domain.errors import NewsletterError, PermanentProviderError, TransientProviderError
-from newsletter.domain.messages import Placeholders, Recipient, RenderedMessage
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.domain.tokens import CONFIRM as CONFIRM_PURPOSE
 from newsletter.domain.tokens import TokenSigner

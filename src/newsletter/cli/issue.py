@@ -13,7 +13,7 @@ from newsletter.cli.output import emit, err, progress_bar, table, warn_if_clippe
 from newsletter.domain.errors import UsageError
 
 if TYPE_CHECKING:
-    from newsletter.domain.messages import DeliveryCounts
+    from newsletter.domain.delivery import DeliveryCounts
     from newsletter.runtime.wiring import Services
 
 

@@ -18,7 +18,7 @@ from newsletter.domain.progress import NO_PROGRESS, Progress
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from newsletter.domain.messages import RenderedMessage
+    from newsletter.domain.delivery import RenderedMessage
 
 
 @cache

@@ -17,8 +17,8 @@ from newsletter.curate.states import sources_of
 from newsletter.curate.stories import Curation
 from newsletter.deliver.base import Provider
 from newsletter.domain.clock import Clock
+from newsletter.domain.delivery import Recipient, RenderedMessage
 from newsletter.domain.errors import ProviderError, UsageError
-from newsletter.domain.messages import Recipient, RenderedMessage
 from newsletter.domain.model import Issue, IssueState
 from newsletter.domain.tokens import UNSUBSCRIBE, TokenSigner
 from newsletter.render.subject import fill_subject

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from newsletter.domain.messages import BatchResult, Recipient, RenderedMessage
+from newsletter.domain.delivery import BatchResult, Recipient, RenderedMessage
 
 
 @dataclass(frozen=True)

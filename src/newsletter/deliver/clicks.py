@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from newsletter.domain.clock import Clock
+from newsletter.domain.delivery import ProviderEvent
 from newsletter.domain.errors import TokenError
 from newsletter.domain.links import http_url
-from newsletter.domain.messages import ProviderEvent
 from newsletter.domain.tokens import TokenSigner
 from newsletter.store.clicks import LINK, ClickRepository
 

@@ -62,8 +62,8 @@ from newsletter.deliver.message import (
     subject_header,
 )
 from newsletter.deliver.quoted_lines import PersonalLine, encoded
+from newsletter.domain.delivery import Recipient, RenderedMessage
 from newsletter.domain.errors import InvalidAddress, UnsafeHeaders
-from newsletter.domain.messages import Recipient, RenderedMessage
 from newsletter.render.headers import LINE_LIMIT
 from newsletter.render.personalise import PersonalCopy, fill, html_values, values_for
 

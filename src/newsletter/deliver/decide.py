@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from newsletter.domain.delivery import BatchResult
 from newsletter.domain.errors import PermanentProviderError, TransientProviderError
-from newsletter.domain.messages import BatchResult
 
 Answer = BatchResult | TransientProviderError | PermanentProviderError
 

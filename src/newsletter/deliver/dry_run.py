@@ -9,7 +9,7 @@ from newsletter.curate.states import can_start_sending
 from newsletter.deliver.base import Sender
 from newsletter.deliver.memory import MemoryProvider
 from newsletter.deliver.send import Render, render_for_sending, sendable_issue
-from newsletter.domain.messages import Recipient, RenderedMessage
+from newsletter.domain.delivery import Recipient, RenderedMessage
 from newsletter.domain.model import IssueState
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.domain.segments import EVERYTHING, for_segment, segment_key

@@ -21,10 +21,10 @@ from typing import Any, Protocol
 from newsletter.audience.addresses import normalise_address
 from newsletter.domain import untrusted_json
 from newsletter.domain.clock import Clock
+from newsletter.domain.delivery import EventAction, ProviderEvent
 from newsletter.domain.errors import BadPayload as BadPayload  # re-exported for the web layer
 from newsletter.domain.errors import InvalidAddress
 from newsletter.domain.errors import WebhookRefused as WebhookRefused
-from newsletter.domain.messages import EventAction, ProviderEvent
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"

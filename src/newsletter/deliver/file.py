@@ -19,8 +19,8 @@ from pathlib import Path
 
 from newsletter.deliver.base import Sender
 from newsletter.deliver.copies import CopyTemplate, template_for, wire_copies
+from newsletter.domain.delivery import BatchResult, Recipient, RenderedMessage
 from newsletter.domain.errors import PermanentProviderError
-from newsletter.domain.messages import BatchResult, Recipient, RenderedMessage
 from newsletter.store.private_files import create_private, private_dir
 
 # A copy's file name (`_name`), linked into place whole; temporary files start with a dot.

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from newsletter.deliver.base import Sender
 from newsletter.deliver.message import list_headers, unsubscribe_headers
+from newsletter.domain.delivery import BatchResult, Recipient, RenderedMessage
 from newsletter.domain.errors import TransientProviderError, UnsafeHeaders
-from newsletter.domain.messages import BatchResult, Recipient, RenderedMessage
 from newsletter.render.personalise import PersonalCopy, personalise
 
 

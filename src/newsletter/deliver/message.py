@@ -28,8 +28,8 @@ from email.utils import format_datetime
 from typing import Any
 
 from newsletter.deliver.base import Sender
+from newsletter.domain.delivery import Recipient, RenderedMessage
 from newsletter.domain.errors import InvalidAddress, UnsafeHeaders
-from newsletter.domain.messages import Recipient, RenderedMessage
 from newsletter.render.headers import (
     LINE_LIMIT,
     NAME_LIMIT,

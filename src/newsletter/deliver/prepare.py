@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from newsletter.curate.states import can_start_sending
+from newsletter.domain.delivery import RenderedMessage
 from newsletter.domain.errors import UsageError
-from newsletter.domain.messages import RenderedMessage
 from newsletter.domain.model import Issue
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.store.issues import IssueRepository

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from newsletter.domain.clock import Clock
-from newsletter.domain.messages import CLICK_PREFIX, PREFERENCES_URL, Placeholders, RenderedMessage
+from newsletter.domain.delivery import CLICK_PREFIX, PREFERENCES_URL, Placeholders, RenderedMessage
 from newsletter.domain.model import Issue
 from newsletter.domain.segments import EVERYTHING, for_segment
 from newsletter.domain.tokens import TokenSigner

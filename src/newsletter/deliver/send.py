@@ -41,13 +41,13 @@ from newsletter.deliver.segments import CopyValues, segment_messages
 from newsletter.deliver.segments import Render as Render
 from newsletter.deliver.workers import dead_local_workers, default_worker
 from newsletter.domain.clock import Clock
+from newsletter.domain.delivery import DeliveryCounts, Recipient, RenderedMessage
 from newsletter.domain.errors import (
     PermanentProviderError,
     SendInterrupted,
     TransientProviderError,
     UsageError,
 )
-from newsletter.domain.messages import DeliveryCounts, Recipient, RenderedMessage
 from newsletter.domain.model import Issue, IssueState
 from newsletter.domain.progress import NO_PROGRESS, Progress
 from newsletter.store.deliveries import ClaimedDelivery, DeliveryRepository

@@ -34,6 +34,7 @@ from python_http_client.exceptions import HTTPError
 
 from newsletter.deliver.base import Sender
 from newsletter.deliver.message import ISSUE_HEADER, list_headers, unsubscribe_headers
+from newsletter.domain.delivery import BatchResult, Recipient, RenderedMessage
 from newsletter.domain.errors import (
     AnswerLost,
     PermanentProviderError,
@@ -42,7 +43,6 @@ from newsletter.domain.errors import (
     UnsafeHeaders,
     WebhookRefused,
 )
-from newsletter.domain.messages import BatchResult, Recipient, RenderedMessage
 from newsletter.render.headers import NAME_LIMIT, display_text
 from newsletter.render.personalise import reader_name, values_for
 

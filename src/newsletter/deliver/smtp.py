@@ -27,13 +27,13 @@ from datetime import UTC, datetime
 
 from newsletter.deliver.base import Journal, Sender
 from newsletter.deliver.copies import CopyTemplate, template_for, wire_copies
+from newsletter.domain.delivery import BatchResult, Recipient, RenderedMessage
 from newsletter.domain.errors import (
     AnswerLost,
     ClaimLost,
     PermanentProviderError,
     ProviderError,
 )
-from newsletter.domain.messages import BatchResult, Recipient, RenderedMessage
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 

@@ -1,7 +1,7 @@
 """The content's types: feeds, articles, issues. Frozen dataclasses and string enums; no I/O,
 no imports of ours.
 
-The readers' types are in `domain.readers`, what is sent to them in `domain.messages`: a command
+The readers' types are in `domain.readers`, what is sent to them in `domain.delivery`: a command
 defines only the classes it uses (each frozen dataclass costs its start-up about a millisecond).
 """
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newsletter.domain.messages import RenderedMessage
+from newsletter.domain.delivery import RenderedMessage
 
 # Gmail hides the rest of a message whose HTML exceeds about 102 KB behind "[Message clipped]"
 # (an unsubscribe link in the footer then disappears). 102 000 is the conservative reading.

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from newsletter.domain.messages import PREFERENCES_URL, Recipient, RenderedMessage
+from newsletter.domain.delivery import PREFERENCES_URL, Recipient, RenderedMessage
 from newsletter.render.headers import NAME_LIMIT, display_text
 
 

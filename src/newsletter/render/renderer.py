@@ -23,10 +23,10 @@ import premailer
 from lxml import etree
 from lxml import html as lxml_html
 
+from newsletter.domain.delivery import Placeholders, RenderedMessage
 from newsletter.domain.errors import RenderError
 from newsletter.domain.images import ImageSize, display_box, image_size
 from newsletter.domain.links import article_url, http_url
-from newsletter.domain.messages import Placeholders, RenderedMessage
 from newsletter.domain.model import Issue, IssueItem
 from newsletter.domain.settings import Settings
 from newsletter.render.clipping import clipping_warning as clipping_warning

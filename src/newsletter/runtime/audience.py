@@ -17,8 +17,8 @@ from newsletter.audience.dependencies import Audience, SignupRules
 from newsletter.audience.outbox import LatestIssue, MailerParts, MailSettings, RenderEmail
 from newsletter.audience.outbox import Mailer as OutboxMailer
 from newsletter.deliver.base import Provider
+from newsletter.domain.delivery import Placeholders, RenderedMessage
 from newsletter.domain.links import article_url
-from newsletter.domain.messages import Placeholders, RenderedMessage
 from newsletter.domain.weekly import WeeklyTime
 from newsletter.render.subject import fill_subject
 from newsletter.render.typography import format_date

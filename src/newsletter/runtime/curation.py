@@ -15,8 +15,8 @@ from newsletter.curate.issues import DraftOutcome, DraftSettings
 from newsletter.curate.presend import Alert, Rules
 from newsletter.curate.ranking import NO_CLICKS, ClickRates
 from newsletter.curate.stories import Curation, Story
+from newsletter.domain.delivery import Recipient
 from newsletter.domain.funding import FundingFacts
-from newsletter.domain.messages import Recipient
 from newsletter.domain.model import Issue
 from newsletter.render.personalise import personalise
 from newsletter.render.subject import fill_subject

@@ -7,8 +7,8 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from newsletter.domain.delivery import DeliveryCounts
 from newsletter.domain.learning import click_rates
-from newsletter.domain.messages import DeliveryCounts
 from newsletter.domain.results import Figures, figures
 from newsletter.runtime.wiring import Services
 from newsletter.store.clicks import IssueResults

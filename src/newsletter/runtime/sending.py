@@ -16,7 +16,7 @@ from newsletter.deliver.dry_run import dry_run as build_dry_run
 from newsletter.deliver.segments import CopyLinks
 from newsletter.deliver.send import Render, Sending, SendOptions
 from newsletter.deliver.send import send_issue as send
-from newsletter.domain.messages import DeliveryCounts, RenderedMessage
+from newsletter.domain.delivery import DeliveryCounts, RenderedMessage
 from newsletter.domain.model import Issue
 from newsletter.runtime.curation import unsubscribe_urls
 from newsletter.runtime.wiring import Services

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Column, func, literal, select
 
-from newsletter.domain.messages import DeliveryCounts, DeliveryState
+from newsletter.domain.delivery import DeliveryCounts, DeliveryState
 from newsletter.domain.model import IssueState
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.store.delivery_rows import (

@@ -20,7 +20,7 @@ from sqlalchemy import (
     select,
 )
 
-from newsletter.domain.messages import DeliveryState
+from newsletter.domain.delivery import DeliveryState
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.store.reader_tables import deliveries
 

@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, distinct, func, or_, select
 
+from newsletter.domain.delivery import DeliveryState, EventAction, ProviderEvent
 from newsletter.domain.links import without_utm
-from newsletter.domain.messages import DeliveryState, EventAction, ProviderEvent
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.store.delivery_rows import count_by
 from newsletter.store.dialect import among, insert_ignore_many, write_lock

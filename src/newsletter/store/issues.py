@@ -18,7 +18,7 @@ from newsletter.store.rows import from_row
 from newsletter.store.tables import articles, issue_items, issues, segment_renders
 
 if TYPE_CHECKING:
-    from newsletter.domain.messages import RenderedMessage
+    from newsletter.domain.delivery import RenderedMessage
 
 
 @dataclass(frozen=True)
@@ -290,7 +290,7 @@ def _render_columns(rendered: RenderedMessage, prefix: str) -> dict[str, str]:
 def _rendered(row: RowMapping, issue_id: int, prefix: str) -> RenderedMessage:
     """The render `_render_columns` kept."""
     # Imported here: the commands that only list issues never read a render.
-    from newsletter.domain.messages import Placeholders, RenderedMessage
+    from newsletter.domain.delivery import Placeholders, RenderedMessage
 
     return RenderedMessage(
         subject=row[f"{prefix}subject"],
