@@ -111,17 +111,18 @@ def test_init_is_idempotent(cli_config: Config) -> None:
 
 def test_subscriber_commands(cli_config: Config, tmp_path: Path) -> None:
     """add, import (with line-numbered rejections), list --status, export, remove."""
-    invoke(cli_config, "subscribers", "add", "Zoé@Exemple.FR", "--name", "Zoé", "--confirmed")
+    invoke(cli_config, "subscribers", "add", "Zoe@Exemple.FR", "--name", "Zoé", "--confirmed")
     invoke(cli_config, "subscribers", "add", "pending@example.org")
     csv_file = tmp_path / "list.csv"
-    csv_file.write_text("email,name\nb@example.org,Bé\nnot-an-address,X\nzoé@exemple.fr,\n")
+    rows = "b@example.org,Bé\nnot-an-address,X\nzoe@exemple.fr,\nzoé@exemple.fr,\n"
+    csv_file.write_text("email,name\n" + rows)
     report = json.loads(invoke(cli_config, "subscribers", "import", str(csv_file), "--json"))
     assert report["added"] == 1
     assert report["already"] == 1
-    assert [r["line"] for r in report["rejected"]] == [3]
+    assert [r["line"] for r in report["rejected"]] == [3, 5]
 
     active = json.loads(invoke(cli_config, "subscribers", "list", "--status", "active", "--json"))
-    assert [s["email"] for s in active["subscribers"]] == ["zoé@exemple.fr", "b@example.org"]
+    assert [s["email"] for s in active["subscribers"]] == ["zoe@exemple.fr", "b@example.org"]
     exported = invoke(cli_config, "subscribers", "export")
     assert exported.splitlines()[0] == "email,name,status,sections"
     assert "pending@example.org,,pending," in exported
@@ -165,6 +166,12 @@ def test_malformed_address_is_bad_usage(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: 'not-an-email' is not a valid email address: An email address must have an @-sign."
+    ]
+    accented = run_cli("subscribers", "add", "zoé@exemple.fr", config=path)
+    assert accented.returncode == 2
+    assert accented.stderr.strip().splitlines() == [
+        "error: 'zoé@exemple.fr' is not a valid email address: Internationalized characters"
+        " before the @-sign are not supported: 'é'."
     ]
 
 

@@ -41,12 +41,20 @@ def render(name: str, context: Mapping[str, object], placeholders: Placeholders)
     ("raw", "expected"),
     [
         ("  Ada@Example.ORG ", "ada@example.org"),
-        ("zoé@Bücher.example", "zoé@xn--bcher-kva.example"),
+        ("Zoe@Bücher.example", "zoe@xn--bcher-kva.example"),
     ],
 )
 def test_addresses_are_normalised(raw: str, expected: str) -> None:
     """Lowercased, trimmed, IDN domains in ASCII: one spelling per mailbox."""
     assert addresses.normalise_address(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["zoé@exemple.fr", "Zoé@Bücher.example", "用户@例子.广告"])
+def test_a_non_ascii_local_part_is_refused_at_the_door(raw: str) -> None:
+    """No copy could carry it in its To header: refused with its own code, not failed at send."""
+    with pytest.raises(InvalidAddress) as refused:
+        addresses.normalise_address(raw)
+    assert refused.value.code == "non_ascii_local"
 
 
 @pytest.mark.parametrize(

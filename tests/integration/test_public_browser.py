@@ -136,6 +136,7 @@ def test_public_pages_wear_the_theme_and_speak_french(
         ("jean.dupont@", "Il manque la fin de l’adresse, après le « @ »"),
         ("jean.dupont", "Il manque le « @ »"),
         ("jean dupont@exemple.fr", "La partie avant le « @ »"),
+        ("zoé@exemple.fr", "Les accents et autres lettres non latines ne sont pas acceptés"),
     ):
         page.fill("#email", typed)
         page.click("main button[type=submit]")

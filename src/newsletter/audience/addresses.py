@@ -43,8 +43,10 @@ def normalise_address(raw: str) -> str:
     """A deliverable-looking address in canonical form: lowercased, IDN domain as ASCII.
 
     The local part is lowercased too: providers treat it case-insensitively in practice, and
-    `Zoé@x.fr` and `zoé@x.fr` must be one subscriber. Control characters are refused, so an
-    address can never inject a header.
+    `Jean@x.fr` and `jean@x.fr` must be one subscriber. Control characters are refused, so an
+    address can never inject a header. A local part must be ASCII: `zoé@exemple.fr` (SMTPUTF8)
+    cannot be written in the To header of our copies, and most providers cannot take it, so it
+    is refused here, at sign-up, import and add, rather than failed at every send.
     """
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
         raise InvalidAddress(
@@ -56,7 +58,7 @@ def normalise_address(raw: str) -> str:
     if len(candidate) > MAX_ADDRESS:
         raise InvalidAddress(f"an email address has at most {MAX_ADDRESS} characters", "too_long")
     try:
-        valid = validate_email(candidate, check_deliverability=False)
+        valid = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise InvalidAddress(
             f"{candidate!r} is not a valid email address: {exc}", _problem(candidate, str(exc))
@@ -112,6 +114,8 @@ def _problem(candidate: str, library_message: str) -> str:
     if not domain:
         return "no_domain"
     text = library_message.lower()
+    if "internationalized characters before the @" in text:
+        return "non_ascii_local"
     if "after the @" in text or "domain" in text:
         return "bad_domain"
     if "before the @" in text or "local part" in text:

@@ -116,8 +116,8 @@ class RenderError(NewsletterError):
 
 class InvalidAddress(NewsletterError):
     """`code` names the problem so pages can say it in their own words: control, empty,
-    too_long, no_at, no_local, no_domain, bad_local, bad_domain, syntax, role, disposable,
-    name_lines, name_control, date."""
+    too_long, no_at, no_local, no_domain, bad_local, non_ascii_local, bad_domain, syntax, role,
+    disposable, name_lines, name_control, date."""
 
     def __init__(self, message: str, code: str = "syntax", *, address: str | None = None) -> None:
         super().__init__(message)

@@ -59,6 +59,10 @@ ENGLISH: dict[str, str] = {
         "Something is missing after the @: the domain, as in jean.dupont@example.org."
     ),
     "address_bad_local": "The part before the @ holds characters an email address cannot have.",
+    "address_non_ascii_local": (
+        "Accents and other non-ASCII letters cannot be used before the @: "
+        "our emails could not reach this address."
+    ),
     "address_bad_domain": "The part after the @ is not a domain name such as example.org.",
     "address_syntax": "This is not an email address such as jean.dupont@example.org.",
     "address_role": (
@@ -171,6 +175,10 @@ FRENCH: dict[str, str] = {
     ),
     "address_bad_local": (
         "La partie avant le « @ » contient des caractères qu’une adresse ne peut pas avoir."
+    ),
+    "address_non_ascii_local": (
+        "Les accents et autres lettres non latines ne sont pas acceptés avant le « @ » : "
+        "nos envois ne pourraient pas atteindre cette adresse."
     ),
     "address_bad_domain": (
         "La partie après le « @ » n’est pas un nom de domaine comme exemple.fr."
