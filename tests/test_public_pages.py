@@ -113,6 +113,7 @@ def test_every_public_page_wears_the_theme(themed: Services) -> None:
         ("jean.dupont", "", "Il manque le « @ »"),
         ("@exemple.fr", "", "Il manque le début de l’adresse"),
         ("jean dupont@exemple.fr", "", "La partie avant le « @ » contient des caractères"),
+        ("zoé@exemple.fr", "", "Les accents et autres lettres non latines ne sont pas acceptés"),
         ("jean@exemple", "", "La partie après le « @ » n’est pas un nom de domaine"),
         ("jean@@exemple.fr", "", "La partie après le « @ » n’est pas un nom de domaine"),
         ("  ", "", "Une adresse e-mail est nécessaire"),

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -35,16 +32,13 @@ from newsletter.store.subscribers import SignupOutcome
 from newsletter.web.messages import Messages
 from newsletter.web.params import from_browser, is_control
 from newsletter.web.ratelimit import TokenBuckets
+from newsletter.web.signups import SignupQueue
 
 log = logging.getLogger("newsletter.web")
 
 HONEYPOT = "website"
 WEBHOOK_MAX_BYTES = 5_000_000
-SIGNUP_THREADS = 4
 MAX_CONSENT_VERSION = 100
-# Sign-ups answered and waiting to be stored, beyond which new ones get 503: the queue (and the
-# memory it holds) stays bounded when requests come faster than the database takes them.
-MAX_SIGNUPS_WAITING = 2000
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,100}$"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -71,13 +65,7 @@ class Public:
     consent_version: str
     consent_text: str  # the consent text the form shows (what consent_version names)
     sections: tuple[str, ...]  # the sections readers may choose (the form's boxes), in order
-    # Sign-ups are stored by these threads after the answer, away from the request: not
-    # even a next request on the same connection waits for them.
-    signup_threads: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(SIGNUP_THREADS, thread_name_prefix="signup")
-    )
-    signups_in_flight: int = 0  # answered, not yet stored
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    signups: SignupQueue  # answered, stored after the answer
 
     @classmethod
     def build(cls, services: Services, pages: Environment, worker: OutboxWorker | None) -> Public:
@@ -97,6 +85,7 @@ class Public:
             consent_version=subscribers.consent_version(messages.lang, consent),
             consent_text=consent,
             sections=signup_rules(services.config).sections,
+            signups=SignupQueue(lambda: audience_of(services), worker.wake if worker else None),
         )
 
     def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -137,29 +126,9 @@ class Public:
         if self.worker is not None:
             self.worker.wake()
 
-    def sign_up_later(self, sign_up: Callable[[Audience], SignupOutcome]) -> bool:
-        """Hand the sign-up's database work to the sign-up threads; False when too many wait."""
-        with self._lock:
-            if self.signups_in_flight >= MAX_SIGNUPS_WAITING:
-                return False
-            self.signups_in_flight += 1
-        self.signup_threads.submit(self._sign_up, sign_up)
-        return True
-
     def close(self) -> None:
-        """Store the sign-ups already answered, then stop the sign-up threads."""
-        self.signup_threads.shutdown(wait=True)
-
-    def _sign_up(self, sign_up: Callable[[Audience], SignupOutcome]) -> None:
-        try:
-            outcome = sign_up(audience_of(self.services))
-            log.debug("sign-up: %s", outcome)
-            self.wake_worker()
-        except Exception:  # the requester has had their answer: the log is the only witness
-            log.exception("a sign-up accepted with 202 could not be stored")
-        finally:
-            with self._lock:
-                self.signups_in_flight -= 1
+        """Store the sign-ups already answered."""
+        self.signups.close()
 
 
 def sent_issues(services: Services, text: str | None = None) -> list[Issue]:
@@ -341,7 +310,7 @@ async def subscribe(request: Request) -> Response:
         name = fields.get("name")
         return subscribers.request_subscription(audience, address, name, consent, ticked)
 
-    if not public.sign_up_later(sign_up):
+    if not await public.signups.put(sign_up):
         return refuse(503, t("busy"), {"Retry-After": "30"})
     accepted = t("accepted")
     if browser:
