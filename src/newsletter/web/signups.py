@@ -55,12 +55,12 @@ class SignupQueue:
         """Queue `sign_up` for storing; while the queue is full, wait for room. False when none
         came within `wait_seconds`: the sign-up is not queued."""
         deadline = time.monotonic() + self.wait_seconds
-        pause = 0.002  # doubled up to 50 ms: waiters do not spin, and a freed place is soon used
+        pause = 0.002  # doubled up to 20 ms: waiters do not spin, and a freed place is soon used
         while not self._take_place():
             if time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.05)
+            pause = min(pause * 2, 0.02)
         self._threads.submit(self._store, sign_up)
         return True
 
