@@ -107,7 +107,7 @@ class LiveServer:
         """Wait until every sign-up answered so far is in the database (they are stored
         after the answer)."""
         deadline = time.monotonic() + 10
-        while self.app.state.public.signups_in_flight and time.monotonic() < deadline:
+        while self.app.state.public.signups.waiting and time.monotonic() < deadline:
             time.sleep(0.01)
 
     def settle(self) -> None:

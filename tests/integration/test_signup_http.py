@@ -13,7 +13,6 @@ from newsletter.audience import subscribers
 from newsletter.domain.readers import SubscriberStatus
 from newsletter.runtime import curation
 from newsletter.store.reader_tables import subscribers as subscribers_table
-from newsletter.web import public
 
 from .conftest import LiveServer
 
@@ -150,7 +149,8 @@ def test_the_answer_leaves_before_any_sign_up_work(
     """New, pending and active addresses are answered before the sign-up touches the
     database: with the work held back, every 202 still arrives, identical, and exactly one
     piece of deferred work per request is waiting; released, it stores each as usual. Past
-    the bound of waiting work, a sign-up gets 503 and is not stored."""
+    the bound of waiting work, a sign-up waits for room; finding none in time, it gets 503
+    and is not stored."""
     live = live_server()
     live.services.store.subscribers.add(
         "active@example.org", None, SubscriberStatus.ACTIVE, live.clock.now
@@ -168,7 +168,8 @@ def test_the_answer_leaves_before_any_sign_up_work(
         return real_request(services, email, *args)
 
     monkeypatch.setattr(subscribers, "request_subscription", held_back)
-    monkeypatch.setattr(public, "MAX_SIGNUPS_WAITING", 3)
+    signups = live.app.state.public.signups
+    signups.limit, signups.wait_seconds = 3, 0.5
     emails = ["new@example.org", "pending@example.org", "active@example.org"]
     # One connection: a next request must not wait for the previous one's work either. A
     # handler (or the connection) waiting for the work would time out here.
@@ -176,7 +177,7 @@ def test_the_answer_leaves_before_any_sign_up_work(
         with httpx.Client(base_url=live.url, timeout=3) as http:
             answers = [http.post("/subscribe", json={"email": email}) for email in emails]
             busy = http.post("/subscribe", json={"email": "late@example.org"})
-        waiting = live.app.state.public.signups_in_flight
+        waiting = signups.waiting
     finally:
         release.set()
 
