@@ -86,6 +86,36 @@ def test_request_outcomes(services: Services, clock: FrozenClock) -> None:
     assert services.store.outbox.count() == 1  # one confirmation owed, not two
 
 
+def test_a_sign_up_does_not_rewrite_what_a_reader_who_left_had_confirmed(
+    services: Services, clock: FrozenClock
+) -> None:
+    """Anyone can post a sign-up for an address that left the list: it owes its owner a new
+    confirmation, greeting them by their own name, and changes neither their name nor their
+    sections (theirs to change, on the preferences page). A never-confirmed (pending) sign-up
+    still takes the latest name."""
+    audience = audience_of(services)
+    left, _ = services.store.subscribers.add(
+        "ada@example.org", "Ada", SubscriberStatus.ACTIVE, clock.now, sections=("Climat",)
+    )
+    assert services.store.subscribers.unsubscribe(left.id, clock.now)
+    subscribers.request_subscription(audience, "zed@example.org", "Zed", CONSENT)
+    clock.advance(minutes=6)
+
+    stranger = subscribers.request_subscription(
+        audience, "ada@example.org", "Le Troll", CONSENT, ["Tech"]
+    )
+    renamed = subscribers.request_subscription(audience, "zed@example.org", "Zoé", CONSENT)
+
+    assert stranger is renamed is SignupOutcome.RESENT
+    ada = services.store.subscribers.by_email("ada@example.org")
+    assert ada is not None and (ada.name, ada.sections) == ("Ada", ("Climat",))
+    zed = services.store.subscribers.by_email("zed@example.org")
+    assert zed is not None and zed.name == "Zoé"
+    outbox_mailer(services, render).flush()
+    confirmations = services.provider.to("ada@example.org")  # type: ignore[attr-defined]
+    assert [sent.recipient.name for sent in confirmations] == ["Ada"]
+
+
 def test_purge_pending_erases_only_stale_sign_ups(services: Services, clock: FrozenClock) -> None:
     """Pending sign-ups older than pending_days go; recent or active ones stay."""
     subscribers.request_subscription(audience_of(services), "old@example.org", None, CONSENT)

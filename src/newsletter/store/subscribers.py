@@ -6,8 +6,9 @@ import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.domain.readers import ConsentMethod, ConsentRecord, Subscriber, SubscriberStatus
@@ -184,8 +185,11 @@ class SubscriberRepository(Repository):
         New address: a pending subscriber owed a confirmation. Known but not active (pending,
         unsubscribed, bounced, complained): a fresh confirmation is owed unless one was asked
         for after `resend_before`; the status itself does not change until the link is
-        followed. Active: nothing. The consent fields, and the name and `sections` when given
-        (() = every section), record the latest request.
+        followed. Active: nothing. The consent fields record the latest request; so do the
+        name and `sections` when given (() = every section), but only for an address never
+        confirmed (pending): anyone can post a sign-up for an address that left the list, and
+        what its owner had confirmed (their name, their sections) is theirs to change, through
+        the preferences page, not a stranger's.
         """
         consent = consent_values(
             ConsentRecord(
@@ -227,8 +231,16 @@ class SubscriberRepository(Repository):
                 )
                 .values(
                     confirmation_sent_at=now,
-                    name=name if name is not None else subscribers.c.name,
-                    sections=subscribers.c.sections if sections is None else chosen,
+                    name=(
+                        subscribers.c.name
+                        if name is None
+                        else _if_pending(name, subscribers.c.name)
+                    ),
+                    sections=(
+                        subscribers.c.sections
+                        if sections is None
+                        else _if_pending(chosen, subscribers.c.sections)
+                    ),
                     **consent,
                 )
                 .returning(subscribers.c.id)
@@ -366,3 +378,8 @@ class SubscriberRepository(Repository):
         data["deliveries"] = [dict(copy._mapping) for copy in copies]
         data["clicks"] = [dict(click._mapping) for click in clicked]
         return data
+
+
+def _if_pending(asked: str | None, kept: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`asked` for a subscriber still pending, else what the row holds (`kept`)."""
+    return case((subscribers.c.status == SubscriberStatus.PENDING, asked), else_=kept)
