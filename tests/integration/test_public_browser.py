@@ -180,7 +180,8 @@ def test_public_pages_wear_the_theme_and_speak_french(
 def test_archive_issue_page_tags_and_sign_up_box(
     server: tuple[str, Services], browser: Any
 ) -> None:
-    """The issue page's preview tags as a crawler reads them, and its sign-up box works."""
+    """The issue page's preview tags as a crawler reads them, and its sign-up box works: it
+    offers the sections as the sign-up page does, every box ticked, and keeps the choice."""
     base, services = server
     issue_id = sent_issue(services)
     page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="fr-FR")
@@ -197,13 +198,22 @@ def test_archive_issue_page_tags_and_sign_up_box(
     assert page.locator("link[rel=canonical]").get_attribute("href") == tags["og:url"]
     body = page.locator("body").inner_text().lower()
     assert "version en ligne" not in body and "abonné·e" not in body
+    boxes = page.locator(".signup input[name=sections]")
+    assert boxes.evaluate_all("bs => bs.map(b => [b.value, b.checked])") == [
+        ["Climat", True],
+        ["Culture", True],
+        ["Sport", True],
+    ]
+    page.locator(".signup").get_by_label("Culture").uncheck()
+    shoot_everywhere(page, "public-archive-signup")
     page.fill(".signup #email", "archive@example.org")
     page.click(".signup button")
     assert page.locator("h1").inner_text() == "Vérifiez votre boîte de réception"
     deadline = time.monotonic() + 10
-    while services.store.subscribers.by_email("archive@example.org") is None:
+    while (signed := services.store.subscribers.by_email("archive@example.org")) is None:
         assert time.monotonic() < deadline, "the archive's sign-up was not stored"
         time.sleep(0.05)
+    assert signed.sections == ("Climat", "Sport")
 
 
 def test_email_keeps_thumbnails_beside_the_text_on_phones(

@@ -102,6 +102,8 @@ def web_version(request: Request, issue_id: RowId) -> HTMLResponse:
         newer=sent[place - 1] if place > 0 else None,
         older=sent[place + 1] if place + 1 < len(sent) else None,
         honeypot=HONEYPOT,
+        sections=public.sections,
+        ticked=None,
         wide=True,
     )
 
