@@ -165,7 +165,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     },
     503: {
         "model": ErrorBody,
-        "description": "Too many sign-ups waiting to be stored; nothing was done",
+        "description": "No room in the queue of sign-ups to store for 10 s; nothing was done",
         "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
     },
 }
