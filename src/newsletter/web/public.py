@@ -32,7 +32,7 @@ from newsletter.store.subscribers import SignupOutcome
 from newsletter.web.messages import Messages
 from newsletter.web.params import from_browser, is_control
 from newsletter.web.ratelimit import TokenBuckets
-from newsletter.web.signups import SignupQueue
+from newsletter.web.signups import WAIT_SECONDS, SignupQueue
 
 log = logging.getLogger("newsletter.web")
 
@@ -165,7 +165,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     },
     503: {
         "model": ErrorBody,
-        "description": "No room in the queue of sign-ups to store for 10 s; nothing was done",
+        "description": f"No room in the queue of sign-ups to store for {WAIT_SECONDS:g} s; "
+        "nothing was done",
         "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
     },
 }
