@@ -1,7 +1,10 @@
 """The transactional outbox under SIGKILL: a real `newsletter run` is killed while its outbox
 worker holds claims on confirmations it has not sent yet (and one request in flight, its answer
 held by the local SendGrid server). Restarted, the new process sends the claimed ones at once,
-long before their 5-minute lease runs out, and nobody gets a confirmation twice."""
+long before their 5-minute lease runs out, and nobody gets a confirmation twice. A confirmation
+handed to the provider when the kill came may have gone or not (on a loaded machine the kill
+can land after the worker marked it in flight and before its request arrived): it is never
+sent again, so it arrives at most once; every other one arrives exactly once."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from newsletter.store import Store
-from newsletter.store.reader_tables import outbox
+from newsletter.store.reader_tables import outbox, subscribers
 from tests.conftest import free_port
 from tests.delivery_helpers import write_email_config
 from tests.integration.crash_helpers import (
@@ -76,6 +79,18 @@ def _claimed_unsent(store: Store) -> int:
         )
 
 
+def _in_flight_addresses(store: Store) -> set[str]:
+    """The addresses whose confirmation the worker had handed to the provider."""
+    with store.engine.connect() as connection:
+        return set(
+            connection.execute(
+                sa.select(subscribers.c.email)
+                .join(outbox, outbox.c.subscriber_id == subscribers.c.id)
+                .where(outbox.c.in_flight.is_(True))
+            ).scalars()
+        )
+
+
 def test_killed_run_holding_claims_sends_them_at_once_after_restart(
     database_url: str, tmp_path: Path, server: SendgridServer
 ) -> None:
@@ -108,18 +123,22 @@ def test_killed_run_holding_claims_sends_them_at_once_after_restart(
         held = _claimed_unsent(store)
         assert held > 0
         before = server.accepted_count
+        maybe_gone = _in_flight_addresses(store)
+        certain = Counter(address for address in addresses if address not in maybe_gone)
 
         restarted = time.monotonic()
         process = _start(env, log)
-        while addresses_received(tmp_path) != Counter(addresses):
+        while not certain <= addresses_received(tmp_path):
             assert time.monotonic() - restarted < SOON, (
                 f"after the restart: {addresses_received(tmp_path)} of {addresses}"
             )
             assert max(addresses_received(tmp_path).values()) == 1, "a confirmation went twice"
             time.sleep(0.1)
         assert server.accepted_count - before >= held
-        time.sleep(1.0)  # nothing more comes: every confirmation went exactly once
-        assert addresses_received(tmp_path) == Counter(addresses)
+        time.sleep(1.0)  # nothing more comes: every confirmation went once at most
+        received = addresses_received(tmp_path)
+        assert max(received.values()) == 1, "a confirmation went twice"
+        assert set(received) - set(certain) <= maybe_gone and set(certain) <= set(received)
         assert store.outbox.count() == 0
     finally:
         if process.poll() is None:
